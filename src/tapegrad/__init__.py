@@ -1,0 +1,138 @@
+"""tapegrad: automatic differentiation and gradient descent for NumPy users.
+
+The API is TensorFlow's GradientTape world, so ``import tapegrad as tf`` runs such
+code unchanged:
+
+>>> import tapegrad as tf
+>>> x = tf.Variable(20.0)
+>>> with tf.GradientTape() as tape:
+...     y = x ** 2
+>>> print(tape.gradient(y, x))
+tf.Tensor(40.0, shape=(), dtype=float32)
+"""
+from tapegrad import ops
+from tapegrad._core import nest
+from tapegrad._core.dtypes import (
+    DType,
+    as_dtype,
+    bool_,
+    complex64,
+    complex128,
+    double,
+    float16,
+    float32,
+    float64,
+    half,
+    int8,
+    int16,
+    int32,
+    int64,
+    uint8,
+)
+from tapegrad._core.errors import DTypeError, InvalidArgumentError, NotDifferentiableError, TapegradError
+from tapegrad._core.tensor import Tensor, TensorShape, Variable, constant, convert_to_tensor
+from tapegrad.ops import (
+    abs,
+    acos,
+    add,
+    add_n,
+    argmax,
+    argmin,
+    asin,
+    atan,
+    broadcast_to,
+    cast,
+    ceil,
+    clip_by_norm,
+    clip_by_value,
+    concat,
+    cos,
+    cosh,
+    cumsum,
+    divide,
+    equal,
+    exp,
+    expand_dims,
+    expm1,
+    eye,
+    fill,
+    floor,
+    floordiv,
+    floormod,
+    gather,
+    greater,
+    greater_equal,
+    identity,
+    is_finite,
+    is_inf,
+    is_nan,
+    less,
+    less_equal,
+    linspace,
+    log,
+    log1p,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    matmul,
+    maximum,
+    minimum,
+    mod,
+    multiply,
+    negative,
+    norm,
+    not_equal,
+    ones,
+    ones_like,
+    pow,
+    range,
+    rank,
+    reciprocal,
+    reduce_all,
+    reduce_any,
+    reduce_logsumexp,
+    reduce_max,
+    reduce_mean,
+    reduce_min,
+    reduce_prod,
+    reduce_sum,
+    reshape,
+    round,
+    rsqrt,
+    scatter_index,
+    shape,
+    sigmoid,
+    sign,
+    sin,
+    sinh,
+    size,
+    softplus,
+    sqrt,
+    square,
+    squared_difference,
+    squeeze,
+    stack,
+    stop_gradient,
+    subtract,
+    sum_to,
+    tan,
+    tanh,
+    tensordot,
+    tile,
+    transpose,
+    truediv,
+    unstack,
+    where,
+    zeros,
+    zeros_like,
+)
+from tapegrad.tape import GradientTape, UnconnectedGradients, custom_gradient
+
+from . import linalg, math, nn  # noqa: E402  (namespaces over the ops above)
+
+bool = bool_  # noqa: A001  (tf.bool)
+newaxis = None
+__version__ = "0.1.0"
+
+__all__ = [n for n in dir() if not n.startswith("_")]

@@ -1,0 +1,130 @@
+"""DType objects with TensorFlow's names, and the conversion policy.
+
+Python floats become float32 and Python ints int32, like TensorFlow; NumPy arrays
+and NumPy scalars keep their dtype.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+class DType:
+    """A tensor's element type: ``tg.float32.name == 'float32'``.
+
+    >>> import tapegrad as tg
+    >>> tg.float32.is_floating, tg.int32.is_floating
+    (True, False)
+    """
+
+    __slots__ = ("name", "as_numpy_dtype", "_np")
+
+    def __init__(self, name: str, np_dtype: Any) -> None:
+        self.name = name
+        self._np = np.dtype(np_dtype)
+        self.as_numpy_dtype = self._np.type
+
+    @property
+    def is_floating(self) -> bool:
+        return self._np.kind == "f"
+
+    @property
+    def is_integer(self) -> bool:
+        return self._np.kind in "iu"
+
+    @property
+    def is_bool(self) -> bool:
+        return self._np.kind == "b"
+
+    @property
+    def is_complex(self) -> bool:
+        return self._np.kind == "c"
+
+    @property
+    def size(self) -> int:
+        return self._np.itemsize
+
+    @property
+    def min(self) -> Any:
+        return np.finfo(self._np).min if self.is_floating else np.iinfo(self._np).min
+
+    @property
+    def max(self) -> Any:
+        return np.finfo(self._np).max if self.is_floating else np.iinfo(self._np).max
+
+    @property
+    def base_dtype(self) -> DType:
+        return self
+
+    def __repr__(self) -> str:
+        return f"tf.{self.name}"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, DType):
+            return self._np == other._np
+        try:
+            return self._np == as_dtype(other)._np
+        except TypeError:
+            return False
+
+    def __hash__(self) -> int:
+        return hash(self._np)
+
+    def __reduce__(self):  # pickles as the module-level singleton
+        return (as_dtype, (self.name,))
+
+
+float16 = DType("float16", np.float16)
+float32 = DType("float32", np.float32)
+float64 = DType("float64", np.float64)
+int8 = DType("int8", np.int8)
+int16 = DType("int16", np.int16)
+int32 = DType("int32", np.int32)
+int64 = DType("int64", np.int64)
+uint8 = DType("uint8", np.uint8)
+bool_ = DType("bool", np.bool_)
+complex64 = DType("complex64", np.complex64)
+complex128 = DType("complex128", np.complex128)
+half, double = float16, float64
+
+ALL = (float16, float32, float64, int8, int16, int32, int64, uint8, bool_, complex64, complex128)
+_BY_NP = {d._np: d for d in ALL}
+_BY_NAME = {d.name: d for d in ALL}
+_BY_NAME.update(half=float16, double=float64, float=float32, int=int32)
+
+
+def as_dtype(value: Any) -> DType:
+    """The DType for a DType, a name, a NumPy dtype or a Python type.
+
+    >>> import tapegrad as tg
+    >>> tg.as_dtype("float64").name
+    'float64'
+    """
+    if isinstance(value, DType):
+        return value
+    if isinstance(value, str):
+        if value in _BY_NAME:
+            return _BY_NAME[value]
+        raise TypeError(f"unknown dtype {value!r}; use one of {', '.join(sorted(_BY_NAME))}")
+    if value is float:
+        return float32
+    if value is int:
+        return int32
+    if value is bool:
+        return bool_
+    try:
+        d = _BY_NP[np.dtype(value)]
+    except (TypeError, KeyError):
+        raise TypeError(
+            f"cannot use {value!r} as a dtype; use one of tg.float16/32/64, tg.int8/16/32/64, "
+            "tg.uint8, tg.bool, tg.complex64/128") from None
+    return d
+
+
+def of_numpy(np_dtype: np.dtype) -> DType:
+    """The DType of a NumPy dtype; raises TypeError for ones tapegrad does not hold."""
+    d = _BY_NP.get(np_dtype)
+    if d is None:
+        return as_dtype(np_dtype)
+    return d

@@ -1,0 +1,48 @@
+"""Nested structures (lists, tuples, dicts) of leaves, flattened like tf.nest."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+
+def _is_namedtuple(x: Any) -> bool:
+    return isinstance(x, tuple) and hasattr(x, "_fields")
+
+
+def flatten(structure: Any) -> list:
+    """Leaves in order; dicts by sorted key, as tf.nest does."""
+    if isinstance(structure, (list, tuple)):
+        out: list = []
+        for s in structure:
+            out.extend(flatten(s))
+        return out
+    if isinstance(structure, dict):
+        out = []
+        for k in sorted(structure):
+            out.extend(flatten(structure[k]))
+        return out
+    return [structure]
+
+
+def pack_as(structure: Any, leaves: list) -> Any:
+    """The inverse of flatten: ``leaves`` arranged in ``structure``'s shape."""
+    it = iter(leaves)
+
+    def build(s: Any) -> Any:
+        if isinstance(s, list):
+            return [build(x) for x in s]
+        if _is_namedtuple(s):
+            return type(s)(*[build(x) for x in s])
+        if isinstance(s, tuple):
+            return tuple(build(x) for x in s)
+        if isinstance(s, dict):
+            built = {k: build(s[k]) for k in sorted(s)}
+            return type(s)((k, built[k]) for k in s) if type(s) is not dict else {k: built[k] for k in s}
+        return next(it)
+
+    return build(structure)
+
+
+def map_structure(fn: Callable[[Any], Any], structure: Any) -> Any:
+    """``fn`` applied to every leaf, the structure kept."""
+    return pack_as(structure, [fn(x) for x in flatten(structure)])

@@ -1,0 +1,162 @@
+"""Primitives, the thread-local stack of recording tapes, and recording one op.
+
+An op runs its NumPy forward and, only if some active tape watches one of its
+inputs, appends one entry ``(primitive, inputs, params, output)`` to that tape.
+With no tape active the whole cost is one attribute read.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .backend import xp
+from .tensor import Operand, Tensor, Variable, to_array, wrap
+
+VJP = Callable[..., Any]
+
+REGISTRY: dict[str, Primitive] = {}
+
+
+class Primitive:
+    """One operation: its NumPy forward and its derivative rules.
+
+    ``vjps[i](g, ans, *inputs, **params)`` returns the cotangent of input i (or None for
+    a symbolic zero), written with tapegrad ops so higher orders come for free.
+    ``jvp(tangents, ans, *inputs, **params)`` returns the output tangent, with ``None``
+    in ``tangents`` for inputs that carry none. ``vjps=None`` declares the op
+    non-differentiable: it is never recorded.
+    """
+
+    __slots__ = ("name", "forward", "vjps", "jvp", "kind", "differentiable")
+
+    def __init__(self, name: str, forward: Callable[..., Any], vjps: Sequence[VJP | None] | None,
+                 jvp: Callable[..., Any] | None = None, kind: str = "other", register: bool = True) -> None:
+        self.name = name
+        self.forward = forward
+        self.vjps = tuple(vjps) if isinstance(vjps, list) else vjps
+        self.jvp = jvp
+        self.kind = kind
+        self.differentiable = vjps is not None
+        if register:
+            if name in REGISTRY:
+                raise ValueError(f"a primitive named {name!r} is registered already")
+            REGISTRY[name] = self
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.name}>"
+
+
+class TapeState:
+    """What one GradientTape records: entries in execution order and the ids it tracks."""
+
+    __slots__ = ("entries", "ids", "persistent", "watch_accessed_variables", "variables", "__weakref__")
+
+    def __init__(self, persistent: bool, watch_accessed_variables: bool) -> None:
+        self.entries: list[Any] = []
+        self.ids: dict[int, Any] = {}  # id -> object: the reference keeps the id unique
+        self.persistent = persistent
+        self.watch_accessed_variables = watch_accessed_variables
+        self.variables: list[Variable] = []
+
+    def watch(self, obj: Operand) -> None:
+        if id(obj) not in self.ids:
+            self.ids[id(obj)] = obj
+            if type(obj) is Variable:
+                self.variables.append(obj)
+
+
+class _Stack(threading.local):
+    def __init__(self) -> None:
+        self.tapes: list[TapeState] = []
+        self.hooks: list[Callable[..., Any]] = []  # forward-mode accumulators and debuggers
+
+
+STATE = _Stack()
+
+# read_variable: a Variable's value at the moment it was read, like TensorFlow's ReadVariableOp,
+# so a later assign cannot change what an earlier entry's rule sees.
+READ = Primitive("read_variable", lambda v: v, (lambda g, ans, v: g,), jvp=lambda t, ans, v: t[0],
+                 kind="linear", register=False)
+
+
+def _floating(value: Any) -> bool:
+    return value.dtype.kind in "fc"
+
+
+def read(var: Variable) -> Tensor:
+    """A Tensor holding the Variable's current value, recorded on tapes that watch it."""
+    snap = wrap(var._value)
+    tapes = STATE.tapes
+    if tapes or STATE.hooks:
+        _record_read(tapes, var, snap)
+    return snap
+
+
+def _record_read(tapes: list[TapeState], var: Variable, snap: Tensor) -> None:
+    for tape in tapes:
+        ids = tape.ids
+        if id(var) not in ids:
+            if not (tape.watch_accessed_variables and var._trainable and _floating(var._value)):
+                continue
+            tape.watch(var)
+        tape.entries.append((READ, (var,), None, snap))
+        ids[id(snap)] = snap
+    for hook in STATE.hooks:
+        hook(READ, (var,), {}, snap)
+
+
+def apply(prim: Primitive, inputs: tuple, params: dict | None = None) -> Tensor:
+    """Run ``prim`` on Tensors/Variables and record it where it needs recording."""
+    if params:
+        out = prim.forward(*[x._value for x in inputs], **params)
+    else:
+        out = prim.forward(*[x._value for x in inputs])
+    if type(out) is not xp.ndarray and not isinstance(out, xp.generic):
+        out = to_array(out)
+    result = wrap(out)
+    if STATE.tapes and prim.differentiable:
+        record(prim, inputs, params, result)
+    elif STATE.hooks:
+        _notify(prim, inputs, params, result)
+    return result
+
+
+def record(prim: Primitive, inputs: tuple, params: dict | None, out: Tensor) -> None:
+    """Append the op to each active tape that tracks one of its inputs."""
+    tapes = STATE.tapes
+    if any(type(x) is Variable for x in inputs):
+        inputs = tuple(read(x) if type(x) is Variable else x for x in inputs)
+    if _floating(out._value):
+        for tape in tapes:
+            ids = tape.ids
+            for x in inputs:
+                if id(x) in ids:
+                    tape.entries.append((prim, inputs, params, out))
+                    ids[id(out)] = out
+                    break
+    if STATE.hooks:
+        _notify(prim, inputs, params, out)
+
+
+def _notify(prim: Primitive, inputs: tuple, params: dict | None, out: Tensor) -> None:
+    if any(type(x) is Variable for x in inputs):
+        inputs = tuple(read(x) if type(x) is Variable else x for x in inputs)
+    for hook in STATE.hooks:
+        hook(prim, inputs, params or {}, out)
+
+
+def push(tape: TapeState) -> None:
+    STATE.tapes.append(tape)
+
+
+def pop(tape: TapeState) -> None:
+    tapes = STATE.tapes
+    for i in range(len(tapes) - 1, -1, -1):
+        if tapes[i] is tape:
+            del tapes[i]
+            return
+
+
+def is_recording(tape: TapeState) -> bool:
+    return any(t is tape for t in STATE.tapes)

@@ -1,0 +1,421 @@
+"""Tensor (immutable), Variable (mutable, watched when read) and conversion to them.
+
+The engine knows no operation: arithmetic dunders are installed on ``Operand`` by
+the ops layer (``tapegrad.ops.operators``).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from . import dtypes as _dt
+from .backend import xp
+
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+
+# Filled by the ops layer: packs a list holding tensors into one tensor (tf.stack).
+PACK: list[Callable[[list, Any], Tensor]] = []
+
+
+class TensorShape(tuple):
+    """A tuple of dimensions with TensorFlow's TensorShape helpers.
+
+    >>> import tapegrad as tg
+    >>> tg.constant([[1.0, 2.0]]).shape.as_list()
+    [1, 2]
+    """
+
+    def as_list(self) -> list[int]:
+        return list(self)
+
+    @property
+    def rank(self) -> int:
+        return len(self)
+
+    ndims = rank
+
+    def num_elements(self) -> int:
+        n = 1
+        for d in self:
+            n *= d
+        return n
+
+    def __repr__(self) -> str:
+        return f"TensorShape({list(self)})"
+
+    def __str__(self) -> str:
+        return tuple.__repr__(self)
+
+
+class Operand:
+    """What Tensor and Variable share: reading, printing, Python conversions.
+
+    Arithmetic and comparison operators are added by ``tapegrad.ops``.
+    """
+
+    __slots__ = ()
+    _value: Any
+    __array_priority__ = 100
+
+    @property
+    def shape(self) -> TensorShape:
+        return TensorShape(self._value.shape)
+
+    @property
+    def dtype(self) -> _dt.DType:
+        return _dt.of_numpy(self._value.dtype)
+
+    @property
+    def ndim(self) -> int:
+        return self._value.ndim
+
+    def numpy(self) -> Any:
+        """The value as a NumPy array (a NumPy scalar for a 0-d tensor).
+
+        >>> import tapegrad as tg
+        >>> tg.constant([1.0, 2.0]).numpy()
+        array([1., 2.], dtype=float32)
+        """
+        v = self._value
+        return v[()] if v.ndim == 0 else v
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        a = xp.asarray(self._value, dtype=dtype)
+        return a.copy() if copy else a
+
+    def __float__(self) -> float:
+        return float(self._scalar("float"))
+
+    def __int__(self) -> int:
+        return int(self._scalar("int"))
+
+    def __index__(self) -> int:
+        if self._value.dtype.kind not in "iub":
+            raise TypeError(f"only integer tensors can be used as an index; this one is {self.dtype.name}")
+        return int(self._scalar("index"))
+
+    def __complex__(self) -> complex:
+        return complex(self._scalar("complex"))
+
+    def __bool__(self) -> bool:
+        return bool(self._scalar("bool"))
+
+    def _scalar(self, what: str) -> Any:
+        v = self._value
+        if v.size != 1:
+            raise ValueError(
+                f"{what}() of a tensor needs exactly one element; this one has shape {tuple(v.shape)}. "
+                "Reduce it first (tg.reduce_all, tg.reduce_any, tg.reduce_sum) or index one element.")
+        return v.reshape(())[()]
+
+    def __len__(self) -> int:
+        if self._value.ndim == 0:
+            raise TypeError("len() of a scalar tensor is not defined")
+        return self._value.shape[0]
+
+    def __iter__(self):
+        if self._value.ndim == 0:
+            raise TypeError("iteration over a scalar tensor is not possible")
+        for i in range(self._value.shape[0]):
+            yield self[i]  # type: ignore[index]
+
+    def __format__(self, spec: str) -> str:
+        if self._value.ndim == 0:
+            return format(self._value[()], spec)
+        return format(str(self), spec)
+
+    __hash__ = None  # type: ignore[assignment]  # == is element-wise, as in TensorFlow 2
+
+    def ref(self) -> _Ref:
+        """A hashable reference to this object, for use as a dict key or in a set.
+
+        >>> import tapegrad as tg
+        >>> x = tg.constant(1.0)
+        >>> {x.ref(): "x"}[x.ref()]
+        'x'
+        """
+        return _Ref(self)
+
+    def experimental_ref(self) -> _Ref:
+        return _Ref(self)
+
+    def __copy__(self) -> Operand:
+        return self
+
+    def __deepcopy__(self, memo: Any) -> Operand:
+        return self
+
+
+class _Ref:
+    __slots__ = ("_obj",)
+
+    def __init__(self, obj: Operand) -> None:
+        self._obj = obj
+
+    def deref(self) -> Operand:
+        return self._obj
+
+    def __hash__(self) -> int:
+        return id(self._obj)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Ref) and other._obj is self._obj
+
+
+def _value_text(v: Any) -> str:
+    return str(v[()] if v.ndim == 0 else v)
+
+
+class Tensor(Operand):
+    """An immutable array that operations produce and tapes record.
+
+    Made by ``tg.constant``, ``tg.convert_to_tensor`` and every operation.
+
+    >>> import tapegrad as tg
+    >>> print(tg.constant(200.0))
+    tf.Tensor(200.0, shape=(), dtype=float32)
+    """
+
+    __slots__ = ("_value", "__weakref__")
+
+    def __init__(self, value: Any, dtype: Any = None) -> None:
+        self._value = to_array(value, dtype)
+
+    def __str__(self) -> str:
+        v = self._value
+        return f"tf.Tensor({_value_text(v)}, shape={tuple(v.shape)}, dtype={self.dtype.name})"
+
+    def __repr__(self) -> str:
+        v = self._value
+        shown = v[()] if v.ndim == 0 else repr(v)
+        return f"<tf.Tensor: shape={tuple(v.shape)}, dtype={self.dtype.name}, numpy={shown}>"
+
+
+def wrap(value: Any) -> Tensor:
+    """A Tensor around an array an op just made (no copy, no checks)."""
+    t = object.__new__(Tensor)
+    t._value = value
+    return t
+
+
+class Variable(Operand):
+    """A mutable tensor: the parameters you optimize.
+
+    Read inside a ``GradientTape``, a trainable Variable is watched automatically.
+
+    >>> import tapegrad as tg
+    >>> w = tg.Variable(1.0)
+    >>> _ = w.assign_sub(0.25)
+    >>> w.numpy()
+    np.float32(0.75)
+    """
+
+    __slots__ = ("_value", "_trainable", "_name", "__weakref__")
+    _count = 0
+
+    def __init__(self, initial_value: Any = None, trainable: bool = True, name: str | None = None,
+                 dtype: Any = None, shape: Any = None) -> None:
+        if initial_value is None:
+            raise ValueError("Variable() needs an initial_value, e.g. tg.Variable(1.0) or tg.Variable([1.0, 2.0])")
+        if callable(initial_value) and not isinstance(initial_value, Operand):
+            initial_value = initial_value()
+        value = to_array(initial_value, dtype, copy=True)
+        if shape is not None and tuple(shape) != tuple(value.shape):
+            raise ValueError(f"Variable(): initial value has shape {tuple(value.shape)}, not shape={tuple(shape)}")
+        self._value = value
+        self._trainable = bool(trainable)
+        self._name = name if name is not None else "Variable"
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @property
+    def name(self) -> str:
+        return f"{self._name}:0"
+
+    def _set(self, value: Any, how: str) -> Variable:
+        new = to_array(value, self._value.dtype)
+        if new.shape != self._value.shape:
+            if new.size == self._value.size == 1 or new.shape == ():
+                new = xp.broadcast_to(new, self._value.shape).copy() if new.shape == () else new.reshape(
+                    self._value.shape)
+            else:
+                raise ValueError(
+                    f"{how}(): cannot put a value of shape {tuple(new.shape)} into Variable '{self.name}' "
+                    f"of shape {tuple(self._value.shape)}; reshape the value or make a new Variable")
+        # A new array, never an in-place write: tensors read from this Variable earlier keep their values.
+        self._value = new
+        return self
+
+    def assign(self, value: Any, use_locking: Any = None, name: Any = None, read_value: bool = True) -> Variable:
+        """Replace the value (same shape and dtype).
+
+        >>> import tapegrad as tg
+        >>> tg.Variable(1.0).assign(3.0).numpy()
+        np.float32(3.0)
+        """
+        return self._set(value, "assign")
+
+    def assign_add(self, delta: Any, use_locking: Any = None, name: Any = None,
+                   read_value: bool = True) -> Variable:
+        """Add ``delta`` to the value.
+
+        >>> import tapegrad as tg
+        >>> tg.Variable(1.0).assign_add(2.0).numpy()
+        np.float32(3.0)
+        """
+        return self._set(self._value + to_array(delta, self._value.dtype), "assign_add")
+
+    def assign_sub(self, delta: Any, use_locking: Any = None, name: Any = None,
+                   read_value: bool = True) -> Variable:
+        """Subtract ``delta`` from the value.
+
+        >>> import tapegrad as tg
+        >>> tg.Variable(1.0).assign_sub(0.5).numpy()
+        np.float32(0.5)
+        """
+        return self._set(self._value - to_array(delta, self._value.dtype), "assign_sub")
+
+    def numpy(self) -> Any:
+        v = self._value
+        return v[()] if v.ndim == 0 else v.copy()
+
+    def __str__(self) -> str:
+        return self.__repr__()
+
+    def __repr__(self) -> str:
+        v = self._value
+        return (f"<tf.Variable '{self.name}' shape={tuple(v.shape)} dtype={self.dtype.name}, "
+                f"numpy={v[()] if v.ndim == 0 else repr(v)}>")
+
+
+def _python_dtype(value: Any) -> Any:
+    """TensorFlow's policy for Python values: float -> float32, int -> int32, bool -> bool."""
+    if isinstance(value, bool):
+        return xp.bool_
+    if isinstance(value, int):
+        return xp.int32 if _INT32_MIN <= value <= _INT32_MAX else xp.int64
+    if isinstance(value, float):
+        return xp.float32
+    if isinstance(value, complex):
+        return xp.complex128
+    return None
+
+
+def _has_operand(value: Any) -> bool:
+    if isinstance(value, Operand):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_has_operand(v) for v in value)
+    return False
+
+
+def to_array(value: Any, dtype: Any = None, copy: bool = False) -> Any:
+    """An array for ``value`` under TensorFlow's dtype policy, cast to ``dtype`` if given."""
+    want = None if dtype is None else _dt.as_dtype(dtype)._np
+    if isinstance(value, Operand):
+        arr = value._value
+        if want is not None and arr.dtype != want:
+            arr = arr.astype(want)
+        return arr.copy() if copy and isinstance(arr, xp.ndarray) else arr
+    if isinstance(value, (xp.ndarray, xp.generic)):
+        arr = value
+        if arr.dtype.kind == "O" or arr.dtype.kind in "SUV":
+            raise TypeError(f"cannot make a tensor from an array of dtype {arr.dtype}; use numbers")
+        if want is not None and arr.dtype != want:
+            _check_cast(arr, want)
+            arr = arr.astype(want)
+        elif copy and isinstance(arr, xp.ndarray):
+            arr = arr.copy()
+        if arr.dtype not in _dt._BY_NP:
+            _dt.of_numpy(arr.dtype)  # raises a clear TypeError
+        return arr
+    py = _python_dtype(value)
+    if py is not None:
+        if want is not None:
+            _check_cast(value, want)
+        return xp.asarray(value, dtype=want if want is not None else py)
+    if isinstance(value, (list, tuple)):
+        if _has_operand(value):
+            return PACK[0](list(value), dtype)._value
+        try:
+            arr = xp.asarray(value)
+        except ValueError as e:
+            raise ValueError(f"cannot make a tensor from a ragged list ({e}); all rows need the same length") from None
+        if arr.dtype.kind == "O" or arr.dtype.kind in "SU":
+            raise TypeError(f"cannot make a tensor from {type(value).__name__} {_short(value)}; use numbers")
+        if want is None:
+            want = {"f": xp.dtype(xp.float32), "i": xp.dtype(xp.int32), "u": xp.dtype(xp.int32),
+                    "b": xp.dtype(xp.bool_), "c": xp.dtype(xp.complex128)}[arr.dtype.kind]
+            if arr.dtype.kind in "iu" and arr.size and (arr.min() < _INT32_MIN or arr.max() > _INT32_MAX):
+                want = xp.dtype(xp.int64)
+        else:
+            _check_cast(arr, want)
+        return arr.astype(want, copy=False)
+    if value is None:
+        raise ValueError("cannot make a tensor from None; a gradient that is None means 'not connected'")
+    raise TypeError(f"cannot make a tensor from {type(value).__name__} {_short(value)}; "
+                    "use a number, a list of numbers, a NumPy array or a tensor")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _check_cast(value: Any, want: Any) -> None:
+    """TensorFlow refuses to turn 2.5 into an int32 tensor; so do we."""
+    if want.kind in "iu" and xp.asarray(value).dtype.kind in "fc":
+        arr = xp.asarray(value)
+        if not xp.all(xp.isfinite(arr)) or not xp.all(arr == xp.round(arr)):
+            raise TypeError(f"cannot convert {_short(value)} to an integer tensor without losing the fraction; "
+                            "use tg.cast(x, tg.int32) to truncate on purpose")
+
+
+def convert_to_tensor(value: Any, dtype: Any = None, dtype_hint: Any = None, name: str | None = None) -> Tensor:
+    """A Tensor for ``value``; a Tensor comes back as it is.
+
+    Python floats become float32, ints int32; NumPy arrays keep their dtype.
+
+    >>> import tapegrad as tg
+    >>> tg.convert_to_tensor([1, 2]).dtype.name
+    'int32'
+    """
+    if type(value) is Tensor:
+        if dtype is not None and _dt.as_dtype(dtype)._np != value._value.dtype:
+            raise ValueError(f"Tensor conversion requested dtype {_dt.as_dtype(dtype).name} for a Tensor with "
+                             f"dtype {value.dtype.name}; use tg.cast(x, {_dt.as_dtype(dtype).name!r}) to convert")
+        return value
+    if isinstance(value, Variable):
+        from .record import read
+        t = read(value)
+        if dtype is not None and _dt.as_dtype(dtype)._np != value._value.dtype:
+            raise ValueError(f"Tensor conversion requested dtype {_dt.as_dtype(dtype).name} for a Variable with "
+                             f"dtype {value.dtype.name}; use tg.cast(x, {_dt.as_dtype(dtype).name!r}) to convert")
+        return t
+    if dtype is None and dtype_hint is not None and not isinstance(value, (xp.ndarray, xp.generic)):
+        try:
+            return wrap(to_array(value, dtype_hint))
+        except (TypeError, ValueError):
+            pass
+    return wrap(to_array(value, dtype))
+
+
+def constant(value: Any, dtype: Any = None, shape: Any = None, name: str | None = None) -> Tensor:
+    """A Tensor holding ``value``; with ``shape``, a scalar is broadcast to it.
+
+    >>> import tapegrad as tg
+    >>> print(tg.constant(10.0))
+    tf.Tensor(10.0, shape=(), dtype=float32)
+    """
+    arr = to_array(value, dtype, copy=isinstance(value, xp.ndarray))
+    if shape is not None:
+        shape = tuple(shape)
+        if arr.size == 1:
+            arr = xp.broadcast_to(arr.reshape(()), shape).copy()
+        elif arr.size == int(xp.prod(shape)):
+            arr = arr.reshape(shape)
+        else:
+            raise TypeError(f"constant(): {arr.size} values cannot fill shape {shape}")
+    return wrap(arr)

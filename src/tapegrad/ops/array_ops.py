@@ -1,0 +1,454 @@
+"""Shapes, joining, indexing, casting and constructors, under TensorFlow's names."""
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+from tapegrad._core.backend import xp
+from tapegrad._core.dtypes import as_dtype, float32
+from tapegrad._core.record import apply
+from tapegrad._core.tensor import Operand, Tensor, to_array, wrap
+
+from . import table as T
+from ._args import axis_param, operand, pair, shape_param
+
+TensorLike = Any
+
+
+def reshape(tensor: TensorLike, shape: Any, name: str | None = None) -> Tensor:
+    """The same values in a new shape (one dimension may be -1).
+
+    >>> import tapegrad as tg
+    >>> tg.reshape([1.0, 2.0, 3.0, 4.0], (2, 2)).shape
+    TensorShape([2, 2])
+    """
+    x = operand(tensor)
+    shape = shape_param(shape)
+    if x._value.shape == shape:
+        return x if isinstance(x, Tensor) else apply(T.identity, (x,))
+    try:
+        xp.empty(x._value.shape, dtype=bool).reshape(shape)
+    except ValueError:
+        raise ValueError(f"reshape: cannot put {x._value.size} values of shape {tuple(x._value.shape)} "
+                         f"into shape {shape}") from None
+    return apply(T.reshape, (x,), {"shape": shape})
+
+
+def transpose(a: TensorLike, perm: Any = None, conjugate: bool = False, name: str | None = None) -> Tensor:
+    """Axes permuted by ``perm`` (reversed when None).
+
+    >>> import tapegrad as tg
+    >>> tg.transpose([[1.0, 2.0]]).shape
+    TensorShape([2, 1])
+    """
+    x = operand(a)
+    n = x._value.ndim
+    perm = tuple(range(n - 1, -1, -1)) if perm is None else tuple(int(p) % builtins.max(n, 1) for p in perm)
+    if sorted(perm) != list(range(n)):
+        raise ValueError(f"transpose: perm {perm} is not a permutation of the {n} axes")
+    return apply(T.transpose, (x,), {"perm": perm})
+
+
+def matrix_transpose(a: TensorLike, name: str | None = None) -> Tensor:
+    """The last two axes swapped.
+
+    >>> import tapegrad as tg
+    >>> tg.linalg.matrix_transpose(tg.zeros((3, 2, 4))).shape
+    TensorShape([3, 4, 2])
+    """
+    x = operand(a)
+    n = x._value.ndim
+    if n < 2:
+        raise ValueError(f"matrix_transpose needs a tensor of rank >= 2, got rank {n}")
+    return transpose(x, tuple(range(n - 2)) + (n - 1, n - 2))
+
+
+def expand_dims(input: TensorLike, axis: int, name: str | None = None) -> Tensor:
+    """A new axis of length 1 inserted at ``axis``.
+
+    >>> import tapegrad as tg
+    >>> tg.expand_dims([1.0, 2.0], 0).shape
+    TensorShape([1, 2])
+    """
+    x = operand(input)
+    n = x._value.ndim
+    axis = int(axis)
+    if not -n - 1 <= axis <= n:
+        raise ValueError(f"expand_dims: axis {axis} is out of range for a tensor of rank {n}")
+    axis = axis % (n + 1)
+    shape = x._value.shape
+    return reshape(x, shape[:axis] + (1,) + shape[axis:])
+
+
+def squeeze(input: TensorLike, axis: Any = None, name: str | None = None) -> Tensor:
+    """Axes of length 1 removed (only those in ``axis`` when given).
+
+    >>> import tapegrad as tg
+    >>> tg.squeeze(tg.zeros((1, 3, 1))).shape
+    TensorShape([3])
+    """
+    x = operand(input)
+    shape = x._value.shape
+    axes = axis_param(axis, len(shape), "squeeze")
+    if axes is None:
+        axes = tuple(i for i, s in enumerate(shape) if s == 1)
+    for a in axes:
+        if shape[a] != 1:
+            raise ValueError(f"squeeze: axis {a} has length {shape[a]}, not 1")
+    return reshape(x, tuple(s for i, s in enumerate(shape) if i not in axes))
+
+
+def concat(values: list, axis: int, name: str | None = None) -> Tensor:
+    """Tensors joined along an existing axis.
+
+    >>> import tapegrad as tg
+    >>> tg.concat([[1.0], [2.0, 3.0]], axis=0).numpy()
+    array([1., 2., 3.], dtype=float32)
+    """
+    xs = _same_dtype(values, "concat")
+    n = xs[0]._value.ndim
+    if n == 0:
+        raise ValueError("concat: scalars cannot be concatenated; use tg.stack")
+    axis = int(axis) % n
+    for x in xs:
+        s0, s = xs[0]._value.shape, x._value.shape
+        if len(s) != n or any(a != b for i, (a, b) in enumerate(zip(s0, s)) if i != axis):
+            raise ValueError(f"concat: shapes {tuple(s0)} and {tuple(s)} differ outside axis {axis}")
+    if len(xs) == 1:
+        return apply(T.identity, (xs[0],))
+    return apply(T.concat, tuple(xs), {"axis": axis})
+
+
+def stack(values: list, axis: int = 0, name: str | None = None) -> Tensor:
+    """Tensors of one shape joined along a new axis.
+
+    >>> import tapegrad as tg
+    >>> tg.stack([1.0, 2.0]).numpy()
+    array([1., 2.], dtype=float32)
+    """
+    xs = _same_dtype(values, "stack")
+    n = xs[0]._value.ndim
+    for x in xs:
+        if x._value.shape != xs[0]._value.shape:
+            raise ValueError(f"stack: all tensors need one shape; got {tuple(xs[0]._value.shape)} and "
+                             f"{tuple(x._value.shape)}")
+    axis = int(axis)
+    if not -n - 1 <= axis <= n:
+        raise ValueError(f"stack: axis {axis} is out of range for tensors of rank {n}")
+    return concat([expand_dims(x, axis) for x in xs], axis % (n + 1))
+
+
+def unstack(value: TensorLike, num: int | None = None, axis: int = 0, name: str | None = None) -> list:
+    """A list of the slices of ``value`` along ``axis``.
+
+    >>> import tapegrad as tg
+    >>> len(tg.unstack(tg.zeros((3, 2))))
+    3
+    """
+    x = operand(value)
+    axis = int(axis) % x._value.ndim
+    return [getitem(x, (slice(None),) * axis + (i,)) for i in builtins.range(x._value.shape[axis])]
+
+
+def _same_dtype(values: Any, op: str) -> list:
+    if isinstance(values, Operand) or not isinstance(values, (list, tuple)) or not values:
+        raise ValueError(f"{op} takes a non-empty list of tensors")
+    xs = [v if isinstance(v, Operand) else None for v in values]
+    ref = next((x for x in xs if x is not None), None)
+    if ref is None:
+        ref = operand(values[0])
+    out = []
+    for v in values:
+        out.append(pair(ref, v, op)[1])
+    return out
+
+
+def tile(input: TensorLike, multiples: Any, name: str | None = None) -> Tensor:
+    """``input`` repeated ``multiples[i]`` times along axis i.
+
+    >>> import tapegrad as tg
+    >>> tg.tile([1.0, 2.0], [2]).numpy()
+    array([1., 2., 1., 2.], dtype=float32)
+    """
+    x = operand(input)
+    multiples = shape_param(multiples)
+    if len(multiples) != x._value.ndim:
+        raise ValueError(f"tile: multiples needs one entry per axis ({x._value.ndim}), got {len(multiples)}")
+    return apply(T.tile, (x,), {"multiples": multiples})
+
+
+def broadcast_to(input: TensorLike, shape: Any, name: str | None = None) -> Tensor:
+    """``input`` broadcast to ``shape`` by NumPy's rules.
+
+    >>> import tapegrad as tg
+    >>> tg.broadcast_to(1.0, (2, 3)).shape
+    TensorShape([2, 3])
+    """
+    x = operand(input)
+    shape = shape_param(shape)
+    if x._value.shape == shape:
+        return x if isinstance(x, Tensor) else apply(T.identity, (x,))
+    try:
+        xp.broadcast_shapes(x._value.shape, shape)
+    except ValueError:
+        raise ValueError(f"broadcast_to: shape {tuple(x._value.shape)} cannot be broadcast to {shape}") from None
+    return apply(T.broadcast_to, (x,), {"shape": shape})
+
+
+def sum_to(input: TensorLike, shape: Any) -> Tensor:
+    """Sum ``input`` down to ``shape``: the transpose of ``broadcast_to``, and how gradients undo broadcasting.
+
+    >>> import tapegrad as tg
+    >>> tg.sum_to(tg.ones((2, 3)), (3,)).numpy()
+    array([2., 2., 2.], dtype=float32)
+    """
+    x = operand(input)
+    shape = shape_param(shape)
+    if x._value.shape == shape:
+        return x
+    return apply(T.sum_to, (x,), {"shape": shape})
+
+
+def _index(key: Any) -> tuple:
+    """A NumPy index with tensors and lists turned into arrays and boolean masks into integer arrays."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    out: list = []
+    for k in key:
+        if isinstance(k, Operand):
+            k = k._value
+        elif isinstance(k, list):
+            k = xp.asarray(k)
+        if isinstance(k, (xp.ndarray, xp.generic)):
+            if k.dtype.kind == "b":
+                out.extend(xp.nonzero(k))
+                continue
+            if k.dtype.kind not in "iu":
+                raise IndexError(f"index arrays must hold integers or booleans, not {k.dtype}")
+            k = xp.asarray(k) if k.ndim else int(k)
+        elif not (k is None or k is Ellipsis or isinstance(k, (int, slice)) or hasattr(k, "__index__")):
+            raise IndexError(f"tensors are indexed by ints, slices, None, ..., or integer/boolean arrays; "
+                             f"got {type(k).__name__}")
+        out.append(k)
+    return tuple(out)
+
+
+def getitem(tensor: TensorLike, key: Any) -> Tensor:
+    """``tensor[key]`` with NumPy's basic and integer-array indexing (gradients add up on repeats).
+
+    >>> import tapegrad as tg
+    >>> tg.constant([1.0, 2.0, 3.0])[::-1].numpy()
+    array([3., 2., 1.], dtype=float32)
+    """
+    x = operand(tensor)
+    index = _index(key)
+    try:
+        x._value[index]
+    except IndexError as e:
+        raise IndexError(f"index {key!r} does not fit a tensor of shape {tuple(x._value.shape)}: {e}") from None
+    return apply(T.getitem, (x,), {"index": index})
+
+
+def scatter_index(updates: TensorLike, index: tuple, shape: Any) -> Tensor:
+    """Zeros of ``shape`` with ``updates`` added at ``index``: the transpose of ``getitem``.
+
+    >>> import tapegrad as tg
+    >>> tg.scatter_index(tg.constant([1.0, 1.0]), ([0, 0],), (2,)).numpy()
+    array([2., 0.], dtype=float32)
+    """
+    return apply(T.scatter_index, (operand(updates),), {"index": _index(index), "shape": shape_param(shape)})
+
+
+def gather(params: TensorLike, indices: Any, validate_indices: Any = None, axis: int | None = None,
+           batch_dims: int = 0, name: str | None = None) -> Tensor:
+    """Slices of ``params`` along ``axis`` picked by integer ``indices``.
+
+    >>> import tapegrad as tg
+    >>> tg.gather([10.0, 20.0, 30.0], [2, 0]).numpy()
+    array([30., 10.], dtype=float32)
+    """
+    if batch_dims:
+        raise NotImplementedError("gather: batch_dims other than 0 is not supported yet; index per batch instead")
+    x = operand(params)
+    axis = 0 if axis is None else int(axis) % builtins.max(x._value.ndim, 1)
+    idx = to_array(indices)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"gather: indices must be integers, got {idx.dtype}")
+    n = x._value.shape[axis]
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        raise IndexError(f"gather: indices must lie in [-{n}, {n}) for axis {axis} of length {n}")
+    return getitem(x, (slice(None),) * axis + (xp.asarray(idx),))
+
+
+def cast(x: TensorLike, dtype: Any, name: str | None = None) -> Tensor:
+    """``x`` converted to ``dtype`` (float to int truncates toward zero, like TensorFlow).
+
+    >>> import tapegrad as tg
+    >>> tg.cast([1.7, -1.7], tg.int32).numpy()
+    array([ 1, -1], dtype=int32)
+    """
+    x = operand(x)
+    want = as_dtype(dtype)._np
+    if x._value.dtype == want:
+        return x if isinstance(x, Tensor) else apply(T.identity, (x,))
+    return apply(T.cast, (x,), {"dtype": want})
+
+
+def identity(input: TensorLike, name: str | None = None) -> Tensor:
+    """The same values as a new Tensor (reads a Variable).
+
+    >>> import tapegrad as tg
+    >>> tg.identity(tg.Variable(2.0)).numpy()
+    np.float32(2.0)
+    """
+    return apply(T.identity, (operand(input),))
+
+
+def where(condition: TensorLike, x: TensorLike = None, y: TensorLike = None, name: str | None = None) -> Tensor:
+    """Elements of ``x`` where ``condition`` holds, else of ``y`` (broadcasting).
+
+    With only ``condition``, the coordinates of its true elements (int64).
+
+    >>> import tapegrad as tg
+    >>> tg.where([True, False], 1.0, 2.0).numpy()
+    array([1., 2.], dtype=float32)
+    """
+    c = operand(condition)
+    if c._value.dtype.kind != "b":
+        raise TypeError(f"where: condition must be boolean, got {c.dtype.name}; compare first, e.g. x > 0")
+    if x is None and y is None:
+        return wrap(xp.argwhere(c._value).astype(xp.int64))
+    if x is None or y is None:
+        raise ValueError("where: give both x and y, or neither")
+    xo, yo = pair(x, y, "where")
+    return apply(T.where, (c, xo, yo))
+
+
+def zeros(shape: Any, dtype: Any = float32, name: str | None = None) -> Tensor:
+    """A tensor of zeros (float32 by default).
+
+    >>> import tapegrad as tg
+    >>> tg.zeros((2,)).numpy()
+    array([0., 0.], dtype=float32)
+    """
+    return wrap(xp.zeros(shape_param(shape), dtype=as_dtype(dtype)._np))
+
+
+def ones(shape: Any, dtype: Any = float32, name: str | None = None) -> Tensor:
+    """A tensor of ones (float32 by default).
+
+    >>> import tapegrad as tg
+    >>> tg.ones((2,)).numpy()
+    array([1., 1.], dtype=float32)
+    """
+    return wrap(xp.ones(shape_param(shape), dtype=as_dtype(dtype)._np))
+
+
+def zeros_like(input: TensorLike, dtype: Any = None, name: str | None = None) -> Tensor:
+    """Zeros of ``input``'s shape and dtype.
+
+    >>> import tapegrad as tg
+    >>> tg.zeros_like([1.0, 2.0]).numpy()
+    array([0., 0.], dtype=float32)
+    """
+    v = operand(input)._value
+    return wrap(xp.zeros(v.shape, dtype=v.dtype if dtype is None else as_dtype(dtype)._np))
+
+
+def ones_like(input: TensorLike, dtype: Any = None, name: str | None = None) -> Tensor:
+    """Ones of ``input``'s shape and dtype.
+
+    >>> import tapegrad as tg
+    >>> tg.ones_like([1.0, 2.0]).numpy()
+    array([1., 1.], dtype=float32)
+    """
+    v = operand(input)._value
+    return wrap(xp.ones(v.shape, dtype=v.dtype if dtype is None else as_dtype(dtype)._np))
+
+
+def fill(dims: Any, value: TensorLike, name: str | None = None) -> Tensor:
+    """A tensor of shape ``dims`` filled with ``value`` (its dtype by the usual rules).
+
+    >>> import tapegrad as tg
+    >>> tg.fill((2,), 7.0).numpy()
+    array([7., 7.], dtype=float32)
+    """
+    v = to_array(value)
+    return wrap(xp.full(shape_param(dims), v, dtype=v.dtype))
+
+
+def range(start: Any, limit: Any = None, delta: Any = 1, dtype: Any = None, name: str | None = None) -> Tensor:
+    """Numbers from ``start`` up to (not including) ``limit`` by ``delta``; int32 unless a float is given.
+
+    >>> import tapegrad as tg
+    >>> tg.range(3).numpy()
+    array([0, 1, 2], dtype=int32)
+    """
+    if limit is None:
+        start, limit = 0, start
+    vals = [to_array(v) for v in (start, limit, delta)]
+    if dtype is None:
+        kinds = {v.dtype.kind for v in vals}
+        dtype = vals[0].dtype if len({v.dtype for v in vals}) == 1 else (
+            xp.float32 if "f" in kinds else xp.int32)
+    want = as_dtype(dtype)._np
+    if float(vals[2]) == 0:
+        raise ValueError("range: delta must not be 0")
+    return wrap(xp.arange(vals[0][()], vals[1][()], vals[2][()]).astype(want))
+
+
+def linspace(start: Any, stop: Any, num: int, name: str | None = None, axis: int = 0) -> Tensor:
+    """``num`` evenly spaced values from ``start`` to ``stop`` inclusive (float32 for Python floats).
+
+    >>> import tapegrad as tg
+    >>> tg.linspace(0.0, 1.0, 3).numpy()
+    array([0. , 0.5, 1. ], dtype=float32)
+    """
+    a, b = pair(start, stop, "linspace")
+    dtype = a._value.dtype if a._value.dtype.kind == "f" else xp.dtype(xp.float64)
+    return wrap(xp.linspace(a._value, b._value, int(num), axis=axis).astype(dtype))
+
+
+def eye(num_rows: int, num_columns: int | None = None, batch_shape: Any = None, dtype: Any = float32,
+        name: str | None = None) -> Tensor:
+    """An identity matrix (float32 by default).
+
+    >>> import tapegrad as tg
+    >>> tg.eye(2).numpy()
+    array([[1., 0.],
+           [0., 1.]], dtype=float32)
+    """
+    m = xp.eye(int(num_rows), None if num_columns is None else int(num_columns), dtype=as_dtype(dtype)._np)
+    if batch_shape is not None:
+        m = xp.broadcast_to(m, shape_param(batch_shape) + m.shape).copy()
+    return wrap(m)
+
+
+def shape(input: TensorLike, out_type: Any = "int32", name: str | None = None) -> Tensor:
+    """The shape as an int32 tensor.
+
+    >>> import tapegrad as tg
+    >>> tg.shape(tg.zeros((2, 3))).numpy()
+    array([2, 3], dtype=int32)
+    """
+    return wrap(xp.asarray(operand(input)._value.shape, dtype=as_dtype(out_type)._np))
+
+
+def size(input: TensorLike, out_type: Any = "int32", name: str | None = None) -> Tensor:
+    """The number of elements as an int32 tensor.
+
+    >>> import tapegrad as tg
+    >>> tg.size(tg.zeros((2, 3))).numpy()
+    np.int32(6)
+    """
+    return wrap(xp.asarray(operand(input)._value.size, dtype=as_dtype(out_type)._np))
+
+
+def rank(input: TensorLike, name: str | None = None) -> Tensor:
+    """The number of axes as an int32 tensor.
+
+    >>> import tapegrad as tg
+    >>> tg.rank(tg.zeros((2, 3))).numpy()
+    np.int32(2)
+    """
+    return wrap(xp.asarray(operand(input)._value.ndim, dtype=xp.int32))

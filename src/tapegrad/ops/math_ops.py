@@ -1,0 +1,237 @@
+"""Element-wise math, comparisons and reductions, under TensorFlow's names and signatures."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tapegrad._core.dtypes import as_dtype
+from tapegrad._core.record import apply
+from tapegrad._core.tensor import Tensor
+
+from . import table as T
+from ._args import axis_param, float_tensor, operand, pair
+from .array_ops import reshape, where, zeros_like
+
+TensorLike = Any
+
+
+def _unary(prim: Any, doc_expr: str, example: str, result: str, real: bool = True) -> Callable[..., Tensor]:
+    name = prim.name
+
+    def op(x: TensorLike, name: str | None = None) -> Tensor:
+        return apply(prim, (float_tensor(x, prim.name) if real else operand(x),))
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = (f"Element-wise {doc_expr}.\n\n    >>> import tapegrad as tg\n"
+                  f"    >>> tg.math.{name}({example}).numpy()\n    {result}\n    ")
+    return op
+
+
+square = _unary(T.square, "x * x", "3.0", "np.float32(9.0)", real=False)
+sqrt = _unary(T.sqrt, "square root; its gradient at 0 is inf, as in TensorFlow", "4.0", "np.float32(2.0)")
+rsqrt = _unary(T.rsqrt, "1 / sqrt(x)", "4.0", "np.float32(0.5)")
+exp = _unary(T.exp, "e ** x", "0.0", "np.float32(1.0)")
+expm1 = _unary(T.expm1, "exp(x) - 1, accurate near 0", "0.0", "np.float32(0.0)")
+log = _unary(T.log, "natural logarithm", "1.0", "np.float32(0.0)")
+log1p = _unary(T.log1p, "log(1 + x), accurate near 0", "0.0", "np.float32(0.0)")
+reciprocal = _unary(T.reciprocal, "1 / x", "4.0", "np.float32(0.25)")
+sin = _unary(T.sin, "sine", "0.0", "np.float32(0.0)")
+cos = _unary(T.cos, "cosine", "0.0", "np.float32(1.0)")
+tan = _unary(T.tan, "tangent", "0.0", "np.float32(0.0)")
+asin = _unary(T.asin, "arcsine", "0.0", "np.float32(0.0)")
+acos = _unary(T.acos, "arccosine", "1.0", "np.float32(0.0)")
+atan = _unary(T.atan, "arctangent", "0.0", "np.float32(0.0)")
+sinh = _unary(T.sinh, "hyperbolic sine", "0.0", "np.float32(0.0)")
+cosh = _unary(T.cosh, "hyperbolic cosine", "0.0", "np.float32(1.0)")
+tanh = _unary(T.tanh, "hyperbolic tangent", "0.0", "np.float32(0.0)")
+sigmoid = _unary(T.sigmoid, "logistic function 1 / (1 + exp(-x)), stable for large |x|", "0.0",
+                 "np.float32(0.5)")
+softplus = _unary(T.softplus, "log(1 + exp(x)), stable for large |x|", "0.0", "np.float32(0.6931472)")
+abs = _unary(T.abs, "absolute value (gradient sign(x), 0 at 0)", "-2.0", "np.float32(2.0)", real=False)
+sign = _unary(T.sign, "sign: -1, 0 or 1 (zero gradient)", "-2.0", "np.float32(-1.0)", real=False)
+negative = _unary(T.negative, "negation", "2.0", "np.float32(-2.0)", real=False)
+floor = _unary(T.floor, "floor (not differentiable)", "1.5", "np.float32(1.0)")
+ceil = _unary(T.ceil, "ceiling (not differentiable)", "1.5", "np.float32(2.0)")
+round = _unary(T.round, "round half to even (not differentiable)", "2.5", "np.float32(2.0)")
+is_nan = _unary(T.is_nan, "test for NaN", "1.0", "np.False_")
+is_inf = _unary(T.is_inf, "test for +-inf", "1.0", "np.False_")
+is_finite = _unary(T.is_finite, "test for a finite value", "1.0", "np.True_")
+logical_not = _unary(T.logical_not, "logical not", "True", "np.False_", real=False)
+
+
+def _binary(prim: Any, doc_expr: str, example: str, result: str) -> Callable[..., Tensor]:
+    def op(x: TensorLike, y: TensorLike, name: str | None = None) -> Tensor:
+        return apply(prim, pair(x, y, prim.name))
+
+    op.__name__ = op.__qualname__ = prim.name
+    op.__doc__ = (f"Element-wise {doc_expr}, broadcasting like NumPy.\n\n    >>> import tapegrad as tg\n"
+                  f"    >>> tg.math.{prim.name}({example}).numpy()\n    {result}\n    ")
+    return op
+
+
+add = _binary(T.add, "x + y", "1.0, 2.0", "np.float32(3.0)")
+subtract = _binary(T.subtract, "x - y", "1.0, 2.0", "np.float32(-1.0)")
+multiply = _binary(T.multiply, "x * y", "2.0, 3.0", "np.float32(6.0)")
+divide = _binary(T.divide, "x / y (true division; integers give float64, as in TensorFlow)", "1.0, 4.0",
+                 "np.float32(0.25)")
+pow = _binary(T.pow, "x ** y", "2.0, 3.0", "np.float32(8.0)")
+floordiv = _binary(T.floordiv, "floor(x / y) (not differentiable)", "7.0, 2.0", "np.float32(3.0)")
+floormod = _binary(T.floormod, "x - floor(x / y) * y", "7.0, 2.0", "np.float32(1.0)")
+maximum = _binary(T.maximum, "maximum (a tie sends the gradient to x)", "1.0, 2.0", "np.float32(2.0)")
+minimum = _binary(T.minimum, "minimum (a tie sends the gradient to x)", "1.0, 2.0", "np.float32(1.0)")
+equal = _binary(T.equal, "x == y", "1.0, 1.0", "np.True_")
+not_equal = _binary(T.not_equal, "x != y", "1.0, 1.0", "np.False_")
+less = _binary(T.less, "x < y", "1.0, 2.0", "np.True_")
+less_equal = _binary(T.less_equal, "x <= y", "1.0, 2.0", "np.True_")
+greater = _binary(T.greater, "x > y", "1.0, 2.0", "np.False_")
+greater_equal = _binary(T.greater_equal, "x >= y", "1.0, 2.0", "np.False_")
+logical_and = _binary(T.logical_and, "logical and", "True, False", "np.False_")
+logical_or = _binary(T.logical_or, "logical or", "True, False", "np.True_")
+logical_xor = _binary(T.logical_xor, "logical exclusive or", "True, False", "np.True_")
+truediv = divide
+mod = floormod
+
+
+def squared_difference(x: TensorLike, y: TensorLike, name: str | None = None) -> Tensor:
+    """Element-wise (x - y) ** 2.
+
+    >>> import tapegrad as tg
+    >>> tg.math.squared_difference(3.0, 1.0).numpy()
+    np.float32(4.0)
+    """
+    d = subtract(x, y)
+    return d * d
+
+
+def add_n(inputs: list, name: str | None = None) -> Tensor:
+    """The sum of a list of tensors of one shape.
+
+    >>> import tapegrad as tg
+    >>> tg.add_n([1.0, 2.0, 3.0]).numpy()
+    np.float32(6.0)
+    """
+    if not inputs:
+        raise ValueError("add_n() needs at least one tensor")
+    total = operand(inputs[0])
+    for x in inputs[1:]:
+        total = add(total, x)
+    return apply(T.identity, (total,))
+
+
+def _reduction(prim: Any, what: str, example: str, result: str, real: bool = False) -> Callable[..., Tensor]:
+    def op(input_tensor: TensorLike, axis: Any = None, keepdims: bool = False, name: str | None = None) -> Tensor:
+        x = float_tensor(input_tensor, prim.name) if real else operand(input_tensor)
+        return apply(prim, (x,), {"axis": axis_param(axis, x._value.ndim, prim.name), "keepdims": bool(keepdims)})
+
+    op.__name__ = op.__qualname__ = prim.name
+    op.__doc__ = (f"The {what} of elements across ``axis`` (all axes when None).\n\n"
+                  f"    >>> import tapegrad as tg\n    >>> tg.{prim.name}({example}).numpy()\n    {result}\n    ")
+    return op
+
+
+reduce_sum = _reduction(T.reduce_sum, "sum", "[1.0, 2.0, 3.0]", "np.float32(6.0)")
+reduce_max = _reduction(T.reduce_max, "maximum (ties share the gradient)", "[1.0, 3.0]", "np.float32(3.0)")
+reduce_min = _reduction(T.reduce_min, "minimum (ties share the gradient)", "[1.0, 3.0]", "np.float32(1.0)")
+reduce_prod = _reduction(T.reduce_prod, "product", "[2.0, 3.0]", "np.float32(6.0)")
+reduce_all = _reduction(T.reduce_all, "logical and", "[True, False]", "np.False_")
+reduce_any = _reduction(T.reduce_any, "logical or", "[True, False]", "np.True_")
+
+
+def reduce_mean(input_tensor: TensorLike, axis: Any = None, keepdims: bool = False,
+                name: str | None = None) -> Tensor:
+    """The mean of elements across ``axis`` (all axes when None).
+
+    >>> import tapegrad as tg
+    >>> tg.reduce_mean([1.0, 2.0, 3.0]).numpy()
+    np.float32(2.0)
+    """
+    x = operand(input_tensor)
+    axes = axis_param(axis, x._value.ndim, "reduce_mean")
+    shape = x._value.shape
+    n = 1
+    for i, s in enumerate(shape):
+        if axes is None or i in axes:
+            n *= s
+    total = apply(T.reduce_sum, (x,), {"axis": axes, "keepdims": bool(keepdims)})
+    if x._value.dtype.kind in "iu":  # TensorFlow keeps integer means integer
+        return floordiv(total, n)
+    return total / n
+
+
+def reduce_logsumexp(input_tensor: TensorLike, axis: Any = None, keepdims: bool = False,
+                     name: str | None = None) -> Tensor:
+    """log(sum(exp(x))) across ``axis``, computed without overflow for large inputs.
+
+    >>> import tapegrad as tg
+    >>> round(float(tg.reduce_logsumexp([1000.0, 1000.0])), 3)
+    1000.693
+    """
+    x = float_tensor(input_tensor, "reduce_logsumexp")
+    axes = axis_param(axis, x._value.ndim, "reduce_logsumexp")
+    m = stop_gradient(reduce_max(x, axes, keepdims=True))
+    m = where(is_finite(m), m, zeros_like(m))
+    out = log(reduce_sum(exp(x - m), axes, keepdims=True)) + m
+    return out if keepdims else reshape(out, tuple(s for i, s in enumerate(out.shape)
+                                                   if axes is not None and i not in axes))
+
+
+def argmax(input: TensorLike, axis: int | None = None, output_type: Any = "int64", name: str | None = None) -> Tensor:
+    """Index of the largest value along ``axis`` (default 0); int64 like TensorFlow.
+
+    >>> import tapegrad as tg
+    >>> tg.argmax([1.0, 3.0, 2.0]).numpy()
+    np.int64(1)
+    """
+    x = operand(input)
+    return apply(T.argmax, (x,), {"axis": 0 if axis is None else int(axis),
+                                  "output_type": as_dtype(output_type)._np})
+
+
+def argmin(input: TensorLike, axis: int | None = None, output_type: Any = "int64", name: str | None = None) -> Tensor:
+    """Index of the smallest value along ``axis`` (default 0).
+
+    >>> import tapegrad as tg
+    >>> tg.argmin([1.0, 3.0, 2.0]).numpy()
+    np.int64(0)
+    """
+    x = operand(input)
+    return apply(T.argmin, (x,), {"axis": 0 if axis is None else int(axis),
+                                  "output_type": as_dtype(output_type)._np})
+
+
+def cumsum(x: TensorLike, axis: int = 0, exclusive: bool = False, reverse: bool = False,
+           name: str | None = None) -> Tensor:
+    """Cumulative sum along ``axis``.
+
+    >>> import tapegrad as tg
+    >>> tg.math.cumsum([1.0, 2.0, 3.0]).numpy()
+    array([1., 3., 6.], dtype=float32)
+    """
+    x = operand(x)
+    axes = axis_param(axis, x._value.ndim, "cumsum")
+    return apply(T.cumsum, (x,), {"axis": axes[0] if axes else 0, "exclusive": bool(exclusive),
+                                  "reverse": bool(reverse)})
+
+
+def stop_gradient(input: TensorLike, name: str | None = None) -> Tensor:
+    """The same value, with no gradient flowing through it.
+
+    >>> import tapegrad as tg
+    >>> x = tg.Variable(3.0)
+    >>> with tg.GradientTape() as tape:
+    ...     y = x * tg.stop_gradient(x)
+    >>> tape.gradient(y, x).numpy()
+    np.float32(3.0)
+    """
+    return apply(T.stop_gradient, (operand(input),))
+
+
+def clip_by_value(t: TensorLike, clip_value_min: TensorLike, clip_value_max: TensorLike,
+                  name: str | None = None) -> Tensor:
+    """Values limited to [clip_value_min, clip_value_max]; the gradient passes where not clipped.
+
+    >>> import tapegrad as tg
+    >>> tg.clip_by_value([-2.0, 0.5, 2.0], -1.0, 1.0).numpy()
+    array([-1. ,  0.5,  1. ], dtype=float32)
+    """
+    return maximum(minimum(t, clip_value_max), clip_value_min)

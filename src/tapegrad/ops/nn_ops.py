@@ -1,0 +1,111 @@
+"""Activations and softmax, as in tf.nn."""
+from __future__ import annotations
+
+from typing import Any
+
+from tapegrad._core.record import apply
+from tapegrad._core.tensor import Tensor
+
+from . import table as T
+from ._args import axis_param, float_tensor
+from .array_ops import where
+from .math_ops import exp, expm1, maximum, minimum, reduce_logsumexp, reduce_max, reduce_sum, stop_gradient
+
+TensorLike = Any
+
+
+def relu(features: TensorLike, name: str | None = None) -> Tensor:
+    """max(x, 0); the gradient at 0 is 0, as in TensorFlow.
+
+    >>> import tapegrad as tg
+    >>> tg.nn.relu([-1.0, 2.0]).numpy()
+    array([0., 2.], dtype=float32)
+    """
+    return apply(T.relu, (float_tensor(features, "relu"),))
+
+
+def relu6(features: TensorLike, name: str | None = None) -> Tensor:
+    """min(max(x, 0), 6).
+
+    >>> import tapegrad as tg
+    >>> tg.nn.relu6([-1.0, 8.0]).numpy()
+    array([0., 6.], dtype=float32)
+    """
+    return minimum(relu(features), 6.0)
+
+
+def leaky_relu(features: TensorLike, alpha: float = 0.2, name: str | None = None) -> Tensor:
+    """x for x > 0, alpha * x otherwise.
+
+    >>> import tapegrad as tg
+    >>> tg.nn.leaky_relu([-1.0, 2.0]).numpy()
+    array([-0.2,  2. ], dtype=float32)
+    """
+    x = float_tensor(features, "leaky_relu")
+    return where(x > 0, x, x * alpha)
+
+
+def elu(features: TensorLike, name: str | None = None) -> Tensor:
+    """x for x > 0, exp(x) - 1 otherwise.
+
+    >>> import tapegrad as tg
+    >>> tg.nn.elu([0.0, 2.0]).numpy()
+    array([0., 2.], dtype=float32)
+    """
+    x = float_tensor(features, "elu")
+    # expm1 only ever sees x <= 0: the branch not taken cannot overflow into a NaN gradient.
+    return where(x > 0, x, expm1(minimum(x, 0.0)))
+
+
+def softmax(logits: TensorLike, axis: int = -1, name: str | None = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``axis``, stable for large logits.
+
+    >>> import tapegrad as tg
+    >>> tg.nn.softmax([0.0, 0.0]).numpy()
+    array([0.5, 0.5], dtype=float32)
+    """
+    x = float_tensor(logits, "softmax")
+    axes = axis_param(axis, x._value.ndim, "softmax")
+    e = exp(x - stop_gradient(reduce_max(x, axes, keepdims=True)))
+    return e / reduce_sum(e, axes, keepdims=True)
+
+
+def log_softmax(logits: TensorLike, axis: int = -1, name: str | None = None) -> Tensor:
+    """x - logsumexp(x) along ``axis``, stable for large logits.
+
+    >>> import tapegrad as tg
+    >>> round(float(tg.nn.log_softmax([1000.0, 1000.0])[0]), 4)
+    -0.6931
+    """
+    x = float_tensor(logits, "log_softmax")
+    return x - reduce_logsumexp(x, axis, keepdims=True)
+
+
+def l2_loss(t: TensorLike, name: str | None = None) -> Tensor:
+    """sum(t ** 2) / 2.
+
+    >>> import tapegrad as tg
+    >>> tg.nn.l2_loss([3.0, 4.0]).numpy()
+    np.float32(12.5)
+    """
+    x = float_tensor(t, "l2_loss")
+    return reduce_sum(x * x) / 2
+
+
+def sigmoid_cross_entropy_with_logits(labels: TensorLike = None, logits: TensorLike = None,
+                                      name: str | None = None) -> Tensor:
+    """Element-wise logistic loss, stable for large logits: max(x, 0) - x * z + log(1 + exp(-|x|)).
+
+    >>> import tapegrad as tg
+    >>> round(float(tg.nn.sigmoid_cross_entropy_with_logits(labels=1.0, logits=0.0)), 4)
+    0.6931
+    """
+    from .math_ops import abs, log1p
+    x = float_tensor(logits, "sigmoid_cross_entropy_with_logits")
+    return maximum(x, 0.0) - x * labels + log1p(exp(-abs(x)))
+
+
+from .math_ops import sigmoid, softplus, tanh  # noqa: E402  (tf.nn re-exports them)
+
+__all__ = ["elu", "l2_loss", "leaky_relu", "log_softmax", "relu", "relu6", "sigmoid",
+           "sigmoid_cross_entropy_with_logits", "softmax", "softplus", "tanh"]

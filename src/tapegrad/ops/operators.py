@@ -1,0 +1,94 @@
+"""Python operators and NumPy ufuncs on Tensor and Variable, from one explicit list."""
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from tapegrad._core import tensor as _tensor
+from tapegrad._core.backend import xp
+from tapegrad._core.record import STATE
+from tapegrad._core.tensor import Operand
+
+from . import array_ops as A
+from . import linalg_ops as L
+from . import math_ops as M
+
+
+def _swap(fn: Any) -> Any:
+    return lambda self, other: fn(other, self)
+
+
+def _eq(self: Operand, other: Any) -> Any:
+    try:
+        return M.equal(self, other)
+    except (TypeError, ValueError):
+        return False
+
+
+def _ne(self: Operand, other: Any) -> Any:
+    try:
+        return M.not_equal(self, other)
+    except (TypeError, ValueError):
+        return True
+
+
+OPERATORS = {
+    "__add__": M.add, "__radd__": _swap(M.add),
+    "__sub__": M.subtract, "__rsub__": _swap(M.subtract),
+    "__mul__": M.multiply, "__rmul__": _swap(M.multiply),
+    "__truediv__": M.divide, "__rtruediv__": _swap(M.divide),
+    "__floordiv__": M.floordiv, "__rfloordiv__": _swap(M.floordiv),
+    "__mod__": M.floormod, "__rmod__": _swap(M.floormod),
+    "__pow__": M.pow, "__rpow__": _swap(M.pow),
+    "__matmul__": L.matmul, "__rmatmul__": _swap(L.matmul),
+    "__neg__": M.negative, "__pos__": lambda self: self, "__abs__": M.abs,
+    "__lt__": M.less, "__le__": M.less_equal, "__gt__": M.greater, "__ge__": M.greater_equal,
+    "__eq__": _eq, "__ne__": _ne,
+    "__and__": M.logical_and, "__rand__": _swap(M.logical_and),
+    "__or__": M.logical_or, "__ror__": _swap(M.logical_or),
+    "__xor__": M.logical_xor, "__rxor__": _swap(M.logical_xor),
+    "__invert__": M.logical_not,
+    "__getitem__": A.getitem,
+}
+
+# NumPy ufuncs that run as tapegrad ops on tensors, so np.sin(x) is recorded like tg.sin(x).
+UFUNCS = {
+    xp.add: M.add, xp.subtract: M.subtract, xp.multiply: M.multiply, xp.true_divide: M.divide,
+    xp.floor_divide: M.floordiv, xp.mod: M.floormod, xp.power: M.pow, xp.negative: M.negative,
+    xp.maximum: M.maximum, xp.minimum: M.minimum, xp.square: M.square, xp.sqrt: M.sqrt, xp.exp: M.exp,
+    xp.expm1: M.expm1, xp.log: M.log, xp.log1p: M.log1p, xp.sin: M.sin, xp.cos: M.cos, xp.tan: M.tan,
+    xp.arcsin: M.asin, xp.arccos: M.acos, xp.arctan: M.atan, xp.sinh: M.sinh, xp.cosh: M.cosh,
+    xp.tanh: M.tanh, xp.abs: M.abs, xp.sign: M.sign, xp.reciprocal: M.reciprocal,
+    xp.equal: M.equal, xp.not_equal: M.not_equal, xp.less: M.less, xp.less_equal: M.less_equal,
+    xp.greater: M.greater, xp.greater_equal: M.greater_equal, xp.matmul: L.matmul,
+    xp.floor: M.floor, xp.ceil: M.ceil, xp.rint: M.round, xp.isnan: M.is_nan, xp.isinf: M.is_inf,
+    xp.isfinite: M.is_finite, xp.logical_and: M.logical_and, xp.logical_or: M.logical_or,
+    xp.logical_not: M.logical_not, xp.logical_xor: M.logical_xor,
+}
+
+
+def _array_ufunc(self: Operand, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+    op = UFUNCS.get(ufunc)
+    if op is not None and method == "__call__" and not kwargs:
+        return op(*inputs)
+    if STATE.tapes:
+        warnings.warn(f"numpy.{ufunc.__name__}{'' if method == '__call__' else '.' + method} has no tapegrad op: "
+                      "its result is a plain NumPy array and is not recorded on the tape, so gradients will "
+                      "not flow through it. Use the tapegrad function instead.", stacklevel=2)
+    arrays = [x._value if isinstance(x, Operand) else x for x in inputs]
+    return getattr(ufunc, method)(*arrays, **kwargs)
+
+
+def install() -> None:
+    for name, fn in OPERATORS.items():
+        setattr(Operand, name, fn)
+    Operand.__array_ufunc__ = _array_ufunc  # type: ignore[attr-defined]
+    _tensor.PACK[:] = [_pack]
+
+
+def _pack(values: list, dtype: Any) -> Any:
+    """tg.constant([x, y]) of tensors: stacked, and recorded (lists of lists too)."""
+    parts = [_pack(v, dtype) if isinstance(v, (list, tuple)) else v for v in values]
+    if dtype is not None:
+        parts = [A.cast(p, dtype) for p in parts]
+    return A.stack(parts)

@@ -1,0 +1,326 @@
+"""THE derivative table: one Primitive per operation.
+
+Conventions in every rule: ``g`` is the incoming cotangent, ``ans`` the op's output,
+``x``/``y`` its inputs (Tensors), ``t`` the tuple of input tangents (None where an
+input has none). Rules call public ops through ``F`` (looked up at call time), never
+NumPy, so a rule run under an outer tape is itself recorded: higher orders for free.
+Binary rules return the cotangent at the broadcast shape; ``binary`` sums it back
+down to each input's shape, the one place broadcasting is undone.
+Forwards reach arrays only through ``xp`` (see ``_core.backend``).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tapegrad import ops as F
+from tapegrad._core.backend import xp
+from tapegrad._core.record import Primitive
+
+
+def _t(t: tuple, i: int) -> Any:
+    return t[i]
+
+
+def _add_tangents(a: Any, b: Any) -> Any:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a + b
+
+
+def unary(name: str, forward: Callable[..., Any], d: Callable[[Any, Any], Any]) -> Primitive:
+    """An element-wise op of one input, given its derivative ``d(x, ans)``."""
+    return Primitive(name, forward, (lambda g, ans, x: g * d(x, ans),),
+                     jvp=lambda t, ans, x: t[0] * d(x, ans), kind="elementwise")
+
+
+def binary(name: str, forward: Callable[..., Any], dx: Callable[..., Any] | None, dy: Callable[..., Any] | None,
+           jvp: Callable[..., Any] | None = None) -> Primitive:
+    """An element-wise op of two broadcasting inputs; ``dx``/``dy`` give cotangents at the output's shape."""
+    def wrap_rule(rule: Callable[..., Any] | None, which: int) -> Callable[..., Any] | None:
+        if rule is None:
+            return None
+
+        def vjp(g: Any, ans: Any, x: Any, y: Any) -> Any:
+            r = rule(g, ans, x, y)
+            return F.sum_to(r, (x, y)[which]._value.shape)
+        return vjp
+    return Primitive(name, forward, (wrap_rule(dx, 0), wrap_rule(dy, 1)), jvp=jvp, kind="binary")
+
+
+def nondiff(name: str, forward: Callable[..., Any]) -> Primitive:
+    """Integer, boolean or piecewise-constant results: not differentiable by declaration."""
+    return Primitive(name, forward, None, kind="nondifferentiable")
+
+
+class _Each:
+    """The rule of input k of a variadic op (concat)."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+
+    def __getitem__(self, k: int) -> Callable[..., Any]:
+        return lambda g, ans, *xs, **p: self.fn(k, g, ans, *xs, **p)
+
+
+# ---- arithmetic ---------------------------------------------------------------------------------
+add = binary("add", xp.add, lambda g, ans, x, y: g, lambda g, ans, x, y: g,
+             jvp=lambda t, ans, x, y: F.broadcast_to(_add_tangents(t[0], t[1]), ans._value.shape))
+subtract = binary("subtract", xp.subtract, lambda g, ans, x, y: g, lambda g, ans, x, y: -g,
+                  jvp=lambda t, ans, x, y: F.broadcast_to(
+                      _add_tangents(t[0], None if t[1] is None else -t[1]), ans._value.shape))
+multiply = binary("multiply", xp.multiply, lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x,
+                  jvp=lambda t, ans, x, y: F.broadcast_to(_add_tangents(
+                      None if t[0] is None else t[0] * y, None if t[1] is None else x * t[1]), ans._value.shape))
+divide = binary("divide", xp.true_divide, lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * ans / y,
+                jvp=lambda t, ans, x, y: F.broadcast_to(_add_tangents(
+                    None if t[0] is None else t[0] / y, None if t[1] is None else -t[1] * ans / y),
+                    ans._value.shape))
+
+
+def _log_or_zero(x: Any) -> Any:
+    pos = x > 0
+    return F.where(pos, F.log(F.where(pos, x, F.ones_like(x))), F.zeros_like(x))
+
+
+pow = binary("pow", xp.power,
+             lambda g, ans, x, y: g * y * x ** (y - 1),
+             lambda g, ans, x, y: g * ans * _log_or_zero(x),
+             jvp=lambda t, ans, x, y: F.broadcast_to(_add_tangents(
+                 None if t[0] is None else t[0] * y * x ** (y - 1),
+                 None if t[1] is None else t[1] * ans * _log_or_zero(x)), ans._value.shape))
+floormod = binary("floormod", xp.mod, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * F.floordiv(x, y),
+                  jvp=lambda t, ans, x, y: F.broadcast_to(_add_tangents(
+                      t[0], None if t[1] is None else -t[1] * F.floordiv(x, y)), ans._value.shape))
+maximum = binary("maximum", xp.maximum,
+                 lambda g, ans, x, y: F.where(x >= y, g, F.zeros_like(g)),
+                 lambda g, ans, x, y: F.where(x >= y, F.zeros_like(g), g),
+                 jvp=lambda t, ans, x, y: F.where(x >= y, _tan_or_zero(t[0], ans), _tan_or_zero(t[1], ans)))
+minimum = binary("minimum", xp.minimum,
+                 lambda g, ans, x, y: F.where(x <= y, g, F.zeros_like(g)),
+                 lambda g, ans, x, y: F.where(x <= y, F.zeros_like(g), g),
+                 jvp=lambda t, ans, x, y: F.where(x <= y, _tan_or_zero(t[0], ans), _tan_or_zero(t[1], ans)))
+
+
+def _tan_or_zero(t: Any, ans: Any) -> Any:
+    return F.broadcast_to(t, ans._value.shape) if t is not None else F.zeros_like(ans)
+
+
+negative = Primitive("negative", xp.negative, (lambda g, ans, x: -g,), jvp=lambda t, ans, x: -t[0], kind="linear")
+identity = Primitive("identity", lambda x: x, (lambda g, ans, x: g,), jvp=lambda t, ans, x: t[0], kind="linear")
+
+# ---- element-wise functions ---------------------------------------------------------------------
+square = unary("square", xp.square, lambda x, ans: 2 * x)
+sqrt = unary("sqrt", xp.sqrt, lambda x, ans: 0.5 / ans)
+rsqrt = unary("rsqrt", lambda x: 1 / xp.sqrt(x), lambda x, ans: -0.5 * ans * ans * ans)
+exp = unary("exp", xp.exp, lambda x, ans: ans)
+expm1 = unary("expm1", xp.expm1, lambda x, ans: ans + 1)
+log = unary("log", xp.log, lambda x, ans: F.reciprocal(x))
+log1p = unary("log1p", xp.log1p, lambda x, ans: F.reciprocal(1 + x))
+reciprocal = unary("reciprocal", xp.reciprocal, lambda x, ans: -ans * ans)
+sin = unary("sin", xp.sin, lambda x, ans: F.cos(x))
+cos = unary("cos", xp.cos, lambda x, ans: -F.sin(x))
+tan = unary("tan", xp.tan, lambda x, ans: 1 + ans * ans)
+asin = unary("asin", xp.arcsin, lambda x, ans: F.rsqrt(1 - x * x))
+acos = unary("acos", xp.arccos, lambda x, ans: -F.rsqrt(1 - x * x))
+atan = unary("atan", xp.arctan, lambda x, ans: F.reciprocal(1 + x * x))
+sinh = unary("sinh", xp.sinh, lambda x, ans: F.cosh(x))
+cosh = unary("cosh", xp.cosh, lambda x, ans: F.sinh(x))
+tanh = unary("tanh", xp.tanh, lambda x, ans: 1 - ans * ans)
+abs = unary("abs", xp.abs, lambda x, ans: F.sign(x))
+
+
+def _sigmoid(x: Any) -> Any:
+    # exp of -|x| never overflows: stable for large inputs of either sign.
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+sigmoid = unary("sigmoid", _sigmoid, lambda x, ans: ans * (1 - ans))
+softplus = unary("softplus", lambda x: xp.logaddexp(xp.zeros((), x.dtype), x), lambda x, ans: F.sigmoid(x))
+sign = Primitive("sign", xp.sign, (lambda g, ans, x: F.zeros_like(g),),
+                 jvp=lambda t, ans, x: F.zeros_like(ans), kind="elementwise")
+relu = Primitive("relu", lambda x: xp.maximum(x, xp.zeros((), x.dtype)),
+                 (lambda g, ans, x: F.where(x > 0, g, F.zeros_like(g)),),
+                 jvp=lambda t, ans, x: F.where(x > 0, t[0], F.zeros_like(t[0])), kind="elementwise")
+where = Primitive(
+    "where", xp.where,
+    (None,
+     lambda g, ans, c, x, y: F.sum_to(F.where(c, g, F.zeros_like(g)), x._value.shape),
+     lambda g, ans, c, x, y: F.sum_to(F.where(c, F.zeros_like(g), g), y._value.shape)),
+    jvp=lambda t, ans, c, x, y: F.where(c, _tan_or_zero(t[1], ans), _tan_or_zero(t[2], ans)), kind="select")
+
+# ---- not differentiable -------------------------------------------------------------------------
+floordiv = nondiff("floordiv", xp.floor_divide)
+equal = nondiff("equal", xp.equal)
+not_equal = nondiff("not_equal", xp.not_equal)
+less = nondiff("less", xp.less)
+less_equal = nondiff("less_equal", xp.less_equal)
+greater = nondiff("greater", xp.greater)
+greater_equal = nondiff("greater_equal", xp.greater_equal)
+logical_and = nondiff("logical_and", xp.logical_and)
+logical_or = nondiff("logical_or", xp.logical_or)
+logical_xor = nondiff("logical_xor", xp.logical_xor)
+logical_not = nondiff("logical_not", xp.logical_not)
+floor = nondiff("floor", xp.floor)
+ceil = nondiff("ceil", xp.ceil)
+round = nondiff("round", xp.rint)
+is_nan = nondiff("is_nan", xp.isnan)
+is_inf = nondiff("is_inf", xp.isinf)
+is_finite = nondiff("is_finite", xp.isfinite)
+argmax = nondiff("argmax", lambda x, axis, output_type: xp.argmax(x, axis=axis).astype(output_type))
+argmin = nondiff("argmin", lambda x, axis, output_type: xp.argmin(x, axis=axis).astype(output_type))
+reduce_all = nondiff("reduce_all", lambda x, axis, keepdims: xp.all(x, axis=axis, keepdims=keepdims))
+reduce_any = nondiff("reduce_any", lambda x, axis, keepdims: xp.any(x, axis=axis, keepdims=keepdims))
+stop_gradient = nondiff("stop_gradient", lambda x: x)
+
+# ---- reductions ---------------------------------------------------------------------------------
+
+
+def kept_shape(shape: tuple, axis: tuple | None) -> tuple:
+    """``shape`` with the reduced axes kept as 1 (what keepdims=True gives)."""
+    if axis is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axis else s for i, s in enumerate(shape))
+
+
+def _restore(g: Any, x: Any, axis: tuple | None) -> Any:
+    return F.reshape(g, kept_shape(x._value.shape, axis))
+
+
+def _max_vjp(g: Any, ans: Any, x: Any, axis: tuple | None, keepdims: bool) -> Any:
+    # Ties share the gradient equally, as in TensorFlow.
+    mask = F.cast(F.equal(x, _restore(ans, x, axis)), g.dtype)
+    return _restore(g, x, axis) * mask / F.reduce_sum(mask, axis, keepdims=True)
+
+
+def _max_jvp(t: tuple, ans: Any, x: Any, axis: tuple | None, keepdims: bool) -> Any:
+    mask = F.cast(F.equal(x, _restore(ans, x, axis)), ans.dtype)
+    s = F.reduce_sum(mask * t[0], axis, keepdims=keepdims)
+    return s / F.reduce_sum(mask, axis, keepdims=keepdims)
+
+
+reduce_sum = Primitive(
+    "reduce_sum", lambda x, axis, keepdims: xp.sum(x, axis=axis, keepdims=keepdims),
+    (lambda g, ans, x, axis, keepdims: F.broadcast_to(_restore(g, x, axis), x._value.shape),),
+    jvp=lambda t, ans, x, axis, keepdims: F.reduce_sum(t[0], axis, keepdims), kind="linear")
+reduce_max = Primitive("reduce_max", lambda x, axis, keepdims: xp.max(x, axis=axis, keepdims=keepdims),
+                       (_max_vjp,), jvp=_max_jvp, kind="reduction")
+reduce_min = Primitive("reduce_min", lambda x, axis, keepdims: xp.min(x, axis=axis, keepdims=keepdims),
+                       (_max_vjp,), jvp=_max_jvp, kind="reduction")
+# d prod / d x_i = prod / x_i: inputs with zeros are outside this rule's domain (see README).
+reduce_prod = Primitive(
+    "reduce_prod", lambda x, axis, keepdims: xp.prod(x, axis=axis, keepdims=keepdims),
+    (lambda g, ans, x, axis, keepdims: _restore(g * ans, x, axis) / x,),
+    jvp=lambda t, ans, x, axis, keepdims: F.reduce_sum(_restore(ans, x, axis) / x * t[0], axis, keepdims),
+    kind="reduction")
+
+
+def _cumsum(x: Any, axis: int, exclusive: bool, reverse: bool) -> Any:
+    if reverse:
+        x = xp.flip(x, axis)
+    out = xp.cumsum(x, axis=axis, dtype=x.dtype)
+    if exclusive:
+        out = xp.concatenate([xp.zeros_like(xp.take(out, [0], axis=axis)),
+                              xp.take(out, xp.arange(out.shape[axis] - 1), axis=axis)], axis=axis)
+    return xp.flip(out, axis) if reverse else out
+
+
+cumsum = Primitive("cumsum", _cumsum,
+                   (lambda g, ans, x, axis, exclusive, reverse: F.cumsum(g, axis, exclusive, not reverse),),
+                   jvp=lambda t, ans, x, axis, exclusive, reverse: F.cumsum(t[0], axis, exclusive, reverse),
+                   kind="linear")
+
+# ---- shapes -------------------------------------------------------------------------------------
+
+
+def _sum_to(x: Any, shape: tuple) -> Any:
+    lead = x.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and x.shape[lead + i] != 1)
+    out = xp.sum(x, axis=axes, keepdims=True) if axes else x
+    return out.reshape(shape)
+
+
+broadcast_to = Primitive("broadcast_to", lambda x, shape: xp.broadcast_to(x, shape),
+                         (lambda g, ans, x, shape: F.sum_to(g, x._value.shape),),
+                         jvp=lambda t, ans, x, shape: F.broadcast_to(t[0], shape), kind="linear")
+sum_to = Primitive("sum_to", _sum_to, (lambda g, ans, x, shape: F.broadcast_to(g, x._value.shape),),
+                   jvp=lambda t, ans, x, shape: F.sum_to(t[0], shape), kind="linear")
+reshape = Primitive("reshape", lambda x, shape: xp.reshape(x, shape),
+                    (lambda g, ans, x, shape: F.reshape(g, x._value.shape),),
+                    jvp=lambda t, ans, x, shape: F.reshape(t[0], shape), kind="linear")
+transpose = Primitive("transpose", lambda x, perm: xp.transpose(x, perm),
+                      (lambda g, ans, x, perm: F.transpose(g, tuple(int(i) for i in xp.argsort(perm))),),
+                      jvp=lambda t, ans, x, perm: F.transpose(t[0], perm), kind="linear")
+
+
+def _tile_vjp(g: Any, ans: Any, x: Any, multiples: tuple) -> Any:
+    shape = x._value.shape
+    split = []
+    for m, s in zip(multiples, shape):
+        split += [m, s]
+    return F.reduce_sum(F.reshape(g, split), tuple(range(0, 2 * len(shape), 2)))
+
+
+tile = Primitive("tile", lambda x, multiples: xp.tile(x, multiples), (_tile_vjp,),
+                 jvp=lambda t, ans, x, multiples: F.tile(t[0], multiples), kind="linear")
+
+
+def _concat_vjp(k: int, g: Any, ans: Any, *xs: Any, axis: int) -> Any:
+    start = 0
+    for x in xs[:k]:
+        start += x._value.shape[axis]
+    index = (slice(None),) * axis + (slice(start, start + xs[k]._value.shape[axis]),)
+    return F.getitem(g, index)
+
+
+concat = Primitive("concat", lambda *xs, axis: xp.concatenate(xs, axis=axis), _Each(_concat_vjp),
+                   jvp=lambda t, ans, *xs, axis: F.concat(
+                       [ti if ti is not None else F.zeros_like(x) for ti, x in zip(t, xs)], axis),
+                   kind="linear")
+
+
+def _scatter(g: Any, index: tuple, shape: tuple) -> Any:
+    out = xp.zeros(shape, dtype=g.dtype)
+    if any(isinstance(k, xp.ndarray) for k in index):
+        xp.add.at(out, index, g)
+    else:
+        out[index] = g
+    return out
+
+
+getitem = Primitive("getitem", lambda x, index: x[index],
+                    (lambda g, ans, x, index: F.scatter_index(g, index, x._value.shape),),
+                    jvp=lambda t, ans, x, index: F.getitem(t[0], index), kind="linear")
+# The transpose of getitem: g added into zeros of ``shape`` at ``index`` (repeated indices add up).
+scatter_index = Primitive("scatter_index", _scatter,
+                          (lambda g, ans, x, index, shape: F.getitem(g, index),),
+                          jvp=lambda t, ans, x, index, shape: F.scatter_index(t[0], index, shape), kind="linear")
+
+
+def _cast_vjp(g: Any, ans: Any, x: Any, dtype: Any) -> Any:
+    return F.cast(g, x.dtype) if x._value.dtype.kind in "fc" else None
+
+
+cast = Primitive("cast", lambda x, dtype: x.astype(dtype, copy=False), (_cast_vjp,),
+                 jvp=lambda t, ans, x, dtype: F.cast(t[0], ans.dtype), kind="linear")
+
+# ---- linear algebra -----------------------------------------------------------------------------
+
+
+def _mT(x: Any) -> Any:
+    n = x._value.ndim
+    return F.transpose(x, tuple(range(n - 2)) + (n - 1, n - 2))
+
+
+matmul = Primitive(
+    "matmul", xp.matmul,
+    (lambda g, ans, a, b: F.sum_to(F.matmul(g, _mT(b)), a._value.shape),
+     lambda g, ans, a, b: F.sum_to(F.matmul(_mT(a), g), b._value.shape)),
+    jvp=lambda t, ans, a, b: _add_tangents(None if t[0] is None else F.matmul(t[0], b),
+                                           None if t[1] is None else F.matmul(a, t[1])),
+    kind="bilinear")

@@ -1,0 +1,398 @@
+"""GradientTape with TensorFlow's semantics, and custom_gradient."""
+from __future__ import annotations
+
+import contextlib
+import enum
+import functools
+import inspect
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from tapegrad import ops
+from tapegrad._core import nest
+from tapegrad._core.backend import xp
+from tapegrad._core.backward import backward, reachable
+from tapegrad._core.dtypes import of_numpy
+from tapegrad._core.record import STATE, Primitive, TapeState, apply, is_recording, pop, push
+from tapegrad._core.tensor import Operand, Variable, to_array, wrap
+
+
+class UnconnectedGradients(enum.Enum):
+    """What ``gradient`` returns for a source the target does not depend on: None or zeros.
+
+    >>> import tapegrad as tg
+    >>> x = tg.Variable(1.0)
+    >>> with tg.GradientTape() as tape:
+    ...     y = tg.constant(2.0)
+    >>> tape.gradient(y, x, unconnected_gradients=tg.UnconnectedGradients.ZERO).numpy()
+    np.float32(0.0)
+    """
+
+    NONE = "none"
+    ZERO = "zero"
+
+
+_USED = ("A non-persistent GradientTape can only be used to compute one set of gradients (or jacobians); "
+         "create it with tg.GradientTape(persistent=True) to take several gradients")
+
+
+class GradientTape:
+    """Records operations on watched tensors so ``gradient`` can differentiate them.
+
+    Trainable Variables read inside the ``with`` block are watched automatically;
+    constants need ``tape.watch(x)``. Nest tapes for higher derivatives.
+
+    >>> import tapegrad as tg
+    >>> x = tg.constant(10.0)
+    >>> with tg.GradientTape() as tape:
+    ...     tape.watch(x)
+    ...     y = x ** 2 + 100.0
+    >>> print(tape.gradient(y, x))
+    tf.Tensor(20.0, shape=(), dtype=float32)
+    """
+
+    def __init__(self, persistent: bool = False, watch_accessed_variables: bool = True) -> None:
+        self._persistent = bool(persistent)
+        self._watch_accessed_variables = bool(watch_accessed_variables)
+        self._state: TapeState | None = TapeState(self._persistent, self._watch_accessed_variables)
+        self._warned_inside = False
+
+    # -- context -------------------------------------------------------------------------------
+    def __enter__(self) -> GradientTape:
+        if self._state is None:
+            raise RuntimeError(_USED)
+        push(self._state)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._state is not None:
+            pop(self._state)
+
+    @property
+    def persistent(self) -> bool:
+        return self._persistent
+
+    def _live(self) -> TapeState:
+        if self._state is None:
+            raise RuntimeError(_USED)
+        return self._state
+
+    def watch(self, tensor: Any) -> None:
+        """Track ``tensor`` (a Tensor, a Variable, or a nested list/tuple/dict of them).
+
+        >>> import tapegrad as tg
+        >>> x = tg.constant(3.0)
+        >>> with tg.GradientTape() as tape:
+        ...     tape.watch(x)
+        ...     y = x * x
+        >>> tape.gradient(y, x).numpy()
+        np.float32(6.0)
+        """
+        state = self._live()
+        for t in nest.flatten(tensor):
+            if not isinstance(t, Operand):
+                raise TypeError(
+                    f"watch() takes Tensors or Variables, not {type(t).__name__} ({_short(t)}); make it a tensor "
+                    "first: x = tg.constant(...), then tape.watch(x) and compute with x")
+            if t._value.dtype.kind not in "fc":
+                warnings.warn(f"The dtype of the watched tensor must be floating (e.g. tf.float32), got "
+                              f"tf.{of_numpy(t._value.dtype).name}; it is not watched and its gradient will be "
+                              "None. Use a float tensor, e.g. tg.constant(3.0) rather than tg.constant(3)",
+                              stacklevel=2)
+                continue
+            state.watch(t)
+
+    def watched_variables(self) -> tuple:
+        """The Variables this tape watches, in the order it first saw them.
+
+        >>> import tapegrad as tg
+        >>> w = tg.Variable(1.0, name="w")
+        >>> with tg.GradientTape() as tape:
+        ...     y = w * 2.0
+        >>> [v.name for v in tape.watched_variables()]
+        ['w:0']
+        """
+        return tuple(self._state.variables) if self._state is not None else ()
+
+    @contextlib.contextmanager
+    def stop_recording(self) -> Iterator[None]:
+        """Pause recording inside the ``with`` block of this tape.
+
+        >>> import tapegrad as tg
+        >>> x = tg.Variable(2.0)
+        >>> with tg.GradientTape() as tape:
+        ...     with tape.stop_recording():
+        ...         y = x * x
+        >>> print(tape.gradient(y, x))
+        None
+        """
+        state = self._live()
+        if not is_recording(state):
+            raise ValueError("stop_recording() needs the tape to be recording: call it inside the tape's "
+                             "`with` block")
+        pop(state)
+        try:
+            yield
+        finally:
+            push(state)
+
+    def reset(self) -> None:
+        """Forget everything recorded and watched so far; keep recording.
+
+        >>> import tapegrad as tg
+        >>> x = tg.Variable(2.0)
+        >>> with tg.GradientTape() as tape:
+        ...     y = x * x
+        ...     tape.reset()
+        ...     z = x + 1.0
+        >>> tape.gradient(z, x).numpy()
+        np.float32(1.0)
+        """
+        state = self._live()
+        state.entries.clear()
+        state.ids.clear()
+        state.variables.clear()
+
+    # -- gradients -----------------------------------------------------------------------------
+    def _begin(self, what: str) -> TapeState:
+        state = self._live()
+        if is_recording(state):
+            if not self._persistent:
+                pop(state)  # as in TensorFlow: the walk is not recorded on a tape about to be freed
+            elif not self._warned_inside:
+                self._warned_inside = True
+                warnings.warn(
+                    f"Calling GradientTape.{what} on a persistent tape inside its context records the gradient "
+                    "computation on the tape itself, costing time and memory. Call it after the `with` block "
+                    "unless you want higher-order derivatives.", stacklevel=3)
+        return state
+
+    def gradient(self, target: Any, sources: Any, output_gradients: Any = None,
+                 unconnected_gradients: UnconnectedGradients | str = UnconnectedGradients.NONE) -> Any:
+        """d(sum of target) / d(sources), with ``sources``' structure (None where unconnected).
+
+        >>> import tapegrad as tg
+        >>> x, b = tg.Variable(20.0), tg.Variable(10.0)
+        >>> with tg.GradientTape() as tape:
+        ...     y = x ** 2 + b ** 2
+        >>> [g.numpy() for g in tape.gradient(y, [x, b])]
+        [np.float32(40.0), np.float32(20.0)]
+        """
+        zero = _unconnected(unconnected_gradients)
+        state = self._begin("gradient")
+        targets = [_target(t) for t in nest.flatten(target)]
+        flat_sources = _sources(sources)
+        if output_gradients is None:
+            grads_in = [None] * len(targets)
+        else:
+            grads_in = nest.flatten(output_gradients)
+            if len(grads_in) != len(targets):
+                raise ValueError(f"output_gradients has {len(grads_in)} entries for {len(targets)} targets; "
+                                 "give one per target (or None)")
+            grads_in = [None if g is None else _cotangent(g, t) for g, t in zip(grads_in, targets)]
+        live = [s if s._value.dtype.kind in "fc" else None for s in flat_sources]
+        for s, ok in zip(flat_sources, live):
+            if ok is None:
+                warnings.warn(f"The dtype of the source tensor must be floating (e.g. tf.float32) when calling "
+                              f"GradientTape.gradient, got tf.{of_numpy(s._value.dtype).name}; its gradient is "
+                              "None. Use a float tensor or Variable.", stacklevel=2)
+        srcs = [s for s in live if s is not None]
+        result = backward(state.entries, targets, grads_in, srcs, free=not self._persistent)
+        by_id = {id(s): g for s, g in zip(srcs, result)}
+        out = [by_id.get(id(s)) if ok is not None else None for s, ok in zip(flat_sources, live)]
+        if zero:
+            out = [ops.zeros_like(s) if g is None else g for g, s in zip(out, flat_sources)]
+        if not self._persistent:
+            self._state = None
+        return nest.pack_as(sources, out)
+
+    def jacobian(self, target: Any, sources: Any,
+                 unconnected_gradients: UnconnectedGradients | str = UnconnectedGradients.NONE,
+                 parallel_iterations: Any = None, experimental_use_pfor: bool = True) -> Any:
+        """d target[i...] / d source[j...] for every element: shape target.shape + source.shape.
+
+        >>> import tapegrad as tg
+        >>> x = tg.Variable([1.0, 2.0])
+        >>> with tg.GradientTape() as tape:
+        ...     y = x * x
+        >>> tape.jacobian(y, x).numpy()
+        array([[2., 0.],
+               [0., 4.]], dtype=float32)
+        """
+        zero = _unconnected(unconnected_gradients)
+        state = self._begin("jacobian")
+        t = _target(target)
+        flat_sources = _sources(sources)
+        n = int(t._value.size)
+        reach = reachable(state.entries, {id(s) for s in flat_sources})
+        rows: list[list[Any]] = [[] for _ in flat_sources]
+        eye = xp.eye(n, dtype=t._value.dtype) if n else xp.zeros((0, 0), t._value.dtype)
+        for i in range(n):
+            seed = wrap(eye[i].reshape(t._value.shape))
+            for k, g in enumerate(backward(state.entries, [t], [seed], flat_sources, reach=reach)):
+                rows[k].append(g)
+        out = []
+        for s, grads in zip(flat_sources, rows):
+            shape = tuple(t._value.shape) + tuple(s._value.shape)
+            if all(g is None for g in grads):
+                out.append(ops.zeros(shape, s.dtype) if zero else None)
+                continue
+            full = [ops.zeros_like(s) if g is None else g for g in grads]
+            out.append(ops.reshape(ops.stack(full), shape) if full else ops.zeros(shape, s.dtype))
+        if not self._persistent:
+            self._state = None
+        return nest.pack_as(sources, out)
+
+    def batch_jacobian(self, target: Any, source: Any,
+                       unconnected_gradients: UnconnectedGradients | str = UnconnectedGradients.NONE,
+                       parallel_iterations: Any = None, experimental_use_pfor: bool = True) -> Any:
+        """Per-example Jacobians: shape [batch] + target.shape[1:] + source.shape[1:].
+
+        Assumes example b of the target depends only on example b of the source.
+
+        >>> import tapegrad as tg
+        >>> x = tg.Variable([[1.0, 2.0], [3.0, 4.0]])
+        >>> with tg.GradientTape() as tape:
+        ...     y = x * x
+        >>> tape.batch_jacobian(y, x).shape
+        TensorShape([2, 2, 2])
+        """
+        zero = _unconnected(unconnected_gradients)
+        state = self._begin("batch_jacobian")
+        t = _target(target)
+        (s,) = _sources([source])
+        if t._value.ndim < 1 or s._value.ndim < 1 or t._value.shape[0] != s._value.shape[0]:
+            raise ValueError(f"batch_jacobian needs target and source with the same first (batch) dimension; got "
+                             f"shapes {tuple(t._value.shape)} and {tuple(s._value.shape)}")
+        b = t._value.shape[0]
+        inner = t._value.shape[1:]
+        m = int(xp.prod(inner)) if inner else 1
+        reach = reachable(state.entries, {id(s)})
+        cols = []
+        for i in range(m):
+            seed = xp.zeros((b, m), dtype=t._value.dtype)
+            seed[:, i] = 1
+            (g,) = backward(state.entries, [t], [wrap(seed.reshape(t._value.shape))], [s], reach=reach)
+            cols.append(g)
+        if not self._persistent:
+            self._state = None
+        shape = (b,) + tuple(inner) + tuple(s._value.shape[1:])
+        if all(g is None for g in cols):
+            return ops.zeros(shape, s.dtype) if zero else None
+        full = [ops.zeros_like(s) if g is None else g for g in cols]
+        return ops.reshape(ops.stack(full, axis=1), shape)
+
+
+def _short(x: Any) -> str:
+    text = repr(x)
+    return text if len(text) <= 30 else text[:27] + "..."
+
+
+def _unconnected(value: Any) -> bool:
+    try:
+        return UnconnectedGradients(value.value if isinstance(value, UnconnectedGradients) else value) \
+            is UnconnectedGradients.ZERO
+    except ValueError:
+        raise ValueError(f"unconnected_gradients must be 'none' or 'zero' (tg.UnconnectedGradients.NONE/ZERO), "
+                         f"not {value!r}") from None
+
+
+def _target(t: Any) -> Operand:
+    if isinstance(t, Operand):
+        return t
+    if t is None:
+        raise TypeError("gradient(): the target is None; pass the tensor computed inside the tape's `with` block")
+    return wrap(to_array(t))
+
+
+def _sources(sources: Any) -> list:
+    flat = nest.flatten(sources)
+    for s in flat:
+        if not isinstance(s, Operand):
+            raise TypeError(
+                f"gradient(): sources must be Tensors or Variables, got {type(s).__name__} ({_short(s)}). "
+                "Differentiate with respect to a tg.Variable, or a tg.constant you tape.watch()ed")
+    return flat
+
+
+def _cotangent(g: Any, t: Operand) -> Operand:
+    g = g if isinstance(g, Operand) else wrap(to_array(g, t._value.dtype))
+    if g._value.shape != t._value.shape:
+        g = ops.broadcast_to(g, t._value.shape)
+    return g
+
+
+def custom_gradient(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Give ``f`` its own gradient: ``f`` returns ``(y, grad_fn)``; ``grad_fn(upstream)`` the input gradients.
+
+    If ``f`` reads trainable Variables, ``grad_fn`` must accept ``variables=`` and return
+    ``(input_grads, variable_grads)``, as in TensorFlow. Write ``grad_fn`` with tapegrad
+    ops and it can be differentiated again.
+
+    >>> import tapegrad as tg
+    >>> @tg.custom_gradient
+    ... def clipped_identity(x):
+    ...     def grad(upstream):
+    ...         return tg.clip_by_value(upstream, -1.0, 1.0)
+    ...     return tg.identity(x), grad
+    >>> x = tg.constant(3.0)
+    >>> with tg.GradientTape() as tape:
+    ...     tape.watch(x)
+    ...     y = clipped_identity(x) * 5.0
+    >>> tape.gradient(y, x).numpy()
+    np.float32(1.0)
+    """
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        inputs = tuple(ops.identity(a) if isinstance(a, Variable) else ops.operand(a) for a in args)
+        # f runs on a private tape: nothing reaches the user's tapes, and we learn which Variables it reads.
+        collector = TapeState(persistent=False, watch_accessed_variables=True)
+        saved = STATE.tapes
+        STATE.tapes = [collector]
+        try:
+            result, grad_fn = f(*inputs, **kwargs)
+        finally:
+            STATE.tapes = saved
+        if not isinstance(result, Operand):
+            if isinstance(result, (list, tuple)):
+                raise NotImplementedError("custom_gradient: f must return one tensor (and grad_fn); several "
+                                          "outputs are not supported yet")
+            result = ops.operand(result)
+        variables = tuple(v for v in collector.variables if v._trainable)
+        if variables and "variables" not in inspect.signature(grad_fn).parameters:
+            raise TypeError(f"custom_gradient: {f.__name__} reads Variables "
+                            f"({', '.join(v.name for v in variables)}), so its grad_fn must accept "
+                            "`variables=None` and return (input_grads, variable_grads)")
+        value = result._value
+        prim = Primitive(f"custom_gradient:{f.__name__}", lambda *_: value,
+                         _GradFnRules(grad_fn, len(inputs), variables, f.__name__), register=False)
+        return apply(prim, inputs + variables)
+
+    return wrapper
+
+
+class _GradFnRules:
+    """The rules of a custom_gradient op: one call of the user's grad_fn serves every input."""
+
+    __slots__ = ("grad_fn", "n", "variables", "name", "last")
+
+    def __init__(self, grad_fn: Callable[..., Any], n: int, variables: tuple, name: str) -> None:
+        self.grad_fn, self.n, self.variables, self.name = grad_fn, n, variables, name
+        self.last: tuple = (None, [])
+
+    def _all(self, g: Any) -> list:
+        if self.last[0] is not g:
+            if self.variables:
+                grads, var_grads = self.grad_fn(g, variables=list(self.variables))
+            else:
+                grads, var_grads = self.grad_fn(g), []
+            grads = list(grads) if isinstance(grads, (list, tuple)) else [grads]
+            if len(grads) != self.n:
+                raise ValueError(f"custom_gradient: grad_fn of {self.name} returned {len(grads)} gradients for "
+                                 f"{self.n} inputs; return one per input (None for no gradient)")
+            self.last = (g, [None if x is None else ops.operand(x) for x in grads + list(var_grads)])
+        return self.last[1]
+
+    def __getitem__(self, k: int) -> Callable[..., Any]:
+        return lambda g, ans, *xs: self._all(g)[k]
