@@ -129,7 +129,7 @@ from tapegrad.ops import (
 )
 from tapegrad.tape import GradientTape, UnconnectedGradients, custom_gradient
 
-from . import linalg, math, nn  # noqa: E402  (namespaces over the ops above)
+from . import linalg, math, nn, random  # noqa: E402  (namespaces over the ops above)
 
 bool = bool_  # noqa: A001  (tf.bool)
 newaxis = None

@@ -57,6 +57,7 @@ class GradientTape:
         self._watch_accessed_variables = bool(watch_accessed_variables)
         self._state: TapeState | None = TapeState(self._persistent, self._watch_accessed_variables)
         self._warned_inside = False
+        self._spent_variables: tuple = ()
 
     # -- context -------------------------------------------------------------------------------
     def __enter__(self) -> GradientTape:
@@ -113,7 +114,7 @@ class GradientTape:
         >>> [v.name for v in tape.watched_variables()]
         ['w:0']
         """
-        return tuple(self._state.variables) if self._state is not None else ()
+        return tuple(self._state.variables) if self._state is not None else self._spent_variables
 
     @contextlib.contextmanager
     def stop_recording(self) -> Iterator[None]:
@@ -204,8 +205,15 @@ class GradientTape:
         if zero:
             out = [ops.zeros_like(s) if g is None else g for g, s in zip(out, flat_sources)]
         if not self._persistent:
-            self._state = None
+            self._spend()
         return nest.pack_as(sources, out)
+
+    def _spend(self) -> None:
+        """A non-persistent tape is done after one gradient: drop what it recorded."""
+        if self._state is not None:
+            self._spent_variables = tuple(self._state.variables)
+            pop(self._state)
+            self._state = None
 
     def jacobian(self, target: Any, sources: Any,
                  unconnected_gradients: UnconnectedGradients | str = UnconnectedGradients.NONE,
@@ -241,7 +249,7 @@ class GradientTape:
             full = [ops.zeros_like(s) if g is None else g for g in grads]
             out.append(ops.reshape(ops.stack(full), shape) if full else ops.zeros(shape, s.dtype))
         if not self._persistent:
-            self._state = None
+            self._spend()
         return nest.pack_as(sources, out)
 
     def batch_jacobian(self, target: Any, source: Any,
@@ -276,7 +284,7 @@ class GradientTape:
             (g,) = backward(state.entries, [t], [wrap(seed.reshape(t._value.shape))], [s], reach=reach)
             cols.append(g)
         if not self._persistent:
-            self._state = None
+            self._spend()
         shape = (b,) + tuple(inner) + tuple(s._value.shape[1:])
         if all(g is None for g in cols):
             return ops.zeros(shape, s.dtype) if zero else None

@@ -277,6 +277,18 @@ class Variable(Operand):
         """
         return self._set(self._value - to_array(delta, self._value.dtype), "assign_sub")
 
+    def read_value(self) -> Tensor:
+        """The current value as a Tensor (recorded, so gradients flow back to this Variable).
+
+        >>> import tapegrad as tg
+        >>> print(tg.Variable(2.0).read_value())
+        tf.Tensor(2.0, shape=(), dtype=float32)
+        """
+        from .record import read
+        return read(self)
+
+    value = read_value
+
     def numpy(self) -> Any:
         v = self._value
         return v[()] if v.ndim == 0 else v.copy()
@@ -394,6 +406,8 @@ def convert_to_tensor(value: Any, dtype: Any = None, dtype_hint: Any = None, nam
             raise ValueError(f"Tensor conversion requested dtype {_dt.as_dtype(dtype).name} for a Variable with "
                              f"dtype {value.dtype.name}; use tg.cast(x, {_dt.as_dtype(dtype).name!r}) to convert")
         return t
+    if isinstance(value, (list, tuple)) and _has_operand(value):
+        return PACK[0](list(value), dtype)  # stacked and recorded, like TensorFlow's auto-packing
     if dtype is None and dtype_hint is not None and not isinstance(value, (xp.ndarray, xp.generic)):
         try:
             return wrap(to_array(value, dtype_hint))

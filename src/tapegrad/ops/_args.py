@@ -5,13 +5,15 @@ from typing import Any
 
 from tapegrad._core.dtypes import of_numpy
 from tapegrad._core.errors import DTypeError
-from tapegrad._core.tensor import Operand, Tensor, to_array, wrap
+from tapegrad._core.tensor import Operand, Tensor, convert_to_tensor, to_array, wrap
 
 
 def operand(x: Any) -> Operand:
     """A Tensor or Variable as it is; anything else converted (Python float -> float32)."""
     if isinstance(x, Operand):
         return x
+    if isinstance(x, (list, tuple)):
+        return convert_to_tensor(x)  # a list holding tensors is stacked, not cut from the tape
     return wrap(to_array(x))
 
 

@@ -9,7 +9,7 @@ from tapegrad._core.tensor import Tensor
 from . import table as T
 from ._args import axis_param, float_tensor
 from .array_ops import where
-from .math_ops import exp, expm1, maximum, minimum, reduce_logsumexp, reduce_max, reduce_sum, stop_gradient
+from .math_ops import exp, expm1, log, maximum, minimum, reduce_max, reduce_sum, stop_gradient
 
 TensorLike = Any
 
@@ -78,7 +78,10 @@ def log_softmax(logits: TensorLike, axis: int = -1, name: str | None = None) -> 
     -0.6931
     """
     x = float_tensor(logits, "log_softmax")
-    return x - reduce_logsumexp(x, axis, keepdims=True)
+    axes = axis_param(axis, x._value.ndim, "log_softmax")
+    # Shifting first keeps the result exact where x - logsumexp(x) would round at large |x|.
+    shifted = x - stop_gradient(reduce_max(x, axes, keepdims=True))
+    return shifted - log(reduce_sum(exp(shifted), axes, keepdims=True))
 
 
 def l2_loss(t: TensorLike, name: str | None = None) -> Tensor:

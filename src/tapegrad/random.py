@@ -1,0 +1,53 @@
+"""``tg.random``: random tensors, as tf.random (NumPy's generator underneath)."""
+from __future__ import annotations
+
+from typing import Any
+
+from tapegrad._core.backend import xp
+from tapegrad._core.dtypes import as_dtype, float32
+from tapegrad._core.tensor import Tensor, wrap
+from tapegrad.ops._args import shape_param
+
+_rng = xp.random.default_rng()
+
+
+def set_seed(seed: int) -> None:
+    """Make the random ops repeatable.
+
+    >>> import tapegrad as tg
+    >>> tg.random.set_seed(0); a = tg.random.normal((2,))
+    >>> tg.random.set_seed(0); bool(tg.reduce_all(a == tg.random.normal((2,))))
+    True
+    """
+    global _rng
+    _rng = xp.random.default_rng(seed)
+
+
+def _gen(seed: int | None) -> Any:
+    return _rng if seed is None else xp.random.default_rng(seed)
+
+
+def normal(shape: Any, mean: float = 0.0, stddev: float = 1.0, dtype: Any = float32, seed: int | None = None,
+           name: str | None = None) -> Tensor:
+    """Samples of a normal distribution (float32 by default).
+
+    >>> import tapegrad as tg
+    >>> tg.random.normal((2, 3)).shape
+    TensorShape([2, 3])
+    """
+    return wrap(_gen(seed).normal(mean, stddev, shape_param(shape)).astype(as_dtype(dtype)._np))
+
+
+def uniform(shape: Any, minval: float = 0.0, maxval: float = 1.0, dtype: Any = float32, seed: int | None = None,
+            name: str | None = None) -> Tensor:
+    """Samples of a uniform distribution on [minval, maxval) (float32 by default).
+
+    >>> import tapegrad as tg
+    >>> bool(tg.reduce_all(tg.random.uniform((5,)) < 1.0))
+    True
+    """
+    d = as_dtype(dtype)
+    shape = shape_param(shape)
+    if d.is_integer:
+        return wrap(_gen(seed).integers(int(minval), int(maxval), shape).astype(d._np))
+    return wrap(_gen(seed).uniform(minval, maxval, shape).astype(d._np))

@@ -1,0 +1,217 @@
+"""One test spec per primitive in the op table: how to call it and where its inputs live.
+
+``tests/ops/test_gradients.py`` iterates the registry and fails for a primitive with no
+spec here, so a new op is tested the moment it exists.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+import tapegrad as tg
+
+
+@dataclass(frozen=True)
+class Domain:
+    """Inputs drawn uniformly from [low, high], with a random sign when ``signed`` (keeps |x| >= low)."""
+
+    low: float = -2.0
+    high: float = 2.0
+    signed: bool = False
+
+    def sample(self, rng: np.random.Generator, shape: tuple) -> np.ndarray:
+        x = rng.uniform(self.low, self.high, size=shape)
+        if self.signed:
+            x = x * rng.choice([-1.0, 1.0], size=shape)
+        return np.asarray(x, dtype=np.float64)
+
+
+REALS = Domain()
+POSITIVE = Domain(0.5, 2.0)
+AWAY_FROM_ZERO = Domain(0.3, 2.0, signed=True)
+UNIT = Domain(-0.8, 0.8)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """``call(*tensors)`` runs the op; ``domains`` give one input each; ``shapes`` how to size them.
+
+    shapes: "unary" (any shape), "broadcast" (mutually broadcastable), or a fixed list of shapes.
+    """
+
+    call: Callable[..., Any]
+    domains: tuple = (REALS,)
+    shapes: Any = "unary"
+    differentiable: bool = True
+    reference: Callable[..., Any] | None = None  # NumPy forward, checked on the same inputs
+    eps: float = 1e-6
+    rtol: float = 1e-5
+    atol: float = 1e-6
+    second_order: bool = True
+    notes: str = field(default="")
+
+
+def _u(fn: Callable[..., Any], ref: Callable[..., Any], domain: Domain = REALS, **kw: Any) -> Spec:
+    return Spec(fn, (domain,), "unary", reference=ref, **kw)
+
+
+def _b(fn: Callable[..., Any], ref: Callable[..., Any], dx: Domain = REALS, dy: Domain = REALS, **kw: Any) -> Spec:
+    return Spec(fn, (dx, dy), "broadcast", reference=ref, **kw)
+
+
+def _nondiff(fn: Callable[..., Any], ref: Callable[..., Any], n: int = 1, domain: Domain = REALS) -> Spec:
+    return Spec(fn, (domain,) * n, "unary" if n == 1 else "broadcast", differentiable=False, reference=ref)
+
+
+# Indices used by the indexing specs; shapes are fixed so the index always fits.
+_IDX = (np.array([0, 2, 2, 1]), slice(None, None, -1))
+_COND = np.array([[True, False, True], [False, False, True]])
+
+SPECS: dict[str, Spec] = {
+    # arithmetic
+    "add": _b(tg.add, np.add),
+    "subtract": _b(tg.subtract, np.subtract),
+    "multiply": _b(tg.multiply, np.multiply),
+    "divide": _b(tg.divide, np.divide, dy=AWAY_FROM_ZERO),
+    "pow": _b(tg.pow, np.power, dx=POSITIVE, dy=REALS),
+    "floormod": _b(tg.math.floormod, np.mod, dx=Domain(0.1, 0.9), dy=Domain(1.5, 2.0)),
+    "maximum": _b(tg.maximum, np.maximum),
+    "minimum": _b(tg.minimum, np.minimum),
+    "negative": _u(tg.negative, np.negative),
+    "identity": _u(tg.identity, lambda x: x),
+    # element-wise
+    "square": _u(tg.square, np.square),
+    "sqrt": _u(tg.sqrt, np.sqrt, POSITIVE),
+    "rsqrt": _u(tg.math.rsqrt, lambda x: 1 / np.sqrt(x), POSITIVE),
+    "exp": _u(tg.exp, np.exp),
+    "expm1": _u(tg.math.expm1, np.expm1),
+    "log": _u(tg.math.log, np.log, POSITIVE),
+    "log1p": _u(tg.math.log1p, np.log1p, Domain(-0.5, 2.0)),
+    "reciprocal": _u(tg.math.reciprocal, np.reciprocal, AWAY_FROM_ZERO),
+    "sin": _u(tg.sin, np.sin),
+    "cos": _u(tg.cos, np.cos),
+    "tan": _u(tg.math.tan, np.tan, Domain(-1.2, 1.2)),
+    "asin": _u(tg.math.asin, np.arcsin, UNIT),
+    "acos": _u(tg.math.acos, np.arccos, UNIT),
+    "atan": _u(tg.math.atan, np.arctan),
+    "sinh": _u(tg.math.sinh, np.sinh),
+    "cosh": _u(tg.math.cosh, np.cosh),
+    "tanh": _u(tg.tanh, np.tanh),
+    "abs": _u(tg.abs, np.abs, AWAY_FROM_ZERO),
+    "sigmoid": _u(tg.sigmoid, lambda x: 1 / (1 + np.exp(-x)), Domain(-4, 4)),
+    "softplus": _u(tg.math.softplus, lambda x: np.log1p(np.exp(x)), Domain(-4, 4)),
+    "sign": _u(tg.sign, np.sign, AWAY_FROM_ZERO),
+    "relu": _u(tg.nn.relu, lambda x: np.maximum(x, 0), AWAY_FROM_ZERO),
+    "where": Spec(lambda x, y: tg.where(_COND, x, y), (REALS, REALS), [(2, 3), (3,)],
+                  reference=lambda x, y: np.where(_COND, x, y)),
+    # reductions (axis variants are exercised through the composites below too)
+    "reduce_sum": Spec(lambda x: tg.reduce_sum(x, axis=1), (REALS,), [(2, 3, 2)],
+                       reference=lambda x: x.sum(axis=1)),
+    "reduce_max": Spec(lambda x: tg.reduce_max(x, axis=(0, 2), keepdims=True), (REALS,), [(2, 3, 2)],
+                       reference=lambda x: x.max(axis=(0, 2), keepdims=True)),
+    "reduce_min": Spec(lambda x: tg.reduce_min(x, axis=-1), (REALS,), [(3, 4)],
+                       reference=lambda x: x.min(axis=-1)),
+    "reduce_prod": Spec(lambda x: tg.reduce_prod(x, axis=0), (AWAY_FROM_ZERO,), [(3, 2)],
+                        reference=lambda x: x.prod(axis=0)),
+    "cumsum": Spec(lambda x: tg.math.cumsum(x, axis=1, exclusive=True, reverse=True), (REALS,), [(2, 4)],
+                   reference=lambda x: np.flip(np.cumsum(np.flip(x, 1), 1), 1) - x),
+    # shapes
+    "broadcast_to": Spec(lambda x: tg.broadcast_to(x, (2, 3, 4)), (REALS,), [(3, 1)],
+                         reference=lambda x: np.broadcast_to(x, (2, 3, 4))),
+    "sum_to": Spec(lambda x: tg.sum_to(x, (3, 1)), (REALS,), [(2, 3, 4)],
+                   reference=lambda x: x.sum(axis=(0, 2)).reshape(3, 1)),
+    "reshape": Spec(lambda x: tg.reshape(x, (3, -1)), (REALS,), [(2, 3, 2)],
+                    reference=lambda x: x.reshape(3, -1)),
+    "transpose": Spec(lambda x: tg.transpose(x, (2, 0, 1)), (REALS,), [(2, 3, 4)],
+                      reference=lambda x: x.transpose(2, 0, 1)),
+    "tile": Spec(lambda x: tg.tile(x, (2, 3)), (REALS,), [(2, 2)], reference=lambda x: np.tile(x, (2, 3))),
+    "concat": Spec(lambda x, y, z: tg.concat([x, y, z], axis=1), (REALS, REALS, REALS), [(2, 1), (2, 3), (2, 2)],
+                   reference=lambda x, y, z: np.concatenate([x, y, z], axis=1)),
+    "getitem": Spec(lambda x: x[_IDX], (REALS,), [(3, 4)], reference=lambda x: x[_IDX]),
+    "scatter_index": Spec(lambda g: tg.scatter_index(g, _IDX, (3, 4)), (REALS,), [(4, 4)],
+                          reference=lambda g: _np_scatter(g)),
+    "cast": Spec(lambda x: tg.cast(tg.cast(x, tg.float32), tg.float64), (REALS,), "unary",
+                 reference=lambda x: x.astype(np.float32).astype(np.float64), eps=1e-2, rtol=1e-4, atol=1e-4),
+    # linear algebra
+    "matmul": Spec(tg.matmul, (REALS, REALS), [(2, 1, 3, 4), (3, 4, 2)], reference=np.matmul),
+    # not differentiable
+    "floordiv": _nondiff(tg.math.floordiv, np.floor_divide, 2, AWAY_FROM_ZERO),
+    "equal": _nondiff(tg.equal, np.equal, 2),
+    "not_equal": _nondiff(tg.not_equal, np.not_equal, 2),
+    "less": _nondiff(tg.less, np.less, 2),
+    "less_equal": _nondiff(tg.less_equal, np.less_equal, 2),
+    "greater": _nondiff(tg.greater, np.greater, 2),
+    "greater_equal": _nondiff(tg.greater_equal, np.greater_equal, 2),
+    "logical_and": _nondiff(lambda x, y: tg.logical_and(x > 0, y > 0), lambda x, y: (x > 0) & (y > 0), 2),
+    "logical_or": _nondiff(lambda x, y: tg.logical_or(x > 0, y > 0), lambda x, y: (x > 0) | (y > 0), 2),
+    "logical_xor": _nondiff(lambda x, y: tg.logical_xor(x > 0, y > 0), lambda x, y: (x > 0) ^ (y > 0), 2),
+    "logical_not": _nondiff(lambda x: tg.logical_not(x > 0), lambda x: ~(x > 0)),
+    "floor": _nondiff(tg.floor, np.floor),
+    "ceil": _nondiff(tg.math.ceil, np.ceil),
+    "round": _nondiff(tg.round, np.rint),
+    "is_nan": _nondiff(tg.math.is_nan, np.isnan),
+    "is_inf": _nondiff(tg.math.is_inf, np.isinf),
+    "is_finite": _nondiff(tg.math.is_finite, np.isfinite),
+    "argmax": Spec(lambda x: tg.argmax(x, axis=1), (REALS,), [(3, 4)], differentiable=False,
+                   reference=lambda x: np.argmax(x, axis=1)),
+    "argmin": Spec(lambda x: tg.argmin(x, axis=0), (REALS,), [(3, 4)], differentiable=False,
+                   reference=lambda x: np.argmin(x, axis=0)),
+    "reduce_all": _nondiff(lambda x: tg.reduce_all(x > 0), lambda x: np.all(x > 0)),
+    "reduce_any": _nondiff(lambda x: tg.reduce_any(x > 0), lambda x: np.any(x > 0)),
+    "stop_gradient": _nondiff(tg.stop_gradient, lambda x: x),
+}
+
+
+def _np_scatter(g: np.ndarray) -> np.ndarray:
+    out = np.zeros((3, 4))
+    np.add.at(out, _IDX, g)
+    return out
+
+
+def _stable_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _np_logsumexp(x: np.ndarray, axis: Any = None) -> np.ndarray:
+    m = x.max(axis=axis, keepdims=True)
+    return np.squeeze(np.log(np.exp(x - m).sum(axis=axis, keepdims=True)) + m, axis=axis)
+
+
+# Functions built from primitives: no rule of their own, checked the same way.
+COMPOSITES: dict[str, Spec] = {
+    "reduce_mean": Spec(lambda x: tg.reduce_mean(x, axis=0), (REALS,), [(3, 2)],
+                        reference=lambda x: x.mean(axis=0)),
+    "reduce_logsumexp": Spec(lambda x: tg.reduce_logsumexp(x, axis=1), (REALS,), [(2, 3)],
+                             reference=lambda x: _np_logsumexp(x, axis=1)),
+    "softmax": Spec(tg.nn.softmax, (REALS,), [(2, 3)], reference=_stable_softmax),
+    "log_softmax": Spec(tg.nn.log_softmax, (REALS,), [(2, 3)], reference=lambda x: np.log(_stable_softmax(x))),
+    "elu": _u(tg.nn.elu, lambda x: np.where(x > 0, x, np.expm1(x)), AWAY_FROM_ZERO),
+    "leaky_relu": _u(tg.nn.leaky_relu, lambda x: np.where(x > 0, x, 0.2 * x), AWAY_FROM_ZERO),
+    "clip_by_value": _u(lambda x: tg.clip_by_value(x, -1.0, 1.0), lambda x: np.clip(x, -1, 1),
+                        Domain(0.05, 0.95, signed=True)),
+    "clip_by_norm": Spec(lambda x: tg.clip_by_norm(x, 1.0), (REALS,), [(4,)],
+                         reference=lambda x: x / max(np.linalg.norm(x), 1.0)),
+    "norm": Spec(lambda x: tg.norm(x, axis=1), (AWAY_FROM_ZERO,), [(2, 3)],
+                 reference=lambda x: np.linalg.norm(x, axis=1)),
+    "norm_1": Spec(lambda x: tg.norm(x, ord=1), (AWAY_FROM_ZERO,), [(4,)], reference=lambda x: np.abs(x).sum()),
+    "matvec": Spec(tg.linalg.matvec, (REALS, REALS), [(2, 3), (3,)], reference=lambda a, b: a @ b),
+    "tensordot": Spec(lambda a, b: tg.tensordot(a, b, axes=[[1, 2], [0, 1]]), (REALS, REALS), [(2, 3, 2), (3, 2, 4)],
+                      reference=lambda a, b: np.tensordot(a, b, axes=[[1, 2], [0, 1]])),
+    "stack": Spec(lambda x, y: tg.stack([x, y], axis=1), (REALS, REALS), [(2, 3), (2, 3)],
+                  reference=lambda x, y: np.stack([x, y], axis=1)),
+    "gather": Spec(lambda x: tg.gather(x, [2, 0, 2], axis=1), (REALS,), [(2, 3)],
+                   reference=lambda x: np.take(x, [2, 0, 2], axis=1)),
+    "expand_squeeze": Spec(lambda x: tg.squeeze(tg.expand_dims(x, 1) * 2.0), (REALS,), [(3,)],
+                           reference=lambda x: 2 * x),
+    "matmul_vector": Spec(lambda a, b: a @ b, (REALS, REALS), [(3,), (3, 2)], reference=lambda a, b: a @ b),
+    "squared_difference": _b(tg.math.squared_difference, lambda x, y: (x - y) ** 2),
+    "softplus_stable": _u(tg.nn.softplus, lambda x: np.logaddexp(0, x), Domain(-30, 30)),
+    "sigmoid_ce": Spec(lambda x: tg.nn.sigmoid_cross_entropy_with_logits(labels=0.3, logits=x), (REALS,), "unary",
+                       reference=lambda x: np.maximum(x, 0) - 0.3 * x + np.log1p(np.exp(-np.abs(x)))),
+    "boolean_index": Spec(lambda x: x[x > 0] * 3.0, (AWAY_FROM_ZERO,), [(5,)], reference=lambda x: x[x > 0] * 3),
+    "slice_negative_step": Spec(lambda x: x[::-2, 1:], (REALS,), [(5, 3)], reference=lambda x: x[::-2, 1:]),
+}
