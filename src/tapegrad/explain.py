@@ -489,9 +489,9 @@ def graph(tape: Any, target: Any) -> Graph:
     ...     y = x ** 2 + b ** 2
     >>> print("\\n".join(l for l in tape.graph(y).source.splitlines() if "label" in l and "grad" in l))
       v0 [shape=record, label="{x|value 20|grad 40}", style="filled", fillcolor="#cfe3ff"];
-      v2 [shape=record, label="{pow|value 400|grad 1}"];
+      v2 [shape=record, label="{value 400|grad 1}"];
       v3 [shape=record, label="{b|value 10|grad 20}", style="filled", fillcolor="#cfe3ff"];
-      v5 [shape=record, label="{pow|value 100|grad 1}"];
+      v5 [shape=record, label="{value 100|grad 1}"];
       v6 [shape=record, label="{y|value 500|grad 1}", style="bold,filled", fillcolor="#ffe2b8"];
     """
     state: TapeState | None = tape._state
@@ -528,8 +528,8 @@ def graph(tape: Any, target: Any) -> Graph:
     key: dict[int, str] = {}
     for k, (vid, v) in enumerate(values.items()):
         key[vid] = f"v{k}"
-        label = names.get(vid) or made_by.get(vid) or "const"
-        fields = [_esc(label), _esc("value " + _fmt(v._value))]
+        label = names.get(vid) or ("" if vid in made_by else "const")  # an op's result: its op names it
+        fields = ([_esc(label)] if label else []) + [_esc("value " + _fmt(v._value))]
         if vid in grad_of:
             g = grad_of[vid]
             fields.append(_esc("grad " + ("None" if g is None else _fmt(g._value))))
