@@ -160,7 +160,7 @@ def _jvp_by_double_vjp(prim: Primitive, tangents: list, inputs: tuple, params: d
     """The JVP of an op that has only VJP rules (a custom_gradient): the VJP is linear in its cotangent g,
     so <vjp(g), t> differentiated with respect to g gives J t."""
     g = ops.zeros_like(out)
-    with GradientTape() as tape:
+    with GradientTape(watch_accessed_variables=False) as tape:
         tape.watch(g)
         total = None
         for k, t in enumerate(tangents):
