@@ -166,9 +166,8 @@ def explain(tape: Any, target: Any, sources: Any) -> Explanation:
     ...     y = x * x
     >>> print(tape.explain(y, x))
     Gradients of y:
-      x: None: x is a constant Tensor that this tape never watched, so the tape has no record of it.
-          Call tape.watch(x) inside the `with` block before using it, or make it a tg.Variable (watched
-          automatically). ...
+      x: None, because x is a constant Tensor that this tape never watched, so the tape has no record
+          of it. Call tape.watch(x) inside the `with` block before using it, or make it a tg.Variable ...
     """
     frame = _caller()
     names = _names(frame)
@@ -185,7 +184,7 @@ def explain(tape: Any, target: Any, sources: Any) -> Explanation:
 
 def _explain_one(tape: Any, targets: list, s: Any, name: str, frame: Any) -> Reason:
     def why(cause: str, message: str) -> Reason:
-        return Reason(name, cause, "None: " + message)
+        return Reason(name, cause, "None, because " + message)
 
     if s._value.dtype.kind not in "fc":
         return why("integer_dtype", f"{name} has dtype {of_numpy(s._value.dtype).name}; only floating-point tensors "
@@ -269,7 +268,8 @@ def _target_causes(tape: Any, state: TapeState, targets: list, s: Any, name: str
     if not read:
         return why("unused", f"{name} was never read while this tape was recording, so the target (which was "
                    f"recorded) does not depend on it, as far as the tape knows. If the target uses {name} through a "
-                   "value computed before the tape started, compute that value inside the `with` block.")
+                   "value computed before the tape started (or before tape.reset()), compute that value inside the "
+                   "`with` block; Variable.assign/assign_add/assign_sub are not recorded either.")
     return why("unused", f"the target does not depend on {name}: no recorded operation leads from {name} to it. "
                "That is a correct None (use unconnected_gradients=tg.UnconnectedGradients.ZERO for zeros).")
 
