@@ -57,7 +57,7 @@ def _gradient_result(t: Any) -> tuple | None:
 class Reason:
     """Why one source's gradient is what it is.
 
-    ``cause`` is one of: connected, integer_dtype, tape_used, not_trainable,
+    ``cause`` is one of: connected, integer_dtype, tape_used, no_gradient, not_trainable,
     not_watched_accessed, variable_replaced, not_watched, integer_target,
     gradient_outside_tape, stop_gradient, not_differentiable, stop_recording,
     outside_tape, unused.
@@ -200,6 +200,10 @@ def _explain_one(tape: Any, targets: list, s: Any, name: str, frame: Any) -> Rea
     if hit:
         g = _gradient(state, targets, s)
         path = _path(state, hit[0], s, reach)
+        if g is None:
+            return why("no_gradient", f"although the target depends on {name} (through {' -> '.join(path)}), a "
+                       "gradient rule on the way returned None for it: a custom_gradient whose grad_fn returns None "
+                       "for that input. Return the input's gradient from grad_fn.")
         return Reason(name, "connected", f"{_fmt(g._value)} ({g.dtype.name}): the target depends on {name} through "
                       f"{' -> '.join(path) if path else 'itself'}.", g)
     if id(s) not in ids:

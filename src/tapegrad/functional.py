@@ -244,10 +244,11 @@ def jacfwd(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False) -
         columns: list[list] = []  # per input leaf, per element: the flat output tangents
         for leaf in leaves:
             v = leaf._value
-            eye = xp.eye(v.size, dtype=v.dtype)
             cols = []
             for j in range(v.size):
-                with ForwardAccumulator(leaf, wrap(eye[j].reshape(v.shape))) as acc:
+                basis = xp.zeros(v.size, dtype=v.dtype)
+                basis[j] = 1
+                with ForwardAccumulator(leaf, wrap(basis.reshape(v.shape))) as acc:
                     result = f(*args, **kwargs)
                 out, aux = _split_aux(result, has_aux, "jacfwd")
                 flat = [_output(o, "jacfwd") for o in nest.flatten(out)]

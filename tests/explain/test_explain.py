@@ -180,6 +180,18 @@ def test_unused_source():
     assert tape.explain(y, [x, a]).causes == ["connected", "unused"]
 
 
+def test_custom_gradient_returning_none():
+    @tg.custom_gradient
+    def f(a, b):
+        return a * b, lambda g: (g * b, None)
+
+    x, w = tg.Variable(2.0), tg.Variable(3.0)
+    with tg.GradientTape() as tape:
+        y = f(x, w)
+    e = tape.explain(y, [x, w])
+    assert e.causes == ["connected", "no_gradient"] and "grad_fn" in e[1].message
+
+
 def test_used_up_tape():
     x = tg.Variable(1.0)
     with tg.GradientTape() as tape:
