@@ -34,16 +34,16 @@ _ZERO = "zero"  # transforms return zeros, not None, for inputs the output does 
 # ---- arguments and outputs ----------------------------------------------------------------------
 def _argnums(argnums: ArgNums, nargs: int, who: str) -> tuple[tuple[int, ...], bool]:
     """The differentiated positions, and whether a single one was asked for (then results are unwrapped)."""
-    single = isinstance(argnums, int)
+    single = not isinstance(argnums, (tuple, list))
     idx = (argnums,) if single else tuple(argnums)
     if not idx:
         raise ValueError(f"{who}: argnums is empty; name at least one argument to differentiate, e.g. argnums=0")
     out = []
     for i in idx:
-        if not isinstance(i, int) or not -nargs <= i < nargs:
+        if not hasattr(i, "__index__") or isinstance(i, bool) or not -nargs <= int(i) < nargs:
             raise ValueError(f"{who}: argnums={argnums!r} does not fit a call with {nargs} positional argument(s); "
                              "argnums counts positional arguments from 0")
-        out.append(i % nargs)
+        out.append(int(i) % nargs)
     return tuple(out), single
 
 
