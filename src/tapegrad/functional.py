@@ -116,15 +116,19 @@ def value_and_grad(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = 
     >>> float(value), float(slope)
     (9.0, 6.0)
     """
+    return _value_and_grad(f, argnums, has_aux, "value_and_grad")
+
+
+def _value_and_grad(f: Callable[..., Any], argnums: ArgNums, has_aux: bool, who: str) -> Callable[..., Any]:
     @functools.wraps(f)
     def value_and_grad_f(*args: Any, **kwargs: Any) -> Any:
-        idx, single = _argnums(argnums, len(args), "value_and_grad")
-        args, diff = _prepare(args, idx, "value_and_grad")
+        idx, single = _argnums(argnums, len(args), who)
+        args, diff = _prepare(args, idx, who)
         with GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(diff)
             out = f(*args, **kwargs)
-        y, aux = _split_aux(out, has_aux, "value_and_grad")
-        y = _scalar(y, "grad")
+        y, aux = _split_aux(out, has_aux, who)
+        y = _scalar(y, who)
         grads = tape.gradient(y, diff, unconnected_gradients=_ZERO)
         return ((y, aux) if has_aux else y), _pick(grads, single)
 
@@ -145,7 +149,7 @@ def grad(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False) -> 
     >>> tg.grad(lambda p: p["w"] * p["b"])({"w": 3.0, "b": 2.0})["w"].numpy()
     np.float32(2.0)
     """
-    vg = value_and_grad(f, argnums, has_aux)
+    vg = _value_and_grad(f, argnums, has_aux, "grad")
 
     @functools.wraps(f)
     def grad_f(*args: Any, **kwargs: Any) -> Any:
