@@ -129,7 +129,10 @@ from tapegrad.ops import (
 )
 from tapegrad.tape import GradientTape, UnconnectedGradients, custom_gradient
 
-from . import linalg, math, nn, random  # noqa: E402  (namespaces over the ops above)
+# Namespaces over the ops above, optimizers, and plot (which imports pandas and plotnine only inside its functions).
+from . import linalg, math, nn, optimizers, plot, random  # noqa: E402
+from .history import History  # noqa: E402
+from .minimize import MinimizeResult, minimize  # noqa: E402
 
 bool = bool_  # noqa: A001  (tf.bool)
 newaxis = None
