@@ -63,6 +63,7 @@ OPTIMIZERS: dict[str, tuple[Callable[[float], Optimizer], float]] = {
 }
 
 STATUSES = ("converged", "max_steps", "diverged", "interrupted")
+HISTORY_CHUNK = 1 << 16  # rows allocated up front at most; longer runs grow the buffers by doubling
 
 
 class MinimizeResult:
@@ -175,7 +176,7 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
     variables, names = _variables(x0, fn)
     arg = nest.pack_as(structure, variables)
     problem = Problem(lambda: fn(arg), variables)
-    history = History._for_run(names, [v._value for v in variables], min(steps + 1, 1 << 16) if record else 0)
+    history = History._for_run(names, [v._value for v in variables], min(steps + 1, HISTORY_CHUNK) if record else 0)
     history.fn = fn
     history._structure = structure
     bar = _progress_bar(progress, steps)
@@ -430,20 +431,20 @@ class _Bar:
         self.last_print = -math.inf
         self.printed = False
 
-    def show(self, k: int, loss: float, gnorm: float) -> None:
+    def show(self, k: int, loss: float, gnorm: float, final: bool = False) -> None:
         text = f"loss={loss:.4g}, |g|={gnorm:.3g}"
         if self.tqdm is not None:
             self.tqdm.set_postfix_str(text, refresh=False)
             self.tqdm.update(k - self.tqdm.n)
             return
         now = time.perf_counter()
-        if now - self.start >= self.delay and now - self.last_print >= 0.5:
+        if now - self.start >= self.delay and (final or now - self.last_print >= 0.5):
             sys.stderr.write(f"\rstep {k}/{self.steps}  {text}")
             sys.stderr.flush()
             self.last_print, self.printed = now, True
 
     def close(self, k: int, loss: float, gnorm: float) -> None:
-        self.show(k, loss, gnorm)
+        self.show(k, loss, gnorm, final=self.printed or not self.delay)
         if self.tqdm is not None:
             self.tqdm.close()
         elif self.printed:

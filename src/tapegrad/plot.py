@@ -51,7 +51,9 @@ def trajectory(history: History, param: str | Sequence[str] | None = None) -> An
 
 
 def loss(history: History) -> Any:
-    """The loss over steps on a log scale (linear when some loss is <= 0); NaN/inf rows are left out.
+    """The loss over steps on a log scale; NaN/inf rows are left out, and exact zeros (a log scale has no 0).
+
+    When some loss is negative the scale is linear and every finite row is drawn.
 
     >>> import tapegrad as tg
     >>> p = tg.plot.loss(tg.minimize(lambda w: w ** 2, 1.0, steps=50).history)
@@ -60,8 +62,11 @@ def loss(history: History) -> Any:
     """
     pd, p9 = _libraries()
     data = pd.DataFrame({"step": history["step"], "loss": history["loss"]})
-    data = data[np.isfinite(data["loss"])].reset_index(drop=True)
-    log = bool(len(data)) and bool((data["loss"] > 0).all())
+    data = data[np.isfinite(data["loss"])]
+    log = bool((data["loss"] >= 0).all()) and bool((data["loss"] > 0).any())
+    if log:
+        data = data[data["loss"] > 0]
+    data = data.reset_index(drop=True)
     plot = (p9.ggplot(data, p9.aes(x="step", y="loss")) + p9.geom_line()
             + p9.labs(title="loss over epochs", x="Epoch", y="loss (log scale)" if log else "loss")
             + p9.theme_minimal())
@@ -69,7 +74,7 @@ def loss(history: History) -> Any:
 
 
 def compare(runs: Mapping[str, Any]) -> Any:
-    """The loss against step for several runs on one figure, one colour per run (log scale when all positive).
+    """The loss against step for several runs on one figure, one colour per run (log scale as in ``loss``).
 
     ``runs`` maps a label to a ``History`` or a ``MinimizeResult``.
 
@@ -88,9 +93,12 @@ def compare(runs: Mapping[str, Any]) -> Any:
         h = _history(run)
         frames.append(pd.DataFrame({"run": str(label), "step": h["step"], "loss": h["loss"]}))
     data = pd.concat(frames, ignore_index=True)
-    data = data[np.isfinite(data["loss"])].reset_index(drop=True)
+    data = data[np.isfinite(data["loss"])]
+    log = bool((data["loss"] >= 0).all()) and bool((data["loss"] > 0).any())
+    if log:
+        data = data[data["loss"] > 0]
+    data = data.reset_index(drop=True)
     data["run"] = pd.Categorical(data["run"], categories=[str(k) for k in runs])
-    log = bool(len(data)) and bool((data["loss"] > 0).all())
     plot = (p9.ggplot(data, p9.aes(x="step", y="loss", color="run")) + p9.geom_line()
             + p9.labs(title="loss over epochs", x="Epoch", y="loss (log scale)" if log else "loss", color="run")
             + p9.theme_minimal())
