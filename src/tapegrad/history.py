@@ -124,8 +124,9 @@ class History:
             flat = v.reshape(-1)
             row[c:c + take] = flat[:take]
             if norm >= 0:
-                flat = flat.astype(np.float64)
-                row[norm] = math.sqrt(float(np.vdot(flat, flat)))
+                if flat.dtype != np.float64:
+                    flat = flat.astype(np.float64)  # float32 squares overflow early
+                row[norm] = math.sqrt(float(flat @ flat))
 
     def _grow(self) -> tuple:
         """Double the capacity; returns the new buffers."""

@@ -103,7 +103,7 @@ class MinimizeResult:
         return self.history.plot(kind, **kwargs)
 
     def __repr__(self) -> str:
-        lines = [f"{k:>9}: {v}" for k, v in (
+        lines = [f"{k:>9}: {v!s}" for k, v in (
             ("status", self.status), ("success", self.success), ("message", self.message), ("fun", self.fun),
             ("x", self.x), ("grad", self.grad), ("steps", self.steps), ("nfev", self.nfev),
             ("history", repr(self.history)))]
