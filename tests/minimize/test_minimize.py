@@ -1,7 +1,10 @@
 """tg.minimize: the seed's descent, gradient descent's contraction, stopping rules, structures, errors."""
 import importlib
 import math
+import os
+import subprocess
 import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -272,3 +275,52 @@ def test_progress_falls_back_to_a_plain_line_without_tqdm(capsys, monkeypatch):
     tg.minimize(lambda w: w**2, 1.0, steps=100, progress=True)
     err = capsys.readouterr().err
     assert "step 100/100" in err and "loss=" in err and err.endswith("\n")
+
+
+def test_a_real_ctrl_c_signal_stops_the_run_cleanly():
+    code = textwrap.dedent("""
+        import os, signal
+        import tapegrad as tg
+
+        def press_ctrl_c(info):
+            if info.step == 100:
+                os.kill(os.getpid(), signal.SIGINT)
+
+        r = tg.minimize(lambda w: w ** 2, 1.0, steps=100_000, callbacks=[press_ctrl_c])
+        print(r.status, len(r.history), float(r.x) == r.history["w"][-1])
+    """)
+    env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), "..", "..", "src"))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    status, rows, consistent = out.stdout.split()
+    assert status == "interrupted" and 100 <= int(rows) < 1000 and consistent == "True"
+
+
+def test_progress_is_on_by_default_in_a_terminal_or_notebook(monkeypatch):
+    class Terminal:
+        def isatty(self):
+            return True
+
+        def write(self, text):
+            pass
+
+        def flush(self):
+            pass
+
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    bar = minimize_module._progress_bar(None, 10)
+    assert bar is not None and bar.delay == 0.5  # shown only once a run has taken half a second
+    bar.close(0, math.nan, math.nan)
+    monkeypatch.setattr(sys, "stderr", None)
+    assert minimize_module._progress_bar(None, 10) is None
+
+    class ZMQInteractiveShell:
+        pass
+
+    class FakeIPython:
+        @staticmethod
+        def get_ipython():
+            return ZMQInteractiveShell()
+
+    monkeypatch.setitem(sys.modules, "IPython", FakeIPython)
+    assert minimize_module._interactive()
