@@ -39,7 +39,8 @@ class History:
     """The recorded steps of a descent (``tg.minimize(...).history``), exportable and plottable.
 
     Built by ``minimize``; ``History(columns)`` rebuilds one from column data, e.g. what
-    ``to_json`` wrote.
+    ``to_json`` wrote. ``meta`` holds the run's status, message, optimizer and its settings;
+    ``fn`` the function minimized (for landscape plots).
 
     >>> import tapegrad as tg
     >>> h = tg.History({"step": [0, 1], "loss": [4.0, 1.0], "x": [2.0, 1.0], "grad_norm": [4.0, 2.0],

@@ -192,64 +192,62 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
     capacity, scalar_cols = len(losses), history._scalar_cols
     t0 = time.perf_counter()
     # NaN and inf are reported as status "diverged", so NumPy's overflow warnings would only repeat it.
-    errstate = np.errstate(over="ignore", invalid="ignore", divide="ignore")
-    errstate.__enter__()
-    try:
-        while True:
-            loss, grads = problem.value_and_grad()
-            values = [v._value for v in variables]
-            sq = 0.0
-            for g, s in zip(grads, scalar):
-                if s:
-                    g = float(g)  # Python floats overflow to inf quietly; NaN/inf is reported below
-                    sq += g * g
-                else:
-                    g = g if g.dtype == np.float64 else g.astype(np.float64)
-                    sq += float(np.vdot(g, g))
-            gnorm = math.sqrt(sq)
-            if record:
-                if k == capacity:
-                    losses, gnorms, lrs, times, params = history._grow()
-                    capacity = len(losses)
-                losses[k], gnorms[k], times[k] = loss, gnorm, time.perf_counter() - t0
-                if scalar_cols is not None:
-                    for c, v in zip(scalar_cols, values):
-                        params[k, c] = v
-                else:
-                    history._write_params(k, values)
-                history._n = k + 1
-            bad = _nonfinite(loss, gnorm, values, scalar, names)
-            if bad:
-                status, why = "diverged", _diverged(k, bad, prev_loss, lr)
-                break
-            last, last_k = (loss, grads, values), k
-            if gtol is not None and gnorm <= gtol:
-                status, why = "converged", f"the gradient norm {gnorm:.3g} is <= gtol={gtol:g}"
-                break
-            if tol is not None and k and abs(prev_loss - loss) <= tol * max(1.0, abs(loss), abs(prev_loss)):
-                status, why = "converged", f"the loss changed by {abs(prev_loss - loss):.3g} in one step (tol={tol:g})"
-                break
-            if callbacks and _ask_callbacks(callbacks, StepInfo(k, loss, gnorm, history, opt, variables,
-                                                                structure)):
-                status, why = "interrupted", "a callback asked to stop"
-                break
-            if k == steps:
-                break
-            lr = opt._step(problem, loss, grads)
-            if record:
-                lrs[k] = lr
-            prev_loss = loss
-            k += 1
-            if bar is not None and not k & 31:
-                bar.show(k, loss, gnorm)
-    except KeyboardInterrupt:
-        status, why = "interrupted", "interrupted (KeyboardInterrupt)"
-    except NoDescent as e:
-        status, why = "converged", str(e)
-    finally:
-        errstate.__exit__(None, None, None)
-        if bar is not None:
-            bar.close(k, loss, gnorm)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        try:
+            while True:
+                loss, grads = problem.value_and_grad()
+                values = [v._value for v in variables]
+                sq = 0.0
+                for g, s in zip(grads, scalar):
+                    if s:
+                        g = float(g)  # Python floats overflow to inf quietly; NaN/inf is reported below
+                        sq += g * g
+                    else:
+                        g = g if g.dtype == np.float64 else g.astype(np.float64)
+                        sq += float(np.vdot(g, g))
+                gnorm = math.sqrt(sq)
+                if record:
+                    if k == capacity:
+                        losses, gnorms, lrs, times, params = history._grow()
+                        capacity = len(losses)
+                    losses[k], gnorms[k], times[k] = loss, gnorm, time.perf_counter() - t0
+                    if scalar_cols is not None:
+                        for c, v in zip(scalar_cols, values):
+                            params[k, c] = v
+                    else:
+                        history._write_params(k, values)
+                    history._n = k + 1
+                bad = _nonfinite(loss, gnorm, values, scalar, names)
+                if bad:
+                    status, why = "diverged", _diverged(k, bad, prev_loss, lr)
+                    break
+                last, last_k = (loss, grads, values), k
+                if gtol is not None and gnorm <= gtol:
+                    status, why = "converged", f"the gradient norm {gnorm:.3g} is <= gtol={gtol:g}"
+                    break
+                if tol is not None and k and abs(prev_loss - loss) <= tol * max(1.0, abs(loss), abs(prev_loss)):
+                    status, why = "converged", f"the loss changed by {abs(prev_loss - loss):.3g} (tol={tol:g})"
+                    break
+                if callbacks and _ask_callbacks(callbacks, StepInfo(k, loss, gnorm, history, opt, variables,
+                                                                    structure)):
+                    status, why = "interrupted", "a callback asked to stop"
+                    break
+                if k == steps:
+                    break
+                lr = opt._step(problem, loss, grads)
+                if record:
+                    lrs[k] = lr
+                prev_loss = loss
+                k += 1
+                if bar is not None and not k & 31:
+                    bar.show(k, loss, gnorm)
+        except KeyboardInterrupt:
+            status, why = "interrupted", "interrupted (KeyboardInterrupt)"
+        except NoDescent as e:
+            status, why = "converged", str(e)
+        finally:
+            if bar is not None:
+                bar.close(k, loss, gnorm)
 
     if last is None:  # nothing finite was seen: leave x0 as it was
         loss_end, grads_end, values_end = math.nan, [np.full_like(v._value, math.nan) for v in variables], \
@@ -352,6 +350,9 @@ def _as_variable(leaf: Any, name: str) -> Variable:
         if leaf._value.dtype.kind != "f":
             raise TypeError(f"the Variable for {name!r} has dtype {leaf.dtype.name}; only real floating-point "
                             "Variables can be optimized: tg.Variable(1.0) or tg.Variable(np.float64(1.0))")
+        if not leaf.trainable:
+            raise ValueError(f"the Variable for {name!r} was made with trainable=False, so no tape watches it; "
+                             "make it trainable, or pass its value instead of the Variable")
         return leaf
     value = leaf._value if isinstance(leaf, Operand) else leaf
     if isinstance(value, bool) or value is None or isinstance(value, str):

@@ -248,6 +248,8 @@ def test_bad_functions_and_starting_points_get_clear_errors():
         tg.minimize(lambda w: w, "one", steps=1)
     with pytest.raises(TypeError, match="only real floating-point"):
         tg.minimize(lambda w: w, tg.Variable(1), steps=1)
+    with pytest.raises(ValueError, match="trainable=False"):
+        tg.minimize(lambda w: w, tg.Variable(1.0, trainable=False), steps=1)
     with pytest.raises(ValueError, match="x0 holds no parameters"):
         tg.minimize(lambda w: w, [], steps=1)
     with pytest.raises(ValueError, match="steps must be a whole number"):

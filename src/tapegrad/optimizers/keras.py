@@ -469,6 +469,11 @@ class TransformOptimizer(Optimizer):
         self._state: Any = None
         self._variables: list = []
 
+    @property
+    def learning_rate(self) -> float:
+        """NaN: the transformation keeps its own learning rate."""
+        return float("nan")
+
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name}
 
