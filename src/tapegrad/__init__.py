@@ -129,7 +129,8 @@ from tapegrad.ops import (
 )
 from tapegrad.tape import GradientTape, UnconnectedGradients, custom_gradient
 
-from . import autodiff, functional, linalg, math, nn, random, testing  # noqa: E402  (namespaces over the ops above)
+# Namespaces over the ops above, transforms, optimizers, and plot (pandas/plotnine only inside its functions).
+from . import autodiff, functional, linalg, math, nn, optimizers, plot, random, testing  # noqa: E402
 from .functional import (  # noqa: E402
     elementwise_grad,
     grad,
@@ -142,6 +143,8 @@ from .functional import (  # noqa: E402
     value_and_grad,
     vjp,
 )
+from .history import History  # noqa: E402
+from .minimize import MinimizeResult, minimize  # noqa: E402
 
 bool = bool_  # noqa: A001  (tf.bool)
 newaxis = None

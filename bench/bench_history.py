@@ -1,0 +1,73 @@
+"""What recording the history costs: a 10,000-step minimize with record=True against record=False.
+
+The issue's budget is 10%. Both runs do the same work but for the history's buffer writes.
+Two floors show what the driver itself adds: the engine alone (tape, w**2, gradient) and the
+seed's descent written by hand (the same plus assign_sub). Medians of several runs, in this
+process.
+
+    PYTHONPATH=src python bench/bench_history.py [--steps 10000] [--repeat 7]
+"""
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+import tapegrad as tg
+
+
+def by_hand(steps: int) -> None:
+    w = tg.Variable(np.float64(1.0))
+    for _ in range(steps):
+        with tg.GradientTape() as tape:
+            y = w ** 2
+        w.assign_sub(0.01 * tape.gradient(y, w))
+
+
+def engine_only(steps: int) -> None:
+    w = tg.Variable(np.float64(1.0))
+    for _ in range(steps):
+        with tg.GradientTape() as tape:
+            y = w ** 2
+        tape.gradient(y, w)
+
+
+def run(record: bool, steps: int, fn, x0, optimizer: str) -> None:
+    tg.minimize(fn, x0, optimizer=optimizer, steps=steps, record=record, progress=False)
+
+
+def median_time(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--steps", type=int, default=10_000)
+    ap.add_argument("--repeat", type=int, default=7)
+    args = ap.parse_args()
+    n, r = args.steps, args.repeat
+    cases = {
+        "seed: w**2, one scalar, sgd": (lambda w: w ** 2, np.float64(1.0), "sgd"),
+        "rosenbrock: two scalars, adam": (lambda p: (1 - p["x"]) ** 2 + 100 * (p["y"] - p["x"] ** 2) ** 2,
+                                          {"x": np.float64(-1.2), "y": np.float64(1.0)}, "adam"),
+        "quadratic: one 100-vector, adam": (lambda v: tg.reduce_sum(v * v), np.linspace(-1.0, 1.0, 100), "adam"),
+    }
+    engine = median_time(lambda: engine_only(n), r)
+    floor = median_time(lambda: by_hand(n), r)
+    print(f"{n} steps, median of {r} runs")
+    print(f"{'engine only: tape, w**2, gradient':<34} {engine * 1e6 / n:7.2f} us/step")
+    print(f"{'the seed by hand (+ assign_sub)':<34} {floor * 1e6 / n:7.2f} us/step")
+    for name, case in cases.items():
+        on = median_time(lambda case=case: run(True, n, *case), r)
+        off = median_time(lambda case=case: run(False, n, *case), r)
+        print(f"{name:<34} record=False {off * 1e6 / n:7.2f} us/step   record=True {on * 1e6 / n:7.2f} us/step   "
+              f"recording costs {100 * (on / off - 1):+5.1f}%")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,288 @@
+"""Optimizers as pure update rules (optax's ``init``/``update`` pairs), and what every optimizer shares.
+
+A ``GradientTransformation`` turns gradients into updates and threads its own state:
+
+>>> import numpy as np
+>>> import tapegrad as tg
+>>> opt = tg.optimizers.sgd(learning_rate=0.1)
+>>> params = np.array([1.0, -2.0])
+>>> state = opt.init(params)
+>>> updates, state = opt.update(2 * params, state)      # the gradient of sum(params**2)
+>>> tg.optimizers.apply_updates(params, updates)
+array([ 0.8, -1.6])
+"""
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from tapegrad import ops
+from tapegrad._core import nest
+from tapegrad._core.tensor import Operand, Variable
+from tapegrad.tape import GradientTape
+
+from .schedules import LearningRateSchedule
+
+
+class GradientTransformation(NamedTuple):
+    """An optimizer as two pure functions: ``init(params)`` gives a state, ``update(grads, state, params)``
+    gives ``(updates, new_state)``.
+
+    ``params`` and ``grads`` are arrays, or lists/tuples/dicts of them; ``updates`` has the
+    gradients' structure and is added to the parameters by ``apply_updates``.
+
+    >>> import numpy as np
+    >>> import tapegrad as tg
+    >>> opt = tg.optimizers.adam(0.1)
+    >>> state = opt.init({"w": np.zeros(2)})
+    >>> updates, state = opt.update({"w": np.array([1.0, -1.0])}, state)
+    >>> np.round(updates["w"], 6)
+    array([-0.1,  0.1])
+    """
+
+    init: Callable[[Any], Any]
+    update: Callable[..., tuple[Any, Any]]
+
+
+def chain(*transforms: GradientTransformation) -> GradientTransformation:
+    """Apply several transformations one after the other, each with its own state.
+
+    >>> import numpy as np
+    >>> import tapegrad as tg
+    >>> opt = tg.optimizers.chain(tg.optimizers.clip(1.0), tg.optimizers.sgd(0.1))
+    >>> updates, _ = opt.update(np.array([5.0, -0.5]), opt.init(np.zeros(2)))
+    >>> updates
+    array([-0.1 ,  0.05])
+    """
+    for t in transforms:
+        if not isinstance(t, GradientTransformation):
+            raise TypeError(f"chain() takes GradientTransformations (tg.optimizers.sgd(...), clip(...), ...), "
+                            f"not {type(t).__name__}")
+
+    def init(params: Any) -> tuple:
+        return tuple(t.init(params) for t in transforms)
+
+    def update(updates: Any, state: tuple, params: Any = None) -> tuple[Any, tuple]:
+        if len(state) != len(transforms):
+            raise ValueError(f"this chain has {len(transforms)} transformations but the state has {len(state)} "
+                             "parts; pass the state that this chain's init() returned")
+        new_state = []
+        for t, s in zip(transforms, state):
+            updates, s = t.update(updates, s, params)
+            new_state.append(s)
+        return updates, tuple(new_state)
+
+    return GradientTransformation(init, update)
+
+
+def apply_updates(params: Any, updates: Any) -> Any:
+    """``params + updates``, leaf by leaf, in each parameter's dtype.
+
+    Arrays give new arrays; a Variable is updated in place (and returned).
+
+    >>> import numpy as np
+    >>> import tapegrad as tg
+    >>> tg.optimizers.apply_updates([np.float32(1.0)], [0.5])
+    [np.float32(1.5)]
+    """
+    leaves, deltas = nest.flatten(params), nest.flatten(updates)
+    if len(leaves) != len(deltas):
+        raise ValueError(f"apply_updates: {len(leaves)} parameters but {len(deltas)} updates; "
+                         "give one update per parameter")
+    out = []
+    for p, u in zip(leaves, deltas):
+        if isinstance(p, Variable):
+            assign_value(p, p._value + as_array(u, p._value.dtype))
+            out.append(p)
+        else:
+            p = as_array(p)
+            out.append(p + as_array(u, p.dtype))
+    return nest.pack_as(params, out)
+
+
+def as_array(x: Any, dtype: Any = None) -> Any:
+    """A NumPy array (or NumPy scalar) for a tensor, array or number, cast to ``dtype`` if given."""
+    if isinstance(x, Operand):
+        x = x._value
+    elif not isinstance(x, (np.ndarray, np.generic)):
+        x = np.asarray(x, dtype=np.float64 if dtype is None else dtype)
+    if dtype is not None and x.dtype != dtype:
+        x = x.astype(dtype)
+    return x
+
+
+def assign_value(var: Variable, value: Any) -> None:
+    """Give ``var`` a new value computed from its old one (same shape and dtype).
+
+    Optimizers make a new array on every update and never write into the old one, as
+    ``Variable.assign`` does, so tensors read earlier keep their values. Writing the
+    attribute directly skips ``assign``'s conversions, which cost more than the update itself
+    on small problems.
+    """
+    var._value = value
+
+
+class LearningRate:
+    """A learning rate that is a number or a schedule, read at a given step as a Python float."""
+
+    __slots__ = ("value", "schedule", "takes_step")
+
+    def __init__(self, learning_rate: Any) -> None:
+        self.schedule: Callable[..., Any] | None = None
+        self.takes_step = True
+        self.value = 0.0
+        if isinstance(learning_rate, LearningRateSchedule) or (
+                callable(learning_rate) and not isinstance(learning_rate, Operand)):
+            self.schedule = learning_rate
+            self.takes_step = isinstance(learning_rate, LearningRateSchedule) or _takes_argument(learning_rate)
+            return
+        try:
+            value = float(learning_rate)
+        except (TypeError, ValueError):
+            raise TypeError(f"learning_rate must be a number or a schedule (a callable of the step, e.g. "
+                            f"tg.optimizers.schedules.ExponentialDecay(...)), not {learning_rate!r}") from None
+        if not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"learning_rate must be a finite number >= 0, got {learning_rate!r}")
+        self.value = value
+
+    def at(self, step: int) -> float:
+        if self.schedule is None:
+            return self.value
+        return float(self.schedule(step) if self.takes_step else self.schedule())
+
+    def config(self) -> Any:
+        if self.schedule is None:
+            return self.value
+        if isinstance(self.schedule, LearningRateSchedule):
+            return {"class_name": type(self.schedule).__name__, "config": self.schedule.get_config()}
+        return repr(self.schedule)
+
+
+def _takes_argument(fn: Callable[..., Any]) -> bool:
+    """Keras also accepts a learning rate callable of no argument; tell the two kinds apart."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in params)
+
+
+class NoDescent(Exception):
+    """Raised by a line-search optimizer that cannot lower the loss any further (the message says why)."""
+
+
+class Problem:
+    """A loss as a function of Variables, evaluated the ways optimizers need.
+
+    ``loss_fn`` takes no argument and computes the loss from ``variables``.
+
+    >>> import tapegrad as tg
+    >>> w = tg.Variable(3.0)
+    >>> p = tg.optimizers.Problem(lambda: w ** 2, [w])
+    >>> loss, grads = p.value_and_grad()
+    >>> loss, grads[0]
+    (9.0, np.float32(6.0))
+    """
+
+    def __init__(self, loss_fn: Callable[[], Any], variables: Sequence[Variable]) -> None:
+        self.loss_fn = loss_fn
+        self.variables = list(variables)
+        for v in self.variables:
+            if not isinstance(v, Variable):
+                raise TypeError(f"the variables to optimize must be tg.Variable objects, not {type(v).__name__}; "
+                                "wrap your starting values: tg.Variable(1.0)")
+            if v._value.dtype.kind != "f":
+                raise TypeError(f"Variable '{v.name}' has dtype {v.dtype.name}; only real floating-point "
+                                "Variables can be optimized. Create it from a float, e.g. tg.Variable(1.0)")
+        self.nfev = 0
+        self._zeros = [np.zeros_like(v._value) for v in self.variables]
+        self._checked = False
+
+    def value_and_grad(self) -> tuple[float, list]:
+        """The loss as a float and its gradient for each variable (arrays; zeros where unconnected)."""
+        with GradientTape() as tape:
+            loss = self.loss_fn()
+        if not self._checked:
+            self._check(loss)
+        grads = tape.gradient(loss, self.variables)
+        self.nfev += 1
+        if not self._checked:
+            self._check_grads(grads)
+        return _to_float(loss), [z if g is None else g._value for g, z in zip(grads, self._zeros)]
+
+    def value(self) -> float:
+        """The loss at the Variables' current values, without recording anything."""
+        self.nfev += 1
+        loss = self.loss_fn()
+        return _to_float(loss) if isinstance(loss, Operand) else float(loss)
+
+    def hessian(self) -> Any:
+        """The Hessian of the loss over all variables, flattened and concatenated: a float64 (n, n) array."""
+        with GradientTape() as outer:
+            with GradientTape() as inner:
+                loss = self.loss_fn()
+            grads = inner.gradient(loss, self.variables, unconnected_gradients="zero")
+            flat = ops.concat([ops.reshape(ops.cast(g, "float64"), [-1]) for g in grads], 0)
+        self.nfev += 1
+        rows = outer.jacobian(flat, self.variables, unconnected_gradients="zero")
+        n = flat.shape[0]
+        return np.concatenate([np.asarray(r._value, dtype=np.float64).reshape(n, -1) for r in rows], axis=1)
+
+    def values(self) -> list:
+        return [v._value for v in self.variables]
+
+    def set_values(self, values: Sequence[Any]) -> None:
+        for v, x in zip(self.variables, values):
+            assign_value(v, x)
+
+    def get_flat(self) -> Any:
+        """All variables' values as one float64 vector."""
+        return np.concatenate([np.asarray(v._value, dtype=np.float64).reshape(-1) for v in self.variables])
+
+    def set_flat(self, x: Any) -> None:
+        i = 0
+        for v in self.variables:
+            old = v._value
+            n = old.size
+            new = x[i:i + n].reshape(old.shape).astype(old.dtype)
+            assign_value(v, new if new.ndim else new[()])
+            i += n
+
+    def flatten(self, arrays: Sequence[Any]) -> Any:
+        """Per-variable arrays (e.g. gradients) as one float64 vector, in the order of ``get_flat``."""
+        return np.concatenate([np.asarray(a, dtype=np.float64).reshape(-1) for a in arrays])
+
+    def _check(self, loss: Any) -> None:
+        if not isinstance(loss, Operand):
+            raise TypeError(
+                f"the loss function returned {type(loss).__name__} {loss!r}, not a tensor computed from the "
+                "parameters. Compute it with tapegrad operations on the Variables it receives (x ** 2, "
+                "tg.sin(x), np.exp(x) ...); float(), .numpy() or np.asarray() cut the gradient")
+        v = loss._value
+        if v.dtype.kind != "f":
+            raise TypeError(f"the loss must be a real floating-point scalar; got dtype {loss.dtype.name}")
+        if v.size != 1:
+            raise ValueError(f"the loss must be a scalar, but it has shape {tuple(v.shape)}; reduce it, e.g. "
+                             "tg.reduce_sum(...) or tg.reduce_mean(...)")
+
+    def _check_grads(self, grads: list) -> None:
+        self._checked = True
+        if all(g is None for g in grads):
+            names = ", ".join(v.name for v in self.variables)
+            raise ValueError(
+                f"the loss does not depend on the parameters ({names}): every gradient is None. Compute it from "
+                "the Variables the function receives, with tapegrad operations; a value taken out with float(), "
+                ".numpy() or np.asarray() is a constant to the tape")
+
+
+def _to_float(loss: Any) -> float:
+    v = loss._value
+    return float(v) if v.ndim == 0 else float(v.reshape(()))
+
+
+__all__ = ["GradientTransformation", "LearningRate", "NoDescent", "Problem", "apply_updates", "as_array",
+           "assign_value", "chain"]

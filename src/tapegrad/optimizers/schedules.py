@@ -1,0 +1,201 @@
+"""Learning-rate schedules: plain functions of the step, with Keras's names and formulas.
+
+Each schedule is called with the optimizer's step counter (0 for the first update)
+and returns a Python float. Pass one as ``learning_rate`` to any optimizer.
+
+>>> import tapegrad as tg
+>>> lr = tg.optimizers.schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
+>>> lr(0), lr(10), lr(20)
+(0.1, 0.05, 0.025)
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+
+class LearningRateSchedule:
+    """Base class: a callable ``step -> learning rate``. Subclasses define ``__call__``.
+
+    >>> import tapegrad as tg
+    >>> class Halving(tg.optimizers.schedules.LearningRateSchedule):
+    ...     def __call__(self, step):
+    ...         return 1.0 / 2 ** step
+    >>> Halving()(3)
+    0.125
+    """
+
+    def __call__(self, step: int) -> float:
+        raise NotImplementedError(f"{type(self).__name__} must define __call__(self, step)")
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments, so ``type(s)(**s.get_config())`` rebuilds the schedule.
+
+        >>> import tapegrad as tg
+        >>> tg.optimizers.schedules.InverseTimeDecay(0.1, 1, 0.5).get_config()["decay_rate"]
+        0.5
+        """
+        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+def _positive_steps(name: str, value: Any) -> None:
+    if not value > 0:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+
+
+class ExponentialDecay(LearningRateSchedule):
+    """``initial_learning_rate * decay_rate ** (step / decay_steps)``; with ``staircase`` the exponent is floored.
+
+    >>> import tapegrad as tg
+    >>> s = tg.optimizers.schedules.ExponentialDecay(1.0, decay_steps=2, decay_rate=0.5, staircase=True)
+    >>> [s(k) for k in range(5)]
+    [1.0, 1.0, 0.5, 0.5, 0.25]
+    """
+
+    def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float,
+                 staircase: bool = False, name: str = "ExponentialDecay") -> None:
+        _positive_steps("decay_steps", decay_steps)
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = decay_steps
+        self.decay_rate = decay_rate
+        self.staircase = staircase
+        self.name = name
+
+    def __call__(self, step: int) -> float:
+        p = step / self.decay_steps
+        if self.staircase:
+            p = math.floor(p)
+        return self.initial_learning_rate * self.decay_rate ** p
+
+
+class InverseTimeDecay(LearningRateSchedule):
+    """``initial_learning_rate / (1 + decay_rate * step / decay_steps)``; ``staircase`` floors the ratio.
+
+    >>> import tapegrad as tg
+    >>> s = tg.optimizers.schedules.InverseTimeDecay(1.0, decay_steps=1, decay_rate=1.0)
+    >>> [s(k) for k in range(4)]
+    [1.0, 0.5, 0.3333333333333333, 0.25]
+    """
+
+    def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float,
+                 staircase: bool = False, name: str = "InverseTimeDecay") -> None:
+        _positive_steps("decay_steps", decay_steps)
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = decay_steps
+        self.decay_rate = decay_rate
+        self.staircase = staircase
+        self.name = name
+
+    def __call__(self, step: int) -> float:
+        p = step / self.decay_steps
+        if self.staircase:
+            p = math.floor(p)
+        return self.initial_learning_rate / (1 + self.decay_rate * p)
+
+
+class PiecewiseConstantDecay(LearningRateSchedule):
+    """``values[0]`` while ``step <= boundaries[0]``, ``values[1]`` while ``step <= boundaries[1]``, ...
+
+    >>> import tapegrad as tg
+    >>> s = tg.optimizers.schedules.PiecewiseConstantDecay([2, 4], [1.0, 0.5, 0.1])
+    >>> [s(k) for k in range(6)]
+    [1.0, 1.0, 1.0, 0.5, 0.5, 0.1]
+    """
+
+    def __init__(self, boundaries: Sequence[float], values: Sequence[float],
+                 name: str = "PiecewiseConstant") -> None:
+        if len(boundaries) != len(values) - 1:
+            raise ValueError(f"PiecewiseConstantDecay needs one more value than boundaries; got "
+                             f"{len(boundaries)} boundaries and {len(values)} values")
+        if any(b >= c for b, c in zip(boundaries, boundaries[1:])):
+            raise ValueError(f"boundaries must increase strictly, got {list(boundaries)}")
+        self.boundaries = list(boundaries)
+        self.values = list(values)
+        self.name = name
+
+    def __call__(self, step: int) -> float:
+        for b, v in zip(self.boundaries, self.values):
+            if step <= b:
+                return v
+        return self.values[-1]
+
+
+class PolynomialDecay(LearningRateSchedule):
+    """From ``initial_learning_rate`` down to ``end_learning_rate`` over ``decay_steps``, following a power.
+
+    The rate is ``(initial - end) * (1 - step / decay_steps) ** power + end``.
+
+    After ``decay_steps`` it stays at ``end_learning_rate``, or with ``cycle=True`` starts
+    again over the next multiple of ``decay_steps``.
+
+    >>> import tapegrad as tg
+    >>> s = tg.optimizers.schedules.PolynomialDecay(1.0, decay_steps=4, end_learning_rate=0.0)
+    >>> [s(k) for k in range(6)]
+    [1.0, 0.75, 0.5, 0.25, 0.0, 0.0]
+    """
+
+    def __init__(self, initial_learning_rate: float, decay_steps: float, end_learning_rate: float = 0.0001,
+                 power: float = 1.0, cycle: bool = False, name: str = "PolynomialDecay") -> None:
+        _positive_steps("decay_steps", decay_steps)
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = decay_steps
+        self.end_learning_rate = end_learning_rate
+        self.power = power
+        self.cycle = cycle
+        self.name = name
+
+    def __call__(self, step: int) -> float:
+        decay_steps = self.decay_steps
+        if self.cycle:
+            decay_steps = decay_steps * (1.0 if step == 0 else math.ceil(step / decay_steps))
+        else:
+            step = min(step, decay_steps)
+        p = step / decay_steps
+        return (self.initial_learning_rate - self.end_learning_rate) * (1 - p) ** self.power + self.end_learning_rate
+
+
+class CosineDecay(LearningRateSchedule):
+    """Half a cosine from the start rate down to ``alpha`` times it over ``decay_steps``, after an optional warmup.
+
+    With ``warmup_target``, the rate first rises linearly from ``initial_learning_rate`` to
+    ``warmup_target`` over ``warmup_steps``, then decays from ``warmup_target``.
+
+    >>> import tapegrad as tg
+    >>> s = tg.optimizers.schedules.CosineDecay(0.0, decay_steps=2, warmup_target=1.0, warmup_steps=2)
+    >>> [round(s(k), 6) for k in range(6)]
+    [0.0, 0.5, 1.0, 0.5, 0.0, 0.0]
+    """
+
+    def __init__(self, initial_learning_rate: float, decay_steps: float, alpha: float = 0.0,
+                 name: str = "CosineDecay", warmup_target: float | None = None, warmup_steps: float = 0) -> None:
+        _positive_steps("decay_steps", decay_steps)
+        if warmup_target is not None and warmup_steps <= 0:
+            raise ValueError(f"warmup_target needs warmup_steps > 0, got warmup_steps={warmup_steps!r}")
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = decay_steps
+        self.alpha = alpha
+        self.name = name
+        self.warmup_target = warmup_target
+        self.warmup_steps = warmup_steps
+
+    def _decay(self, step: float, start: float) -> float:
+        cosine = 0.5 * (1.0 + math.cos(math.pi * (step / self.decay_steps)))
+        return start * ((1 - self.alpha) * cosine + self.alpha)
+
+    def __call__(self, step: int) -> float:
+        if self.warmup_target is None:
+            return self._decay(min(step, self.decay_steps), self.initial_learning_rate)
+        step = min(step, self.decay_steps + self.warmup_steps)
+        if step < self.warmup_steps:
+            done = step / self.warmup_steps
+            return (self.warmup_target - self.initial_learning_rate) * done + self.initial_learning_rate
+        return self._decay(step - self.warmup_steps, self.warmup_target)
+
+
+__all__ = ["CosineDecay", "ExponentialDecay", "InverseTimeDecay", "LearningRateSchedule", "PiecewiseConstantDecay",
+           "PolynomialDecay"]

@@ -1,0 +1,224 @@
+"""Optimizers that search along a direction, for small problems: gradient descent with a
+backtracking (Armijo) line search, L-BFGS, and Newton's method with the Hessian from the tape.
+
+They need the loss itself, not only its gradient, so they run through ``minimize``
+(``tg.minimize(fn, x0, optimizer="lbfgs")`` or ``opt.minimize(loss_fn, var_list)``),
+not ``apply_gradients``. The step each one returns is the accepted step length ``t``
+along its direction (``x + t d``).
+
+>>> import numpy as np
+>>> import tapegrad as tg
+>>> x = tg.Variable(np.array([3.0, -1.0]))
+>>> opt = tg.optimizers.Newton()
+>>> _ = opt.minimize(lambda: tg.reduce_sum((x - 1.0) ** 2), [x])    # one Newton step on a quadratic
+>>> x.numpy()
+array([1., 1.])
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from tapegrad.tape import GradientTape
+
+from .base import NoDescent, Problem, assign_value
+from .keras import Optimizer
+
+
+class _SearchOptimizer(Optimizer):
+    """Shared by the line-search optimizers: Armijo backtracking from step ``learning_rate``."""
+
+    def __init__(self, learning_rate: Any, c1: float, shrink: float, max_backtracks: int, name: str | None) -> None:
+        super().__init__(learning_rate, name)
+        if not 0 < c1 < 1:
+            raise ValueError(f"c1 (the sufficient-decrease constant) must be in (0, 1), got {c1}")
+        if not 0 < shrink < 1:
+            raise ValueError(f"shrink (the step's backtracking factor) must be in (0, 1), got {shrink}")
+        self.c1, self.shrink, self.max_backtracks = float(c1), float(shrink), int(max_backtracks)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(c1=self.c1, shrink=self.shrink, max_backtracks=self.max_backtracks)
+        return config
+
+    def minimize(self, loss: Any, var_list: Any, tape: GradientTape | None = None) -> float:
+        if not callable(loss):
+            raise TypeError(f"{type(self).__name__}.minimize needs the loss as a function of no argument "
+                            "(lambda: ...), because its line search evaluates the loss at trial points")
+        problem = Problem(loss, list(var_list() if callable(var_list) else var_list))
+        value, grads = problem.value_and_grad()
+        try:
+            self._step(problem, value, grads)
+        except NoDescent:
+            pass  # at a minimum to machine precision: the Variables stay where they are
+        return value
+
+    def apply_gradients(self, grads_and_vars: Any) -> None:
+        """Not available: a line search needs the loss function; use ``minimize``."""
+        raise TypeError(f"{type(self).__name__} searches along a direction, so it needs the loss function, not "
+                        f"only gradients: call opt.minimize(loss_fn, var_list) or tg.minimize(fn, x0, "
+                        f"optimizer={self.name!r})")
+
+    def _search(self, problem: Problem, x: Any, loss: float, d: Any, gd: float, t: float) -> float:
+        """Backtrack from ``t`` until ``f(x + t d) <= f(x) + c1 t g.d``; leave the Variables at the accepted point."""
+        old = problem.values()
+        for _ in range(self.max_backtracks):
+            problem.set_flat(x + t * d)
+            if problem.value() <= loss + self.c1 * t * gd:  # False for NaN, so NaN trial points backtrack too
+                if all(np.array_equal(a, b) for a, b in zip(old, problem.values())):
+                    problem.set_values(old)
+                    raise NoDescent("the step no longer changes the parameters (machine precision)")
+                self._count()
+                return t
+            t *= self.shrink
+        problem.set_values(old)
+        raise NoDescent(f"the line search found no lower loss along the search direction after "
+                        f"{self.max_backtracks} backtracking steps (the minimum is reached to machine precision)")
+
+    def _count(self) -> None:
+        assign_value(self._iterations, np.int64(int(self._iterations._value) + 1))
+
+
+class LineSearchGD(_SearchOptimizer):
+    """Gradient descent with a backtracking step: from ``learning_rate``, shrink until Armijo's condition holds.
+
+    Armijo's (sufficient decrease) condition: ``f(x - t g) <= f(x) - c1 t |g|^2``.
+
+    >>> import tapegrad as tg
+    >>> w = tg.Variable(3.0)
+    >>> opt = tg.optimizers.LineSearchGD()       # tries t = 1 (overshoots to -3), then t = 0.5: exact
+    >>> _ = opt.minimize(lambda: w ** 2, [w]); float(w.numpy())
+    0.0
+    """
+
+    def __init__(self, learning_rate: Any = 1.0, c1: float = 1e-4, shrink: float = 0.5, max_backtracks: int = 50,
+                 name: str = "linesearch") -> None:
+        super().__init__(learning_rate, c1, shrink, max_backtracks, name)
+
+    def _step(self, problem: Problem, loss: float, grads: list) -> float:
+        g = problem.flatten(grads)
+        gg = float(g @ g)
+        if gg == 0:
+            raise NoDescent("the gradient is exactly zero")
+        t = self._lr.at(int(self._iterations._value))
+        return self._search(problem, problem.get_flat(), loss, -g, -gg, t)
+
+
+class LBFGS(_SearchOptimizer):
+    """Limited-memory BFGS: a quasi-Newton direction from the last ``memory`` steps, with an Armijo line search.
+
+    The first step (and any step after the memory is reset) is a gradient step of length
+    ``learning_rate * min(1, 1/|g|)``; later ones start from ``learning_rate`` (1.0, the
+    quasi-Newton step).
+
+    >>> import numpy as np
+    >>> import tapegrad as tg
+    >>> x = tg.Variable(np.array([-1.2, 1.0]))
+    >>> opt = tg.optimizers.LBFGS()
+    >>> for _ in range(60):
+    ...     _ = opt.minimize(lambda: (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2, [x])
+    >>> np.round(x.numpy(), 6)              # the Rosenbrock function's minimum
+    array([1., 1.])
+    """
+
+    def __init__(self, learning_rate: Any = 1.0, memory: int = 10, c1: float = 1e-4, shrink: float = 0.5,
+                 max_backtracks: int = 50, name: str = "lbfgs") -> None:
+        super().__init__(learning_rate, c1, shrink, max_backtracks, name)
+        if memory < 1:
+            raise ValueError(f"memory must be >= 1, got {memory}")
+        self.memory = int(memory)
+        self._pairs: list[tuple[Any, Any, float]] = []  # (s, y, 1 / s.y), oldest first
+        self._prev: tuple[Any, Any] | None = None
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["memory"] = self.memory
+        return config
+
+    def _step(self, problem: Problem, loss: float, grads: list) -> float:
+        g = problem.flatten(grads)
+        if not g.any():
+            raise NoDescent("the gradient is exactly zero")
+        x = problem.get_flat()
+        if self._prev is not None and x.shape == self._prev[0].shape:
+            s, y = x - self._prev[0], g - self._prev[1]
+            sy = float(s @ y)
+            if sy > 1e-10 * float(y @ y):  # keep only pairs with positive curvature: H stays positive definite
+                self._pairs.append((s, y, 1.0 / sy))
+                del self._pairs[:-self.memory]
+        self._prev = (x, g)
+        lr = self._lr.at(int(self._iterations._value))
+        if self._pairs:
+            d = -self._two_loop(g)
+            gd = float(g @ d)
+            if gd < 0:
+                try:
+                    return self._search(problem, x, loss, d, gd, lr)
+                except NoDescent:
+                    pass
+            self._pairs.clear()  # a bad quasi-Newton direction: start again from the gradient
+        gg = float(g @ g)
+        return self._search(problem, x, loss, -g, -gg, lr * min(1.0, 1.0 / math.sqrt(gg)))
+
+    def _two_loop(self, g: Any) -> Any:
+        q = g.copy()
+        alphas = []
+        for s, y, rho in reversed(self._pairs):
+            a = rho * float(s @ q)
+            q -= a * y
+            alphas.append(a)
+        s, y, _ = self._pairs[-1]
+        r = (float(s @ y) / float(y @ y)) * q
+        for (s, y, rho), a in zip(self._pairs, reversed(alphas)):
+            r += s * (a - rho * float(y @ r))
+        return r
+
+
+class Newton(_SearchOptimizer):
+    """Newton's method: solve ``H d = -g`` (the Hessian from nested tapes), then a line search from ``t = 1``.
+
+    Where ``H`` is not positive definite, a multiple of the identity is added until it is
+    (Nocedal and Wright, Algorithm 3.3), so ``d`` always goes downhill. For small problems:
+    the Hessian costs one backward pass per parameter.
+
+    >>> import tapegrad as tg
+    >>> w = tg.Variable(3.0)
+    >>> _ = tg.optimizers.Newton().minimize(lambda: (w - 2.0) ** 2, [w]); float(w.numpy())
+    2.0
+    """
+
+    def __init__(self, learning_rate: Any = 1.0, c1: float = 1e-4, shrink: float = 0.5, max_backtracks: int = 50,
+                 name: str = "newton") -> None:
+        super().__init__(learning_rate, c1, shrink, max_backtracks, name)
+
+    def _step(self, problem: Problem, loss: float, grads: list) -> float:
+        g = problem.flatten(grads)
+        if not g.any():
+            raise NoDescent("the gradient is exactly zero")
+        d = _newton_direction(problem.hessian(), g)
+        t = self._lr.at(int(self._iterations._value))
+        return self._search(problem, problem.get_flat(), loss, d, float(g @ d), t)
+
+
+def _newton_direction(h: Any, g: Any) -> Any:
+    """``-(H + tau I)^-1 g`` with the smallest tried ``tau >= 0`` that makes the matrix positive definite."""
+    if not np.all(np.isfinite(h)):
+        return -g
+    h = (h + h.T) / 2
+    eye = np.eye(len(g))
+    beta = 1e-3
+    low = float(np.min(np.diag(h)))
+    tau = 0.0 if low > 0 else beta - low
+    for _ in range(100):
+        try:
+            chol = np.linalg.cholesky(h + tau * eye)
+        except np.linalg.LinAlgError:
+            tau = max(2 * tau, beta)
+            continue
+        return -np.linalg.solve(chol.T, np.linalg.solve(chol, g))
+    return -g
+
+
+__all__ = ["LBFGS", "LineSearchGD", "Newton"]

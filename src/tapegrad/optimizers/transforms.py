@@ -1,0 +1,304 @@
+"""Gradient transformations: Keras's optimizers as pure ``init``/``update`` pairs, and pieces to chain with them.
+
+>>> import numpy as np
+>>> import tapegrad as tg
+>>> opt = tg.optimizers.chain(tg.optimizers.clip_by_global_norm(1.0), tg.optimizers.sgd(0.5))
+>>> params = np.array([3.0, 4.0])
+>>> updates, _ = opt.update(params, opt.init(params))    # gradient norm 5, clipped to 1
+>>> updates
+array([-0.3, -0.4])
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from tapegrad._core import nest
+
+from . import rules as R
+from .base import GradientTransformation, LearningRate, as_array, chain
+
+
+class RuleState(NamedTuple):
+    """State of an optimizer transformation: the step count, each parameter's slots, and per-step extras."""
+
+    count: int
+    slots: tuple
+    extra: Any
+
+
+def from_rule(rule: R.Rule, learning_rate: Any) -> GradientTransformation:
+    """A GradientTransformation running ``rule`` (see ``tapegrad.optimizers.rules``) with a learning rate or schedule.
+
+    >>> import numpy as np
+    >>> import tapegrad as tg
+    >>> opt = tg.optimizers.from_rule(tg.optimizers.rules.SGDRule(momentum=0.5), 1.0)
+    >>> s = opt.init(np.zeros(1))
+    >>> u, s = opt.update(np.ones(1), s); u, s = opt.update(np.ones(1), s); u
+    array([-1.5])
+    """
+    lr = LearningRate(learning_rate)
+
+    def init(params: Any) -> RuleState:
+        return RuleState(0, tuple(rule.init(as_array(p)) for p in nest.flatten(params)), rule.extra0)
+
+    def update(updates: Any, state: RuleState, params: Any = None) -> tuple[Any, RuleState]:
+        grads = nest.flatten(updates)
+        if len(grads) != len(state.slots):
+            raise ValueError(f"update() got {len(grads)} gradients for a state made for {len(state.slots)} "
+                             "parameters; call init() with the same parameters")
+        ctx, extra = rule.prepare(state.count, lr.at(state.count), state.extra)
+        out, slots = [], []
+        for g, s in zip(grads, state.slots):
+            delta, s = rule.leaf(as_array(g), s, ctx)
+            out.append(delta)
+            slots.append(s)
+        return nest.pack_as(updates, out), RuleState(state.count + 1, tuple(slots), extra)
+
+    return GradientTransformation(init, update)
+
+
+def sgd(learning_rate: Any = 0.01, momentum: float = 0.0, nesterov: bool = False) -> GradientTransformation:
+    """Gradient descent, with optional (Nesterov) momentum; Keras's ``SGD`` as a transformation.
+
+    >>> import numpy as np
+    >>> import tapegrad as tg
+    >>> opt = tg.optimizers.sgd(0.1)
+    >>> opt.update(np.array([2.0]), opt.init(np.zeros(1)))[0]
+    array([-0.2])
+    """
+    return from_rule(R.SGDRule(momentum, nesterov), learning_rate)
+
+
+def adam(learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7,
+         amsgrad: bool = False) -> GradientTransformation:
+    """Adam with Keras's formula (epsilon added to the uncorrected ``sqrt(v)``).
+
+    >>> import numpy as np
+    >>> import tapegrad as tg
+    >>> opt = tg.optimizers.adam(0.1)
+    >>> np.round(opt.update(np.array([3.0]), opt.init(np.zeros(1)))[0], 6)   # the first step is about -lr
+    array([-0.1])
+    """
+    return from_rule(R.AdamRule(beta_1, beta_2, epsilon, amsgrad), learning_rate)
+
+
+def adamw(learning_rate: Any = 0.001, weight_decay: float = 0.004, beta_1: float = 0.9, beta_2: float = 0.999,
+          epsilon: float = 1e-7, amsgrad: bool = False) -> GradientTransformation:
+    """Adam with decoupled weight decay: ``adam`` chained with ``add_decayed_weights``; needs ``params`` in update.
+
+    >>> import numpy as np
+    >>> import tapegrad as tg
+    >>> opt = tg.optimizers.adamw(0.1, weight_decay=0.5)
+    >>> p = np.array([2.0])
+    >>> np.round(opt.update(np.array([0.0]), opt.init(p), p)[0], 6)   # only the decay: -lr * wd * p
+    array([-0.1])
+    """
+    return chain(adam(learning_rate, beta_1, beta_2, epsilon, amsgrad),
+                 add_decayed_weights(weight_decay, learning_rate))
+
+
+def rmsprop(learning_rate: Any = 0.001, rho: float = 0.9, momentum: float = 0.0, epsilon: float = 1e-7,
+            centered: bool = False) -> GradientTransformation:
+    """RMSprop (epsilon inside the square root, as Keras).
+
+    >>> import numpy as np
+    >>> import tapegrad as tg
+    >>> opt = tg.optimizers.rmsprop(0.1, epsilon=0.0)
+    >>> np.round(opt.update(np.array([2.0]), opt.init(np.zeros(1)))[0], 6)   # -lr / sqrt(1 - rho)
+    array([-0.316228])
+    """
+    return from_rule(R.RMSpropRule(rho, momentum, epsilon, centered), learning_rate)
+
+
+def adagrad(learning_rate: Any = 0.001, initial_accumulator_value: float = 0.1,
+            epsilon: float = 1e-7) -> GradientTransformation:
+    """Adagrad: each coordinate's step shrinks with the sum of its squared gradients.
+
+    >>> import numpy as np
+    >>> import tapegrad as tg
+    >>> opt = tg.optimizers.adagrad(1.0, initial_accumulator_value=0.0, epsilon=0.0)
+    >>> opt.update(np.array([-4.0]), opt.init(np.zeros(1)))[0]
+    array([1.])
+    """
+    return from_rule(R.AdagradRule(initial_accumulator_value, epsilon), learning_rate)
+
+
+def adadelta(learning_rate: Any = 0.001, rho: float = 0.95, epsilon: float = 1e-7) -> GradientTransformation:
+    """Adadelta (use ``learning_rate=1.0`` for the paper's method).
+
+    >>> import numpy as np
+    >>> import tapegrad as tg
+    >>> opt = tg.optimizers.adadelta(1.0)
+    >>> bool(opt.update(np.array([1.0]), opt.init(np.zeros(1)))[0][0] < 0)
+    True
+    """
+    return from_rule(R.AdadeltaRule(rho, epsilon), learning_rate)
+
+
+def adamax(learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+           epsilon: float = 1e-7) -> GradientTransformation:
+    """Adamax: Adam with the infinity norm in place of the second moment.
+
+    >>> import numpy as np
+    >>> import tapegrad as tg
+    >>> opt = tg.optimizers.adamax(0.1)
+    >>> np.round(opt.update(np.array([5.0]), opt.init(np.zeros(1)))[0], 6)
+    array([-0.1])
+    """
+    return from_rule(R.AdamaxRule(beta_1, beta_2, epsilon), learning_rate)
+
+
+def nadam(learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+          epsilon: float = 1e-7) -> GradientTransformation:
+    """Nadam: Adam with Nesterov momentum.
+
+    >>> import numpy as np
+    >>> import tapegrad as tg
+    >>> opt = tg.optimizers.nadam(0.1)
+    >>> bool(opt.update(np.array([5.0]), opt.init(np.zeros(1)))[0][0] < 0)
+    True
+    """
+    return from_rule(R.NadamRule(beta_1, beta_2, epsilon), learning_rate)
+
+
+def lion(learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.99) -> GradientTransformation:
+    """Lion: a step of exactly ``lr`` per coordinate, in the sign of an interpolated momentum.
+
+    >>> import numpy as np
+    >>> import tapegrad as tg
+    >>> opt = tg.optimizers.lion(0.1)
+    >>> opt.update(np.array([5.0, -0.01]), opt.init(np.zeros(2)))[0]
+    array([-0.1,  0.1])
+    """
+    return from_rule(R.LionRule(beta_1, beta_2), learning_rate)
+
+
+# ---- pieces to chain -----------------------------------------------------------------------------
+
+def clip_value(g: Any, max_delta: float) -> Any:
+    return np.clip(g, -max_delta, max_delta)
+
+
+def clip_norm(g: Any, max_norm: float) -> Any:
+    """Keras's per-tensor clip: ``g * c / max(||g||, c)`` (so it rescales even when under the limit)."""
+    l2sum = np.sum(g * g)
+    l2norm = np.sqrt(l2sum) if l2sum > 0 else l2sum
+    return (g * max_norm) / np.maximum(l2norm, max_norm)
+
+
+def clip_global_norm(grads: list, max_norm: float) -> list:
+    """Keras's ``clip_by_global_norm``: one scale for all tensors; NaN everywhere if the norm is not finite."""
+    norm = math.sqrt(sum(float(np.sum(g * g)) for g in grads))
+    if not math.isfinite(norm):
+        scale = math.nan
+    elif norm == 0:
+        scale = 1.0
+    else:
+        scale = max_norm * min(1.0 / norm, 1.0 / max_norm)
+    return [g * scale for g in grads]
+
+
+def _stateless(fn: Any) -> GradientTransformation:
+    def init(params: Any) -> tuple:
+        return ()
+
+    def update(updates: Any, state: tuple, params: Any = None) -> tuple[Any, tuple]:
+        return nest.pack_as(updates, fn([as_array(u) for u in nest.flatten(updates)])), state
+
+    return GradientTransformation(init, update)
+
+
+def clip(max_delta: float) -> GradientTransformation:
+    """Clip every element of the updates to ``[-max_delta, max_delta]`` (Keras's ``clipvalue``).
+
+    >>> import numpy as np
+    >>> import tapegrad as tg
+    >>> tg.optimizers.clip(1.0).update(np.array([3.0, -0.5, -2.0]), ())[0]
+    array([ 1. , -0.5, -1. ])
+    """
+    max_delta = _limit("max_delta", max_delta)
+    return _stateless(lambda gs: [clip_value(g, max_delta) for g in gs])
+
+
+def clip_by_norm(max_norm: float) -> GradientTransformation:
+    """Scale each update tensor so its L2 norm is at most ``max_norm`` (Keras's ``clipnorm``).
+
+    >>> import numpy as np
+    >>> import tapegrad as tg
+    >>> tg.optimizers.clip_by_norm(1.0).update([np.array([3.0, 4.0]), np.array([0.5])], ())[0]
+    [array([0.6, 0.8]), array([0.5])]
+    """
+    max_norm = _limit("max_norm", max_norm)
+    return _stateless(lambda gs: [clip_norm(g, max_norm) for g in gs])
+
+
+def clip_by_global_norm(max_norm: float) -> GradientTransformation:
+    """Scale all updates together so their joint L2 norm is at most ``max_norm`` (Keras's ``global_clipnorm``).
+
+    >>> import numpy as np
+    >>> import tapegrad as tg
+    >>> tg.optimizers.clip_by_global_norm(1.0).update([np.array([3.0]), np.array([4.0])], ())[0]
+    [array([0.6]), array([0.8])]
+    """
+    max_norm = _limit("max_norm", max_norm)
+    return _stateless(lambda gs: clip_global_norm(gs, max_norm))
+
+
+def scale(step_size: float) -> GradientTransformation:
+    """Multiply the updates by ``step_size`` (e.g. -1.0 to turn gradients into descent directions).
+
+    >>> import numpy as np
+    >>> import tapegrad as tg
+    >>> tg.optimizers.scale(-0.5).update(np.array([2.0]), ())[0]
+    array([-1.])
+    """
+    step_size = float(step_size)
+    return _stateless(lambda gs: [g * step_size for g in gs])
+
+
+def add_decayed_weights(weight_decay: float, learning_rate: Any = 1.0) -> GradientTransformation:
+    """Add ``-lr * weight_decay * param`` to the updates: decoupled weight decay, applied after the rule.
+
+    >>> import numpy as np
+    >>> import tapegrad as tg
+    >>> t = tg.optimizers.add_decayed_weights(0.1, learning_rate=0.5)
+    >>> p = np.array([2.0])
+    >>> t.update(np.array([0.0]), t.init(p), p)[0]
+    array([-0.1])
+    """
+    weight_decay = _positive_float("weight_decay", weight_decay)
+    lr = LearningRate(learning_rate)
+
+    def init(params: Any) -> int:
+        return 0
+
+    def update(updates: Any, count: int, params: Any = None) -> tuple[Any, int]:
+        if params is None:
+            raise ValueError("add_decayed_weights needs the parameters: call update(grads, state, params)")
+        rate = lr.at(count)
+        out = [as_array(u) - as_array(p) * weight_decay * rate
+               for u, p in zip(nest.flatten(updates), nest.flatten(params))]
+        return nest.pack_as(updates, out), count + 1
+
+    return GradientTransformation(init, update)
+
+
+def _limit(name: str, value: Any) -> float:
+    value = float(value)
+    if not value > 0:
+        raise ValueError(f"{name} must be > 0, got {value}")
+    return value
+
+
+def _positive_float(name: str, value: Any) -> float:
+    value = float(value)
+    if not value >= 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return value
+
+
+__all__ = ["RuleState", "adadelta", "adagrad", "adam", "adamax", "adamw", "add_decayed_weights", "clip",
+           "clip_by_global_norm", "clip_by_norm", "from_rule", "lion", "nadam", "rmsprop", "scale", "sgd"]

@@ -1,0 +1,257 @@
+"""Plots of a descent, in plotnine (ggplot) style as the seed post drew them.
+
+Every function returns a plotnine ``ggplot`` you can extend with ``+`` and write with
+``.save(path)``; its ``.data`` is the pandas DataFrame it draws. pandas, plotnine and
+matplotlib are imported only when a plot is made (``pip install 'tapegrad[plot]'``).
+
+>>> import tapegrad as tg
+>>> r = tg.minimize(lambda w0: w0 ** 2, 1.0, steps=100)
+>>> p = tg.plot.trajectory(r.history)          # the seed's figure: w0 over epochs
+>>> p.labels.title, list(p.data.columns)
+('w0 over epochs', ['step', 'w0'])
+"""
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from tapegrad._core import nest
+from tapegrad._core.tensor import wrap
+from tapegrad.history import History
+
+
+def trajectory(history: History, param: str | Sequence[str] | None = None) -> Any:
+    """Parameters over steps: one parameter gives the seed's figure (``geom_line``, "w0 over epochs").
+
+    ``param``: a parameter column name or a list of them; default all of them (one line each).
+
+    >>> import tapegrad as tg
+    >>> h = tg.minimize(lambda p: (p[0] - 1) ** 2 + p[1] ** 2, [0.0, 2.0], steps=20).history
+    >>> p = tg.plot.trajectory(h)
+    >>> sorted(set(p.data["parameter"])), p.labels.title
+    (['x0', 'x1'], 'parameters over epochs')
+    """
+    pd, p9 = _libraries()
+    names = _param_names(history, param)
+    if len(names) == 1:
+        (name,) = names
+        data = pd.DataFrame({"step": history["step"], name: history[name]})
+        return (p9.ggplot(data, p9.aes(x="step", y=name)) + p9.geom_line()
+                + p9.labs(title=f"{name} over epochs", x="Epoch", y=name) + p9.theme_minimal())
+    data = pd.DataFrame({
+        "step": np.tile(history["step"], len(names)),
+        "parameter": pd.Categorical(np.repeat(names, len(history)), categories=names),
+        "value": np.concatenate([history[n] for n in names]),
+    })
+    return (p9.ggplot(data, p9.aes(x="step", y="value", color="parameter")) + p9.geom_line()
+            + p9.labs(title="parameters over epochs", x="Epoch", y="value") + p9.theme_minimal())
+
+
+def loss(history: History) -> Any:
+    """The loss over steps on a log scale; NaN/inf rows are left out, and exact zeros (a log scale has no 0).
+
+    When some loss is negative the scale is linear and every finite row is drawn.
+
+    >>> import tapegrad as tg
+    >>> p = tg.plot.loss(tg.minimize(lambda w: w ** 2, 1.0, steps=50).history)
+    >>> p.labels.y
+    'loss (log scale)'
+    """
+    pd, p9 = _libraries()
+    data = pd.DataFrame({"step": history["step"], "loss": history["loss"]})
+    data = data[np.isfinite(data["loss"])]
+    log = bool((data["loss"] >= 0).all()) and bool((data["loss"] > 0).any())
+    if log:
+        data = data[data["loss"] > 0]
+    data = data.reset_index(drop=True)
+    plot = (p9.ggplot(data, p9.aes(x="step", y="loss")) + p9.geom_line()
+            + p9.labs(title="loss over epochs", x="Epoch", y="loss (log scale)" if log else "loss")
+            + p9.theme_minimal())
+    return plot + p9.scale_y_log10() if log else plot
+
+
+def compare(runs: Mapping[str, Any]) -> Any:
+    """The loss against step for several runs on one figure, one colour per run (log scale as in ``loss``).
+
+    ``runs`` maps a label to a ``History`` or a ``MinimizeResult``.
+
+    >>> import tapegrad as tg
+    >>> f = lambda w: (w - 2.0) ** 2
+    >>> p = tg.plot.compare({"sgd": tg.minimize(f, 0.0, steps=30), "adam": tg.minimize(f, 0.0, "adam", steps=30)})
+    >>> list(p.data["run"].cat.categories)
+    ['sgd', 'adam']
+    """
+    pd, p9 = _libraries()
+    if not isinstance(runs, Mapping) or not runs:
+        raise TypeError("compare() takes a dict of label -> History (or minimize result), e.g. "
+                        "{'sgd': r1.history, 'adam': r2.history}")
+    frames = []
+    for label, run in runs.items():
+        h = _history(run)
+        frames.append(pd.DataFrame({"run": str(label), "step": h["step"], "loss": h["loss"]}))
+    data = pd.concat(frames, ignore_index=True)
+    data = data[np.isfinite(data["loss"])]
+    log = bool((data["loss"] >= 0).all()) and bool((data["loss"] > 0).any())
+    if log:
+        data = data[data["loss"] > 0]
+    data = data.reset_index(drop=True)
+    data["run"] = pd.Categorical(data["run"], categories=[str(k) for k in runs])
+    plot = (p9.ggplot(data, p9.aes(x="step", y="loss", color="run")) + p9.geom_line()
+            + p9.labs(title="loss over epochs", x="Epoch", y="loss (log scale)" if log else "loss", color="run")
+            + p9.theme_minimal())
+    return plot + p9.scale_y_log10() if log else plot
+
+
+def landscape(fn: Callable[[Any], Any], history: History, params: Sequence[str] | None = None,
+              bounds: Sequence[Sequence[float]] | None = None, resolution: int = 60, levels: int = 15) -> Any:
+    """Contours of ``fn`` over two parameters with the descent's path on them, start and end marked.
+
+    ``fn`` is the function that was minimized (called as minimize called it); ``params`` picks
+    two parameter columns (default the first two; the others stay at their final values).
+    With a single parameter it draws the curve of ``fn`` with the visited points instead.
+    ``bounds`` is ``((xmin, xmax), (ymin, ymax))``, by default the path plus a margin.
+    The DataFrame ``.data`` holds the contour lines (``kind == "contour"``), the path
+    (``"path"``) and the two markers (``"marker"``).
+
+    >>> import tapegrad as tg
+    >>> f = lambda p: (1 - p["x"]) ** 2 + 100 * (p["y"] - p["x"] ** 2) ** 2
+    >>> r = tg.minimize(f, {"x": -1.2, "y": 1.0}, optimizer="adam", learning_rate=0.05, steps=300)
+    >>> p = tg.plot.landscape(f, r.history)
+    >>> sorted(set(p.data["kind"]))
+    ['contour', 'marker', 'path']
+    """
+    pd, p9 = _libraries()
+    if history._structure is None or history._final is None:
+        raise ValueError("this history does not know how fn takes its parameters (it was not made by "
+                         "tg.minimize in this session), so the landscape cannot be drawn from it")
+    available = [c for c in history.param_columns if c in history._sources]
+    names = list(params) if params is not None else available[:2]
+    for n in names:
+        if n not in available:
+            raise ValueError(f"no parameter column {n!r} to draw; choose from {available}")
+    if len(names) not in (1, 2):
+        raise ValueError(f"a landscape shows one or two parameters; got {len(names)}: {names}")
+    if resolution < 2:
+        raise ValueError(f"resolution must be >= 2, got {resolution}")
+    evaluate = _evaluator(fn, history, names)
+    path = pd.DataFrame({"step": history["step"], "loss": history["loss"],
+                         **{f"p{i}": history[n] for i, n in enumerate(names)}})
+    path = path[np.isfinite(path.drop(columns="step")).all(axis=1)].reset_index(drop=True)
+    if not len(path):
+        raise ValueError("the history has no finite point to draw")
+    spans = [_span(path[f"p{i}"], None if bounds is None else bounds[i]) for i in range(len(names))]
+    if len(names) == 1:
+        return _landscape_1d(pd, p9, evaluate, path, names[0], spans[0], resolution)
+    xs, ys = (np.linspace(lo, hi, resolution) for lo, hi in spans)
+    with np.errstate(all="ignore"):
+        z = np.array([[evaluate((x, y)) for x in xs] for y in ys])
+    lines = _contours(pd, xs, ys, z, levels)
+    trail = pd.DataFrame({"kind": "path", "x": path["p0"], "y": path["p1"], "step": path["step"],
+                          "loss": path["loss"]})
+    ends = trail.iloc[[0, -1]].assign(kind="marker", label=["start", "end"])
+    data = pd.concat([lines, trail, ends], ignore_index=True)
+    positive = bool(len(lines)) and bool((lines["level"] > 0).all())
+    spread = positive and lines["level"].max() / lines["level"].min() > 100
+    return (p9.ggplot(data, p9.aes(x="x", y="y"))
+            + p9.geom_path(p9.aes(group="group", color="level"), data=lambda d: d[d["kind"] == "contour"])
+            + p9.geom_path(data=lambda d: d[d["kind"] == "path"], color="#d62728")
+            + p9.geom_point(p9.aes(shape="label"), data=lambda d: d[d["kind"] == "marker"], size=3,
+                            color="#d62728")
+            + p9.scale_color_continuous(trans="log10" if spread else None)
+            + p9.labs(title="loss landscape and descent path", x=names[0], y=names[1], color="loss", shape="")
+            + p9.theme_minimal())
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+def _libraries() -> tuple[Any, Any]:
+    try:
+        pd = importlib.import_module("pandas")
+        p9 = importlib.import_module("plotnine")
+    except ImportError as e:
+        raise ImportError(f"plots need pandas, plotnine and matplotlib ({e}); install them with "
+                          "pip install 'tapegrad[plot]'") from None
+    return pd, p9
+
+
+def _history(run: Any) -> History:
+    h = getattr(run, "history", run)
+    if not isinstance(h, History):
+        raise TypeError(f"expected a History or a minimize result, not {type(run).__name__}")
+    return h
+
+
+def _param_names(history: History, param: str | Sequence[str] | None) -> list[str]:
+    available = history.param_columns
+    names = available if param is None else [param] if isinstance(param, str) else list(param)
+    if not names:
+        raise ValueError("this history has no parameter columns to plot")
+    for n in names:
+        if n not in available:
+            raise ValueError(f"no parameter column {n!r}; this history has {available}")
+    return names
+
+
+def _evaluator(fn: Callable[[Any], Any], history: History, names: list[str]) -> Callable[[tuple], float]:
+    """fn at the final point with the chosen parameter elements replaced by the given numbers."""
+    base = [np.array(v, copy=True) for v in history._final]
+    where = [history._sources[n] for n in names]
+    structure = history._structure
+
+    def evaluate(point: tuple) -> float:
+        leaves = [b.copy() for b in base]
+        for (leaf, i), value in zip(where, point):
+            leaves[leaf].reshape(-1)[i] = value
+        out = fn(nest.pack_as(structure, [wrap(v if v.ndim else v[()]) for v in leaves]))
+        return float(np.asarray(getattr(out, "_value", out)).reshape(()))
+
+    return evaluate
+
+
+def _span(values: Any, given: Sequence[float] | None) -> tuple[float, float]:
+    if given is not None:
+        lo, hi = float(given[0]), float(given[1])
+        if not lo < hi:
+            raise ValueError(f"bounds must be (low, high) with low < high, got {tuple(given)}")
+        return lo, hi
+    lo, hi = float(values.min()), float(values.max())
+    margin = 0.2 * (hi - lo) if hi > lo else 0.5 * max(abs(lo), 1.0)
+    return lo - margin, hi + margin
+
+
+def _contours(pd: Any, xs: Any, ys: Any, z: Any, levels: int) -> Any:
+    contourpy = importlib.import_module("contourpy")
+    finite = z[np.isfinite(z)]
+    rows = []
+    if finite.size:
+        # Levels at quantiles of the values, so steep functions (Rosenbrock) still show their valley.
+        gen = contourpy.contour_generator(x=xs, y=ys, z=np.ma.masked_invalid(z), line_type="Separate")
+        for li, level in enumerate(np.unique(np.quantile(finite, np.linspace(0, 1, levels + 2)[1:-1]))):
+            for si, line in enumerate(gen.lines(level)):
+                rows.append(pd.DataFrame({"kind": "contour", "x": line[:, 0], "y": line[:, 1],
+                                          "level": float(level), "group": f"{li}.{si}"}))
+    if not rows:
+        return pd.DataFrame({"kind": [], "x": [], "y": [], "level": [], "group": []})
+    return pd.concat(rows, ignore_index=True)
+
+
+def _landscape_1d(pd: Any, p9: Any, evaluate: Callable[[tuple], float], path: Any, name: str,
+                  span: tuple[float, float], resolution: int) -> Any:
+    xs = np.linspace(span[0], span[1], max(resolution, 200))
+    with np.errstate(all="ignore"):
+        curve = pd.DataFrame({"kind": "curve", "x": xs, "y": [evaluate((x,)) for x in xs]})
+    points = pd.DataFrame({"kind": "path", "x": path["p0"], "y": path["loss"], "step": path["step"]})
+    ends = points.iloc[[0, -1]].assign(kind="marker", label=["start", "end"])
+    data = pd.concat([curve, points, ends], ignore_index=True)
+    return (p9.ggplot(data, p9.aes(x="x", y="y"))
+            + p9.geom_line(data=lambda d: d[d["kind"] == "curve"], color="grey")
+            + p9.geom_point(data=lambda d: d[d["kind"] == "path"], color="#d62728", alpha=0.5)
+            + p9.geom_point(p9.aes(shape="label"), data=lambda d: d[d["kind"] == "marker"], size=3)
+            + p9.labs(title=f"loss along {name} and the points visited", x=name, y="loss", shape="")
+            + p9.theme_minimal())
+
+
+__all__ = ["compare", "landscape", "loss", "trajectory"]

@@ -1,0 +1,83 @@
+"""History: columns, exports and their round trips, summary."""
+import csv
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tapegrad as tg
+
+
+@pytest.fixture
+def run():
+    # w_k = 0.5^k under lr 0.25 on w^2; loss 0.25^k; |g| = 2 * 0.5^k.
+    return tg.minimize(lambda w: w**2, np.float64(1.0), learning_rate=0.25, steps=8)
+
+
+def test_columns_and_values(run):
+    h = run.history
+    assert h.columns == ["step", "loss", "w", "grad_norm", "lr", "elapsed"] and len(h) == 9
+    k = np.arange(9)
+    np.testing.assert_array_equal(h["step"], k)
+    np.testing.assert_array_equal(h["w"], 0.5**k)
+    np.testing.assert_array_equal(h.loss, 0.25**k)
+    np.testing.assert_array_equal(h.grad_norm, 2 * 0.5**k)
+    assert np.all(h.lr[:-1] == 0.25) and math.isnan(h.lr[-1])
+    assert h.elapsed[0] >= 0 and np.all(np.diff(h.elapsed) >= 0)
+    with pytest.raises(ValueError):
+        h["w"][0] = 3.0  # read-only views of the buffers
+    with pytest.raises(KeyError, match="its columns are"):
+        h["v"]
+
+
+def test_to_pandas(run):
+    df = run.history.to_pandas()
+    assert list(df.columns) == run.history.columns and df["step"].dtype.kind == "i"
+    np.testing.assert_array_equal(df["w"], run.history["w"])
+
+
+def test_csv_round_trip_is_exact(run, tmp_path):
+    path = tmp_path / "h.csv"
+    run.history.to_csv(path)
+    with open(path) as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == run.history.columns and len(rows) == 10
+    back = pd.read_csv(path)
+    for c in run.history.columns:
+        np.testing.assert_array_equal(back[c], run.history[c])
+
+
+def test_json_round_trip_with_nan_and_inf_as_null(tmp_path):
+    r = tg.minimize(lambda w: w**2, 1.0, learning_rate=1.5, steps=100)  # diverges: the last loss is inf
+    text = r.history.to_json()
+    obj = json.loads(text)  # strict JSON: no NaN or Infinity tokens
+    assert obj["columns"]["loss"][-1] is None and obj["columns"]["lr"][-1] is None
+    assert obj["meta"]["status"] == "diverged" and obj["meta"]["optimizer"] == "SGD"
+    path = tmp_path / "h.json"
+    r.history.to_json(path)
+    back = tg.History.from_json(path)
+    assert back.columns == r.history.columns and back.meta["message"] == r.message
+    np.testing.assert_array_equal(back["w"], r.history["w"])
+    assert math.isnan(back["loss"][-1])
+    with pytest.raises(ValueError, match="not a tapegrad History"):
+        tg.History.from_json('{"a": 1}')
+
+
+def test_history_from_columns_checks_them():
+    with pytest.raises(ValueError, match="missing"):
+        tg.History({"step": [0], "loss": [1.0]})
+    with pytest.raises(ValueError, match="same length"):
+        tg.History({"loss": [1.0], "grad_norm": [1.0, 2.0], "lr": [1.0], "elapsed": [0.0]})
+
+
+def test_summary_states_the_run(run):
+    text = run.history.summary()
+    lines = text.splitlines()
+    assert lines[0] == "History: 9 rows (steps 0 to 8), max_steps"
+    assert f"1 -> {0.25 ** 8:.6g} (best {0.25 ** 8:.6g} at step 8)" in lines[1]
+    assert any(line.split()[:4] == ["w", "1", "->", f"{0.5 ** 8:.6g}"] for line in lines)
+    assert repr(text) == text  # shows as text at the prompt
+    assert tg.minimize(lambda w: w**2, 1.0, steps=3, record=False).history.summary() == \
+        "History: empty (nothing recorded)"

@@ -1,0 +1,328 @@
+"""tg.minimize: the seed's descent, gradient descent's contraction, stopping rules, structures, errors."""
+import importlib
+import math
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+
+minimize_module = importlib.import_module("tapegrad.minimize")  # tg.minimize is the function
+
+O = tg.optimizers
+
+
+# -- the seed ----------------------------------------------------------------------------------------
+
+def test_seed_descent_is_w_k_equals_one_minus_two_lr_to_the_k_in_float64():
+    lr, steps = 0.01, 10_000
+    w = tg.Variable(np.float64(1.0))
+    r = tg.minimize(lambda w: w**2, w, optimizer=O.SGD(lr), steps=steps)
+    got = r.history["w"]
+    # The same recurrence written out, and its closed form (k steps of two roundings each).
+    ref = np.empty(steps + 1)
+    ref[0] = 1.0
+    for k in range(steps):
+        ref[k + 1] = ref[k] - lr * (2 * ref[k])
+    np.testing.assert_array_equal(got, ref)
+    k = np.arange(steps + 1)
+    np.testing.assert_allclose(got, (1 - 2 * lr) ** k, rtol=2 * steps * np.finfo(np.float64).eps)
+    assert r.status == "max_steps" and r.success and r.steps == steps and len(r.history) == steps + 1
+    assert float(w.numpy()) == got[-1] == float(r.x)  # the Variable itself was descended
+    assert r.fun == got[-1] ** 2 and float(r.grad) == 2 * got[-1]
+    np.testing.assert_array_equal(r.history["loss"], ref**2)
+    np.testing.assert_array_equal(r.history["grad_norm"], 2 * ref)
+    assert np.all(r.history["lr"][:-1] == lr) and math.isnan(r.history["lr"][-1])
+
+
+def test_seed_descent_in_float32_reproduces_the_blogs_weights():
+    # The blog's loop: w0 = w0 - 0.01 * dy_dw0 in float32, 10,000 epochs; its list holds w_0 .. w_9999.
+    r = tg.minimize(lambda w0: w0**2, tg.Variable(1.0), optimizer=O.SGD(0.01), steps=10_000)
+    w, lr, two = np.float32(1.0), np.float32(0.01), np.float32(2.0)
+    weights = []
+    for _ in range(10_000):
+        weights.append(w)
+        w = w - lr * (two * w)
+    np.testing.assert_array_equal(r.history["w0"][:10_000], np.array(weights, dtype=np.float32))
+    assert r.history["w0"][-1] == w and r.x == w and r.x.dtype == np.float32
+
+
+def test_gradient_descent_contracts_at_kappa_minus_one_over_kappa_plus_one():
+    for m, big in ((1.0, 10.0), (0.5, 50.0)):
+        kappa, lr = big / m, 2 / (big + m)
+        f = lambda p, m=m, big=big: 0.5 * (m * p[0] ** 2 + big * p[1] ** 2)
+        h = tg.minimize(f, [np.float64(1.0), np.float64(-2.0)], optimizer=O.SGD(lr), steps=40).history
+        norms = np.hypot(h["x0"], h["x1"])
+        np.testing.assert_allclose(norms[1:] / norms[:-1], (kappa - 1) / (kappa + 1), rtol=1e-12)
+
+
+# -- stopping ----------------------------------------------------------------------------------------
+
+def test_diverging_run_stops_names_the_step_and_keeps_its_history():
+    w = tg.Variable(1.0)
+    r = tg.minimize(lambda w: w**2, w, learning_rate=1.5, steps=1000)
+    # w_k = (1 - 2 * 1.5)^k = (-2)^k; in float32 w^2 = 4^k overflows first at k = 64.
+    assert r.status == "diverged" and not r.success
+    assert r.steps == 64 and len(r.history) == 65
+    assert "step 64" in r.message and "learning_rate=0.15" in r.message and "smaller" in r.message
+    assert math.isinf(r.history["loss"][-1])
+    np.testing.assert_array_equal(r.history["w"][:64], np.float32(-2.0) ** np.arange(64, dtype=np.float32))
+    assert r.x == np.float32(-2.0) ** 63 and r.fun == float(np.float32(4.0) ** 63)
+    assert w.numpy() == r.x  # the Variable is back at the last finite point
+
+
+def test_nan_at_the_start_is_reported_as_such():
+    r = tg.minimize(lambda w: tg.math.log(w), -1.0, steps=10)
+    assert r.status == "diverged" and r.steps == 0 and "starting point" in r.message
+
+
+def test_a_parameter_going_to_infinity_is_divergence_even_if_the_loss_stays_finite():
+    # tanh(inf) = 1 with a zero gradient: only the parameter check catches it.
+    r = tg.minimize(lambda w: tg.tanh(w), np.float64(0.5), optimizer=O.chain(O.scale(np.inf)), steps=5)
+    assert r.status == "diverged" and "parameter 'w'" in r.message
+    assert float(r.x) == 0.5
+
+
+def test_ctrl_c_stops_cleanly_with_the_history():
+    calls = []
+
+    def f(w):
+        calls.append(1)
+        if len(calls) == 50:
+            raise KeyboardInterrupt
+        return (w - 3.0) ** 2
+
+    w = tg.Variable(np.float64(0.0))
+    r = tg.minimize(f, w, steps=1000)
+    assert r.status == "interrupted" and not r.success and "KeyboardInterrupt" in r.message
+    assert len(r.history) == 49 and r.steps == 48
+    assert float(r.x) == r.history["w"][-1] == float(w.numpy()) and r.fun == r.history["loss"][-1]
+
+
+def test_ctrl_c_in_a_callback_after_the_step_undoes_nothing_recorded():
+    def stop_at_10(info):
+        if info.step == 10:
+            raise KeyboardInterrupt
+
+    r = tg.minimize(lambda w: w**2, np.float64(1.0), steps=100, callbacks=[stop_at_10])
+    assert r.status == "interrupted" and len(r.history) == 11 and r.steps == 10
+    assert float(r.x) == r.history["w"][-1]
+
+
+def test_callbacks_see_each_step_and_can_stop_the_run():
+    seen = []
+
+    def watch(info):
+        seen.append((info.step, info.loss, info.x["a"]))
+        return info.loss < 0.5
+
+    r = tg.minimize(lambda p: p["a"] ** 2, {"a": np.float64(1.0)}, learning_rate=0.1, steps=100, callbacks=watch)
+    # loss_k = 0.8^(2k): the first below 0.5 is k = 2 (0.4096).
+    assert r.status == "interrupted" and "callback" in r.message and r.steps == 2
+    assert [s[0] for s in seen] == [0, 1, 2]
+    assert seen[1][2] == pytest.approx(0.8, rel=1e-15)
+
+    def raise_stop(info):
+        if info.step == 3:
+            raise StopIteration
+
+    assert tg.minimize(lambda w: w**2, 1.0, steps=100, callbacks=[raise_stop]).steps == 3
+
+
+def test_gtol_and_tol_stop_with_status_converged():
+    r = tg.minimize(lambda w: w**2, np.float64(1.0), learning_rate=0.1, steps=1000, gtol=1e-6)
+    # |g_k| = 2 * 0.8^k <= 1e-6 first at k = ceil(log(5e-7) / log(0.8)) = 66.
+    assert r.status == "converged" and r.steps == math.ceil(math.log(5e-7) / math.log(0.8))
+    assert r.history["grad_norm"][-1] <= 1e-6
+    assert r.history["grad_norm"][-2] > 1e-6
+    r = tg.minimize(lambda w: w**2 + 1.0, np.float64(1.0), learning_rate=0.1, steps=1000, tol=1e-9)
+    loss = r.history["loss"]
+    assert r.status == "converged" and abs(loss[-1] - loss[-2]) <= 1e-9 * max(1, abs(loss[-1]))
+    assert abs(loss[-2] - loss[-3]) > 1e-9 * max(1, abs(loss[-2]))
+
+
+def test_record_false_keeps_no_rows_but_the_same_result():
+    a = tg.minimize(lambda w: (w - 1) ** 2, np.float64(3.0), "adam", learning_rate=0.1, steps=200)
+    b = tg.minimize(lambda w: (w - 1) ** 2, np.float64(3.0), "adam", learning_rate=0.1, steps=200, record=False)
+    assert len(b.history) == 0 and float(a.x) == float(b.x) and a.steps == b.steps
+
+
+def test_history_buffers_grow_past_their_first_allocation(monkeypatch):
+    monkeypatch.setattr(minimize_module, "HISTORY_CHUNK", 4)
+    h = tg.minimize(lambda w: w**2, np.float64(1.0), learning_rate=0.25, steps=20).history
+    np.testing.assert_array_equal(h["w"], 0.5 ** np.arange(21))
+    assert np.all(h["lr"][:-1] == 0.25)
+
+
+# -- what x0 can be, and the history's column names ------------------------------------------------------
+
+def test_x0_structures_reach_fn_as_variables_of_the_same_structure():
+    got = {}
+
+    def f(p):
+        got["arg"] = p
+        return (p["x"] - 1) ** 2 + tg.reduce_sum((p["v"] - 2.0) ** 2)
+
+    r = tg.minimize(f, {"x": np.float64(0.0), "v": np.zeros(2)}, learning_rate=0.25, steps=60)
+    assert set(got["arg"]) == {"x", "v"} and all(isinstance(v, tg.Variable) for v in got["arg"].values())
+    assert set(r.x) == {"x", "v"} and r.x["v"].shape == (2,)
+    np.testing.assert_allclose(r.x["v"], [2.0, 2.0], rtol=1e-12)
+    assert r.history.param_columns == ["v[0]", "v[1]", "x"]  # dict leaves in sorted order, like tg.nest
+
+    r = tg.minimize(lambda p: (p[0] - 1) ** 2 + (p[1] + 1) ** 2, (0.0, 0.0), learning_rate=0.25, steps=60)
+    assert isinstance(r.x, tuple) and r.history.param_columns == ["x0", "x1"]
+    np.testing.assert_allclose(r.x, [1.0, -1.0], atol=1e-6)
+
+
+def test_column_names_come_from_the_variable_the_key_or_fns_parameter():
+    named = tg.Variable(1.0, name="bias")
+    assert tg.minimize(lambda b: b**2, named, steps=1).history.param_columns == ["bias"]
+    assert tg.minimize(lambda theta: theta**2, 1.0, steps=1).history.param_columns == ["theta"]
+    assert tg.minimize(lambda *a: a[0] ** 2, 1.0, steps=1).history.param_columns == ["x"]
+    dup = [tg.Variable(1.0, name="w"), tg.Variable(2.0, name="w")]
+    assert tg.minimize(lambda p: p[0] ** 2 + p[1] ** 2, dup, steps=1).history.param_columns == ["w", "w_1"]
+
+
+def test_large_arrays_are_recorded_up_to_a_cap_and_summarized(monkeypatch):
+    monkeypatch.setattr(tg.History, "max_elements", 3)
+    r = tg.minimize(lambda v: tg.reduce_sum(v**2), np.arange(1.0, 6.0), learning_rate=0.1, steps=5)
+    h = r.history
+    assert h.param_columns == ["v[0]", "v[1]", "v[2]", "norm(v)"]
+    values = np.arange(1.0, 6.0) * 0.8 ** np.arange(6)[:, None]  # v_k = 0.8^k v_0
+    np.testing.assert_allclose(h["v[2]"], values[:, 2], rtol=1e-14)
+    np.testing.assert_allclose(h["norm(v)"], np.linalg.norm(values, axis=1), rtol=1e-14)
+
+
+def test_python_numbers_become_float32_and_numpy_keeps_float64():
+    assert tg.minimize(lambda w: w**2, 1.0, steps=1).x.dtype == np.float32
+    assert tg.minimize(lambda w: w**2, 1, steps=1).x.dtype == np.float32
+    assert tg.minimize(lambda w: w**2, np.float64(1.0), steps=1).x.dtype == np.float64
+    assert tg.minimize(lambda w: tg.reduce_sum(w**2), np.array([1, 2]), steps=1).x.dtype == np.float64
+    assert tg.minimize(lambda w: w**2, tg.constant(np.float64(1.0)), steps=1).x.dtype == np.float64
+
+
+# -- optimizers ------------------------------------------------------------------------------------------
+
+def test_optimizer_names_are_case_insensitive_and_defaults_documented():
+    r = tg.minimize(lambda w: w**2, 1.0, optimizer=" Adam ", steps=3)
+    assert isinstance(r.optimizer, O.Adam) and r.optimizer.learning_rate == minimize_module.OPTIMIZERS["adam"][1]
+    assert int(r.optimizer.iterations) == 3
+    with pytest.raises(ValueError, match="unknown optimizer 'adamm'; valid names: sgd, momentum, nesterov, adam"):
+        tg.minimize(lambda w: w**2, 1.0, optimizer="adamm")
+
+
+def test_learning_rate_schedule_by_name_is_recorded_per_step():
+    sched = O.schedules.ExponentialDecay(0.1, decay_steps=1, decay_rate=0.5)
+    h = tg.minimize(lambda w: w**2, np.float64(1.0), "sgd", learning_rate=sched, steps=5).history
+    np.testing.assert_array_equal(h["lr"][:-1], [0.1 * 0.5**k for k in range(5)])
+
+
+def test_a_gradient_transformation_can_be_the_optimizer():
+    r = tg.minimize(lambda w: w**2, np.float64(1.0), optimizer=O.chain(O.clip(0.1), O.sgd(1.0)), steps=3)
+    np.testing.assert_allclose(r.history["w"], [1.0, 0.9, 0.8, 0.7], rtol=1e-15)
+
+
+def test_optimizer_errors_say_what_to_pass():
+    with pytest.raises(ValueError, match="learning_rate= goes with an optimizer name"):
+        tg.minimize(lambda w: w**2, 1.0, optimizer=O.SGD(0.1), learning_rate=0.01)
+    with pytest.raises(TypeError, match="is the class; pass an optimizer object"):
+        tg.minimize(lambda w: w**2, 1.0, optimizer=O.SGD)
+    with pytest.raises(TypeError, match="optimizer must be a name"):
+        tg.minimize(lambda w: w**2, 1.0, optimizer=42)
+
+
+# -- bad input -------------------------------------------------------------------------------------------
+
+def test_bad_functions_and_starting_points_get_clear_errors():
+    with pytest.raises(ValueError, match=r"must be a scalar, but it has shape \(2,\)"):
+        tg.minimize(lambda v: v**2, np.ones(2), steps=1)
+    with pytest.raises(ValueError, match="does not depend on the parameters"):
+        tg.minimize(lambda w: tg.constant(1.0) + 0 * float(w), 1.0, steps=1)
+    with pytest.raises(TypeError, match="returned float"):
+        tg.minimize(lambda w: float(w) ** 2, 1.0, steps=1)
+    with pytest.raises(TypeError, match="starting values must be numbers"):
+        tg.minimize(lambda w: w, "one", steps=1)
+    with pytest.raises(TypeError, match="only real floating-point"):
+        tg.minimize(lambda w: w, tg.Variable(1), steps=1)
+    with pytest.raises(ValueError, match="trainable=False"):
+        tg.minimize(lambda w: w, tg.Variable(1.0, trainable=False), steps=1)
+    with pytest.raises(ValueError, match="x0 holds no parameters"):
+        tg.minimize(lambda w: w, [], steps=1)
+    with pytest.raises(ValueError, match="steps must be a whole number"):
+        tg.minimize(lambda w: w**2, 1.0, steps=-1)
+    with pytest.raises(ValueError, match="gtol must be"):
+        tg.minimize(lambda w: w**2, 1.0, gtol=-1.0)
+
+
+# -- progress --------------------------------------------------------------------------------------------
+
+def test_progress_bar_shows_loss_and_gradient_norm_when_asked(capsys):
+    tg.minimize(lambda w: w**2, 1.0, steps=200, progress=True)
+    err = capsys.readouterr().err
+    assert "loss=" in err and "|g|=" in err and "200/200" in err
+
+
+def test_no_progress_output_when_not_interactive(capsys):
+    tg.minimize(lambda w: w**2, 1.0, steps=200)  # pytest's stderr is not a terminal
+    tg.minimize(lambda w: w**2, 1.0, steps=200, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_progress_falls_back_to_a_plain_line_without_tqdm(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm now raises ImportError
+    tg.minimize(lambda w: w**2, 1.0, steps=100, progress=True)
+    err = capsys.readouterr().err
+    assert "step 100/100" in err and "loss=" in err and err.endswith("\n")
+
+
+def test_a_real_ctrl_c_signal_stops_the_run_cleanly():
+    code = textwrap.dedent("""
+        import os, signal
+        import tapegrad as tg
+
+        def press_ctrl_c(info):
+            if info.step == 100:
+                os.kill(os.getpid(), signal.SIGINT)
+
+        r = tg.minimize(lambda w: w ** 2, 1.0, steps=100_000, callbacks=[press_ctrl_c])
+        print(r.status, len(r.history), float(r.x) == r.history["w"][-1])
+    """)
+    env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), "..", "..", "src"))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    status, rows, consistent = out.stdout.split()
+    assert status == "interrupted" and 100 <= int(rows) < 1000 and consistent == "True"
+
+
+def test_progress_is_on_by_default_in_a_terminal_or_notebook(monkeypatch):
+    class Terminal:
+        def isatty(self):
+            return True
+
+        def write(self, text):
+            pass
+
+        def flush(self):
+            pass
+
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    bar = minimize_module._progress_bar(None, 10)
+    assert bar is not None and bar.delay == 0.5  # shown only once a run has taken half a second
+    bar.close(0, math.nan, math.nan)
+    monkeypatch.setattr(sys, "stderr", None)
+    assert minimize_module._progress_bar(None, 10) is None
+
+    class ZMQInteractiveShell:
+        pass
+
+    class FakeIPython:
+        @staticmethod
+        def get_ipython():
+            return ZMQInteractiveShell()
+
+    monkeypatch.setitem(sys.modules, "IPython", FakeIPython)
+    assert minimize_module._interactive()
