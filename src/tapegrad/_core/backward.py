@@ -5,7 +5,7 @@ tape records the walk itself: that is how higher derivatives work).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .backend import xp
@@ -23,12 +23,25 @@ def reachable(entries: Sequence[Any], source_ids: set[int]) -> set[int]:
     return reach
 
 
+def ones_like(value: Any) -> Any:
+    """The seed cotangent of a target: ones of its shape and dtype (a NumPy scalar for 0-d)."""
+    if value.ndim == 0:
+        return value.dtype.type(1)
+    return xp.ones(value.shape, value.dtype)
+
+
 def backward(entries: list[Any], targets: Sequence[Any], output_gradients: Sequence[Any],
-             sources: Sequence[Any], reach: set[int] | None = None, free: bool = False) -> list[Any]:
+             sources: Sequence[Any], reach: set[int] | None = None, free: bool = False,
+             unbatched: Callable[..., Any] | None = None) -> list[Any]:
     """Gradients of sum(targets * output_gradients) with respect to each source (None: unconnected).
 
     ``free`` drops each entry as soon as it has been walked, so a non-persistent
     tape releases its intermediates during the walk, not after it.
+
+    Output gradients may carry leading batch axes (``batch + target.shape``: one row of a
+    Jacobian each); ``unbatched(rule, g, ans, inputs, params, x)`` then runs the rules of
+    primitives that are not ``batched`` once per batch element
+    (``x`` is the input whose cotangent is wanted).
     """
     source_ids = {id(s) for s in sources}
     if reach is None:
@@ -39,28 +52,37 @@ def backward(entries: list[Any], targets: Sequence[Any], output_gradients: Seque
         if tid not in reach:
             continue
         if g is None:
-            g = wrap(xp.ones_like(t._value))
-        cot[tid] = g if tid not in cot else cot[tid] + g
+            g = wrap(ones_like(t._value))
+        prev = cot.get(tid)
+        cot[tid] = g if prev is None else prev + g
     for i in range(len(entries) - 1, -1, -1):
         entry = entries[i]
         if free:
             entries[i] = None
         if entry is None:
             continue
-        prim, inputs, params, out = entry
+        out = entry[3]
         oid = id(out)
         g = cot.get(oid)
         if g is None:
             continue
         if oid not in source_ids:
             del cot[oid]
+        prim, inputs, params = entry[0], entry[1], entry[2]
         vjps = prim.vjps
+        per_element = unbatched is not None and not prim.batched and g._value.ndim > out._value.ndim
         for k, x in enumerate(inputs):
             xid = id(x)
             if xid not in reach or vjps[k] is None:
                 continue
-            gx = vjps[k](g, out, *inputs, **params) if params else vjps[k](g, out, *inputs)
+            if per_element:
+                gx = unbatched(vjps[k], g, out, inputs, params, x)
+            elif params:
+                gx = vjps[k](g, out, *inputs, **params)
+            else:
+                gx = vjps[k](g, out, *inputs)
             if gx is None:
                 continue
-            cot[xid] = gx if xid not in cot else cot[xid] + gx
+            prev = cot.get(xid)
+            cot[xid] = gx if prev is None else prev + gx
     return [cot.get(id(s)) for s in sources]

@@ -7,6 +7,10 @@ NumPy, so a rule run under an outer tape is itself recorded: higher orders for f
 Binary rules return the cotangent at the broadcast shape; ``binary`` sums it back
 down to each input's shape, the one place broadcasting is undone.
 Forwards reach arrays only through ``xp`` (see ``_core.backend``).
+
+Every rule here is ``batched``: ``g`` may carry leading batch axes (``_lead(g, ans)``, one
+Jacobian row each), and a rule that names a shape or an axis puts them in front. Element-wise
+rules need nothing: broadcasting aligns shapes from the right.
 """
 from __future__ import annotations
 
@@ -18,8 +22,20 @@ from tapegrad._core.backend import xp
 from tapegrad._core.record import Primitive
 
 
-def _t(t: tuple, i: int) -> Any:
-    return t[i]
+def _lead(g: Any, ans: Any) -> tuple:
+    """The batch axes ``g`` carries in front of the output's shape (none outside ``jacobian``)."""
+    n = g._value.ndim - ans._value.ndim
+    return g._value.shape[:n] if n > 0 else ()
+
+
+def _unbroadcast(r: Any, shape: tuple, lead: tuple) -> Any:
+    """``r`` (lead + a broadcast shape) summed down to lead + ``shape``."""
+    if not lead:
+        return F.sum_to(r, shape)
+    extra = r._value.ndim - len(lead) - len(shape)
+    full = lead + (1,) * extra + tuple(shape)
+    out = F.sum_to(r, full)
+    return F.reshape(out, lead + tuple(shape)) if extra else out
 
 
 def _add_tangents(a: Any, b: Any) -> Any:
@@ -33,7 +49,7 @@ def _add_tangents(a: Any, b: Any) -> Any:
 def unary(name: str, forward: Callable[..., Any], d: Callable[[Any, Any], Any]) -> Primitive:
     """An element-wise op of one input, given its derivative ``d(x, ans)``."""
     return Primitive(name, forward, (lambda g, ans, x: g * d(x, ans),),
-                     jvp=lambda t, ans, x: t[0] * d(x, ans), kind="elementwise")
+                     jvp=lambda t, ans, x: t[0] * d(x, ans), kind="elementwise", batched=True)
 
 
 def binary(name: str, forward: Callable[..., Any], dx: Callable[..., Any] | None, dy: Callable[..., Any] | None,
@@ -45,9 +61,12 @@ def binary(name: str, forward: Callable[..., Any], dx: Callable[..., Any] | None
 
         def vjp(g: Any, ans: Any, x: Any, y: Any) -> Any:
             r = rule(g, ans, x, y)
-            return F.sum_to(r, (x, y)[which]._value.shape)
+            shape = (x, y)[which]._value.shape
+            if r._value.shape == shape:
+                return r
+            return _unbroadcast(r, shape, _lead(g, ans))
         return vjp
-    return Primitive(name, forward, (wrap_rule(dx, 0), wrap_rule(dy, 1)), jvp=jvp, kind="binary")
+    return Primitive(name, forward, (wrap_rule(dx, 0), wrap_rule(dy, 1)), jvp=jvp, kind="binary", batched=True)
 
 
 def nondiff(name: str, forward: Callable[..., Any]) -> Primitive:
@@ -110,8 +129,10 @@ def _tan_or_zero(t: Any, ans: Any) -> Any:
     return F.broadcast_to(t, ans._value.shape) if t is not None else F.zeros_like(ans)
 
 
-negative = Primitive("negative", xp.negative, (lambda g, ans, x: -g,), jvp=lambda t, ans, x: -t[0], kind="linear")
-identity = Primitive("identity", lambda x: x, (lambda g, ans, x: g,), jvp=lambda t, ans, x: t[0], kind="linear")
+negative = Primitive("negative", xp.negative, (lambda g, ans, x: -g,), jvp=lambda t, ans, x: -t[0], kind="linear",
+                     batched=True)
+identity = Primitive("identity", lambda x: x, (lambda g, ans, x: g,), jvp=lambda t, ans, x: t[0], kind="linear",
+                     batched=True)
 
 # ---- element-wise functions ---------------------------------------------------------------------
 square = unary("square", xp.square, lambda x, ans: 2 * x)
@@ -143,16 +164,17 @@ def _sigmoid(x: Any) -> Any:
 sigmoid = unary("sigmoid", _sigmoid, lambda x, ans: ans * (1 - ans))
 softplus = unary("softplus", lambda x: xp.logaddexp(xp.zeros((), x.dtype), x), lambda x, ans: F.sigmoid(x))
 sign = Primitive("sign", xp.sign, (lambda g, ans, x: F.zeros_like(g),),
-                 jvp=lambda t, ans, x: F.zeros_like(ans), kind="elementwise")
+                 jvp=lambda t, ans, x: F.zeros_like(ans), kind="elementwise", batched=True)
 relu = Primitive("relu", lambda x: xp.maximum(x, xp.zeros((), x.dtype)),
                  (lambda g, ans, x: F.where(x > 0, g, F.zeros_like(g)),),
-                 jvp=lambda t, ans, x: F.where(x > 0, t[0], F.zeros_like(t[0])), kind="elementwise")
+                 jvp=lambda t, ans, x: F.where(x > 0, t[0], F.zeros_like(t[0])), kind="elementwise", batched=True)
 where = Primitive(
     "where", xp.where,
     (None,
-     lambda g, ans, c, x, y: F.sum_to(F.where(c, g, F.zeros_like(g)), x._value.shape),
-     lambda g, ans, c, x, y: F.sum_to(F.where(c, F.zeros_like(g), g), y._value.shape)),
-    jvp=lambda t, ans, c, x, y: F.where(c, _tan_or_zero(t[1], ans), _tan_or_zero(t[2], ans)), kind="select")
+     lambda g, ans, c, x, y: _unbroadcast(F.where(c, g, F.zeros_like(g)), x._value.shape, _lead(g, ans)),
+     lambda g, ans, c, x, y: _unbroadcast(F.where(c, F.zeros_like(g), g), y._value.shape, _lead(g, ans))),
+    jvp=lambda t, ans, c, x, y: F.where(c, _tan_or_zero(t[1], ans), _tan_or_zero(t[2], ans)), kind="select",
+    batched=True)
 
 # ---- not differentiable -------------------------------------------------------------------------
 floordiv = nondiff("floordiv", xp.floor_divide)
@@ -188,14 +210,14 @@ def kept_shape(shape: tuple, axis: tuple | None) -> tuple:
     return tuple(1 if i in axis else s for i, s in enumerate(shape))
 
 
-def _restore(g: Any, x: Any, axis: tuple | None) -> Any:
-    return F.reshape(g, kept_shape(x._value.shape, axis))
+def _restore(g: Any, x: Any, axis: tuple | None, lead: tuple = ()) -> Any:
+    return F.reshape(g, lead + kept_shape(x._value.shape, axis))
 
 
 def _max_vjp(g: Any, ans: Any, x: Any, axis: tuple | None, keepdims: bool) -> Any:
     # Ties share the gradient equally, as in TensorFlow.
     mask = F.cast(F.equal(x, _restore(ans, x, axis)), g.dtype)
-    return _restore(g, x, axis) * mask / F.reduce_sum(mask, axis, keepdims=True)
+    return _restore(g, x, axis, _lead(g, ans)) * mask / F.reduce_sum(mask, axis, keepdims=True)
 
 
 def _max_jvp(t: tuple, ans: Any, x: Any, axis: tuple | None, keepdims: bool) -> Any:
@@ -206,18 +228,19 @@ def _max_jvp(t: tuple, ans: Any, x: Any, axis: tuple | None, keepdims: bool) -> 
 
 reduce_sum = Primitive(
     "reduce_sum", lambda x, axis, keepdims: xp.sum(x, axis=axis, keepdims=keepdims),
-    (lambda g, ans, x, axis, keepdims: F.broadcast_to(_restore(g, x, axis), x._value.shape),),
-    jvp=lambda t, ans, x, axis, keepdims: F.reduce_sum(t[0], axis, keepdims), kind="linear")
+    (lambda g, ans, x, axis, keepdims: F.broadcast_to(_restore(g, x, axis, _lead(g, ans)),
+                                                      _lead(g, ans) + x._value.shape),),
+    jvp=lambda t, ans, x, axis, keepdims: F.reduce_sum(t[0], axis, keepdims), kind="linear", batched=True)
 reduce_max = Primitive("reduce_max", lambda x, axis, keepdims: xp.max(x, axis=axis, keepdims=keepdims),
-                       (_max_vjp,), jvp=_max_jvp, kind="reduction")
+                       (_max_vjp,), jvp=_max_jvp, kind="reduction", batched=True)
 reduce_min = Primitive("reduce_min", lambda x, axis, keepdims: xp.min(x, axis=axis, keepdims=keepdims),
-                       (_max_vjp,), jvp=_max_jvp, kind="reduction")
+                       (_max_vjp,), jvp=_max_jvp, kind="reduction", batched=True)
 # d prod / d x_i = prod / x_i: inputs with zeros are outside this rule's domain (see README).
 reduce_prod = Primitive(
     "reduce_prod", lambda x, axis, keepdims: xp.prod(x, axis=axis, keepdims=keepdims),
-    (lambda g, ans, x, axis, keepdims: _restore(g * ans, x, axis) / x,),
+    (lambda g, ans, x, axis, keepdims: _restore(g * ans, x, axis, _lead(g, ans)) / x,),
     jvp=lambda t, ans, x, axis, keepdims: F.reduce_sum(_restore(ans, x, axis) / x * t[0], axis, keepdims),
-    kind="reduction")
+    kind="reduction", batched=True)
 
 
 def _cumsum(x: Any, axis: int, exclusive: bool, reverse: bool) -> Any:
@@ -231,9 +254,10 @@ def _cumsum(x: Any, axis: int, exclusive: bool, reverse: bool) -> Any:
 
 
 cumsum = Primitive("cumsum", _cumsum,
-                   (lambda g, ans, x, axis, exclusive, reverse: F.cumsum(g, axis, exclusive, not reverse),),
+                   (lambda g, ans, x, axis, exclusive, reverse: F.cumsum(g, axis + len(_lead(g, ans)), exclusive,
+                                                                         not reverse),),
                    jvp=lambda t, ans, x, axis, exclusive, reverse: F.cumsum(t[0], axis, exclusive, reverse),
-                   kind="linear")
+                   kind="linear", batched=True)
 
 # ---- shapes -------------------------------------------------------------------------------------
 
@@ -245,43 +269,55 @@ def _sum_to(x: Any, shape: tuple) -> Any:
     return out.reshape(shape)
 
 
+def _sum_to_vjp(g: Any, ans: Any, x: Any, shape: tuple) -> Any:
+    lead = _lead(g, ans)
+    if lead:  # line the summed-away axes up again before broadcasting past the batch axes
+        g = F.reshape(g, lead + (1,) * (x._value.ndim - len(shape)) + tuple(shape))
+    return F.broadcast_to(g, lead + x._value.shape)
+
+
+def _transpose_vjp(g: Any, ans: Any, x: Any, perm: tuple) -> Any:
+    n = len(_lead(g, ans))
+    return F.transpose(g, tuple(range(n)) + tuple(n + int(i) for i in xp.argsort(perm)))
+
+
 broadcast_to = Primitive("broadcast_to", lambda x, shape: xp.broadcast_to(x, shape),
-                         (lambda g, ans, x, shape: F.sum_to(g, x._value.shape),),
-                         jvp=lambda t, ans, x, shape: F.broadcast_to(t[0], shape), kind="linear")
-sum_to = Primitive("sum_to", _sum_to, (lambda g, ans, x, shape: F.broadcast_to(g, x._value.shape),),
-                   jvp=lambda t, ans, x, shape: F.sum_to(t[0], shape), kind="linear")
+                         (lambda g, ans, x, shape: _unbroadcast(g, x._value.shape, _lead(g, ans)),),
+                         jvp=lambda t, ans, x, shape: F.broadcast_to(t[0], shape), kind="linear", batched=True)
+sum_to = Primitive("sum_to", _sum_to, (_sum_to_vjp,),
+                   jvp=lambda t, ans, x, shape: F.sum_to(t[0], shape), kind="linear", batched=True)
 reshape = Primitive("reshape", lambda x, shape: xp.reshape(x, shape),
-                    (lambda g, ans, x, shape: F.reshape(g, x._value.shape),),
-                    jvp=lambda t, ans, x, shape: F.reshape(t[0], shape), kind="linear")
-transpose = Primitive("transpose", lambda x, perm: xp.transpose(x, perm),
-                      (lambda g, ans, x, perm: F.transpose(g, tuple(int(i) for i in xp.argsort(perm))),),
-                      jvp=lambda t, ans, x, perm: F.transpose(t[0], perm), kind="linear")
+                    (lambda g, ans, x, shape: F.reshape(g, _lead(g, ans) + x._value.shape),),
+                    jvp=lambda t, ans, x, shape: F.reshape(t[0], shape), kind="linear", batched=True)
+transpose = Primitive("transpose", lambda x, perm: xp.transpose(x, perm), (_transpose_vjp,),
+                      jvp=lambda t, ans, x, perm: F.transpose(t[0], perm), kind="linear", batched=True)
 
 
 def _tile_vjp(g: Any, ans: Any, x: Any, multiples: tuple) -> Any:
+    lead = _lead(g, ans)
     shape = x._value.shape
     split = []
     for m, s in zip(multiples, shape):
         split += [m, s]
-    return F.reduce_sum(F.reshape(g, split), tuple(range(0, 2 * len(shape), 2)))
+    return F.reduce_sum(F.reshape(g, lead + tuple(split)), tuple(range(len(lead), len(lead) + 2 * len(shape), 2)))
 
 
 tile = Primitive("tile", lambda x, multiples: xp.tile(x, multiples), (_tile_vjp,),
-                 jvp=lambda t, ans, x, multiples: F.tile(t[0], multiples), kind="linear")
+                 jvp=lambda t, ans, x, multiples: F.tile(t[0], multiples), kind="linear", batched=True)
 
 
 def _concat_vjp(k: int, g: Any, ans: Any, *xs: Any, axis: int) -> Any:
     start = 0
     for x in xs[:k]:
         start += x._value.shape[axis]
-    index = (slice(None),) * axis + (slice(start, start + xs[k]._value.shape[axis]),)
+    index = (slice(None),) * (axis + len(_lead(g, ans))) + (slice(start, start + xs[k]._value.shape[axis]),)
     return F.getitem(g, index)
 
 
 concat = Primitive("concat", lambda *xs, axis: xp.concatenate(xs, axis=axis), _Each(_concat_vjp),
                    jvp=lambda t, ans, *xs, axis: F.concat(
                        [ti if ti is not None else F.zeros_like(x) for ti, x in zip(t, xs)], axis),
-                   kind="linear")
+                   kind="linear", batched=True)
 
 
 def _scatter(g: Any, index: tuple, shape: tuple) -> Any:
@@ -293,13 +329,49 @@ def _scatter(g: Any, index: tuple, shape: tuple) -> Any:
     return out
 
 
-getitem = Primitive("getitem", lambda x, index: x[index],
-                    (lambda g, ans, x, index: F.scatter_index(g, index, x._value.shape),),
-                    jvp=lambda t, ans, x, index: F.getitem(t[0], index), kind="linear")
+def _lead_index(index: tuple, n: int, ndim: int) -> tuple:
+    """``index`` for an array with ``n`` batch axes in front, and the permutation its result needs.
+
+    Advanced indices that slices separate put their broadcast axes first, in front of the
+    batch axes: the permutation (None when not needed) moves the batch axes back to the front.
+    """
+    full = (slice(None),) * n + index
+    arrays = [k for k in index if isinstance(k, xp.ndarray)]
+    if not arrays:
+        return full, None
+    adv = [i for i, k in enumerate(index) if isinstance(k, (xp.ndarray, int, xp.integer)) and k is not True
+           and k is not False]
+    if adv == list(range(adv[0], adv[0] + len(adv))):
+        return full, None
+    nb = len(xp.broadcast_shapes(*[k.shape for k in arrays]))
+    return full, tuple(range(nb, nb + n)) + tuple(range(nb)) + tuple(range(n + nb, ndim))
+
+
+def _getitem_vjp(g: Any, ans: Any, x: Any, index: tuple) -> Any:
+    lead = _lead(g, ans)
+    if not lead:
+        return F.scatter_index(g, index, x._value.shape)
+    full, perm = _lead_index(index, len(lead), g._value.ndim)
+    if perm is not None:  # g is lead + broadcast + rest; the indexed batch array wants broadcast + lead + rest
+        g = F.transpose(g, tuple(int(i) for i in xp.argsort(perm)))
+    return F.scatter_index(g, full, lead + x._value.shape)
+
+
+def _scatter_vjp(g: Any, ans: Any, x: Any, index: tuple, shape: tuple) -> Any:
+    lead = _lead(g, ans)
+    if not lead:
+        return F.getitem(g, index)
+    full, perm = _lead_index(index, len(lead), len(lead) + x._value.ndim)
+    r = F.getitem(g, full)
+    return F.transpose(r, perm) if perm is not None else r
+
+
+getitem = Primitive("getitem", lambda x, index: x[index], (_getitem_vjp,),
+                    jvp=lambda t, ans, x, index: F.getitem(t[0], index), kind="linear", batched=True)
 # The transpose of getitem: g added into zeros of ``shape`` at ``index`` (repeated indices add up).
-scatter_index = Primitive("scatter_index", _scatter,
-                          (lambda g, ans, x, index, shape: F.getitem(g, index),),
-                          jvp=lambda t, ans, x, index, shape: F.scatter_index(t[0], index, shape), kind="linear")
+scatter_index = Primitive("scatter_index", _scatter, (_scatter_vjp,),
+                          jvp=lambda t, ans, x, index, shape: F.scatter_index(t[0], index, shape), kind="linear",
+                          batched=True)
 
 
 def _cast_vjp(g: Any, ans: Any, x: Any, dtype: Any) -> Any:
@@ -307,7 +379,7 @@ def _cast_vjp(g: Any, ans: Any, x: Any, dtype: Any) -> Any:
 
 
 cast = Primitive("cast", lambda x, dtype: x.astype(dtype, copy=False), (_cast_vjp,),
-                 jvp=lambda t, ans, x, dtype: F.cast(t[0], ans.dtype), kind="linear")
+                 jvp=lambda t, ans, x, dtype: F.cast(t[0], ans.dtype), kind="linear", batched=True)
 
 # ---- linear algebra -----------------------------------------------------------------------------
 
@@ -319,8 +391,8 @@ def _mT(x: Any) -> Any:
 
 matmul = Primitive(
     "matmul", xp.matmul,
-    (lambda g, ans, a, b: F.sum_to(F.matmul(g, _mT(b)), a._value.shape),
-     lambda g, ans, a, b: F.sum_to(F.matmul(_mT(a), g), b._value.shape)),
+    (lambda g, ans, a, b: _unbroadcast(F.matmul(g, _mT(b)), a._value.shape, _lead(g, ans)),
+     lambda g, ans, a, b: _unbroadcast(F.matmul(_mT(a), g), b._value.shape, _lead(g, ans))),
     jvp=lambda t, ans, a, b: _add_tangents(None if t[0] is None else F.matmul(t[0], b),
                                            None if t[1] is None else F.matmul(a, t[1])),
-    kind="bilinear")
+    kind="bilinear", batched=True)
