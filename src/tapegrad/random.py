@@ -5,6 +5,7 @@ from typing import Any
 
 from tapegrad._core.backend import xp
 from tapegrad._core.dtypes import as_dtype, float32
+from tapegrad._core.state import impure
 from tapegrad._core.tensor import Tensor, wrap
 from tapegrad.ops._args import shape_param
 
@@ -24,6 +25,7 @@ def set_seed(seed: int) -> None:
 
 
 def _gen(seed: int | None) -> Any:
+    impure("tg.random draws new numbers on every call")
     return _rng if seed is None else xp.random.default_rng(seed)
 
 

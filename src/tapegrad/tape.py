@@ -436,10 +436,11 @@ def custom_gradient(f: Callable[..., Any]) -> Callable[..., Any]:
             raise TypeError(f"custom_gradient: {f.__name__} reads Variables "
                             f"({', '.join(v.name for v in variables)}), so its grad_fn must accept "
                             "`variables=None` and return (input_grads, variable_grads)")
-        value = result._value
-        prim = Primitive(f"custom_gradient:{f.__name__}", lambda *_: value,
+        # The op passes f's result through (its first input, given no gradient), so its forward is a
+        # pure function of its inputs: tg.function can replay it.
+        prim = Primitive(f"custom_gradient:{f.__name__}", lambda r, *_: r,
                          _GradFnRules(grad_fn, len(inputs), variables, f.__name__), register=False)
-        return apply(prim, inputs + variables)
+        return apply(prim, (result,) + inputs + variables)
 
     return wrapper
 
@@ -466,5 +467,7 @@ class _GradFnRules:
             self.last = (g, [None if x is None else ops.operand(x) for x in grads + list(var_grads)])
         return self.last[1]
 
-    def __getitem__(self, k: int) -> Callable[..., Any]:
-        return lambda g, ans, *xs: self._all(g)[k]
+    def __getitem__(self, k: int) -> Callable[..., Any] | None:
+        if k == 0:  # f's result, passed through
+            return None
+        return lambda g, ans, *xs: self._all(g)[k - 1]

@@ -249,11 +249,12 @@ class Variable(Operand):
         else:
             v = to_array(value, cur.dtype)
         new = v if how == "assign" else cur + v if how == "assign_add" else cur - v
-        if new.shape != cur.shape:
+        fitted = new.shape != cur.shape
+        if fitted:
             new = fit(new, cur.shape, how, self.name)
         tracer = STATE.trace
         if tracer is not None:
-            tracer.assigned(self, how, value, new)
+            tracer.assigned(self, how, value, fitted)
         # A new array, never an in-place write: tensors read from this Variable earlier keep their values.
         self._value = new
         return self

@@ -7,6 +7,7 @@ from typing import Any
 from tapegrad._core.backend import xp
 from tapegrad._core.dtypes import as_dtype, float32
 from tapegrad._core.record import apply
+from tapegrad._core.state import escape
 from tapegrad._core.tensor import Operand, Tensor, to_array, wrap
 
 from . import table as T
@@ -216,6 +217,7 @@ def _index(key: Any) -> tuple:
     out: list = []
     for k in key:
         if isinstance(k, Operand):
+            escape(k)  # its values pick elements: a Python-level use of the tensor
             k = k._value
         elif isinstance(k, list):
             k = xp.asarray(k)
@@ -317,6 +319,7 @@ def where(condition: TensorLike, x: TensorLike = None, y: TensorLike = None, nam
     if c._value.dtype.kind != "b":
         raise TypeError(f"where: condition must be boolean, got {c.dtype.name}; compare first, e.g. x > 0")
     if x is None and y is None:
+        escape(c)
         return wrap(xp.argwhere(c._value).astype(xp.int64))
     if x is None or y is None:
         raise ValueError("where: give both x and y, or neither")
@@ -405,6 +408,8 @@ def linspace(start: Any, stop: Any, num: int, name: str | None = None, axis: int
     array([0. , 0.5, 1. ], dtype=float32)
     """
     a, b = pair(start, stop, "linspace")
+    escape(a)
+    escape(b)
     dtype = a._value.dtype if a._value.dtype.kind == "f" else xp.dtype(xp.float64)
     return wrap(xp.linspace(a._value, b._value, int(num), axis=axis).astype(dtype))
 
