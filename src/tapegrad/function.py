@@ -16,6 +16,7 @@ values the function reads (globals, closures) are taken as they were when it was
 from __future__ import annotations
 
 import functools
+import operator
 import sys
 import warnings
 from collections.abc import Callable
@@ -28,9 +29,8 @@ from tapegrad._core.tensor import Operand, Tensor, Variable, fit, to_array
 __all__ = ["ConcreteFunction", "Function", "function"]
 
 _new = object.__new__
-# Ufuncs whose Python operator gives identical results on NumPy arrays and scalars, and is
-# quicker to call (NumPy's scalar fast path skips the ufunc machinery).
-_INFIX = {xp.add: "+", xp.subtract: "-", xp.multiply: "*", xp.true_divide: "/"}
+# Forwards that are Python operators are written as operators: no call at all.
+_INFIX = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/"}
 _RETRACE_WARNING = 10  # signatures traced before the user is told why it keeps tracing
 
 
@@ -358,7 +358,7 @@ class _Tracer:
         for x in inputs:
             if out._value is x._value:
                 return x
-        if prim.forward is xp.multiply:
+        if prim.forward is operator.mul:
             a, b = inputs
             for c, x in ((a, b), (b, a)):
                 v, o = c._value, out._value
@@ -458,7 +458,7 @@ class _Tracer:
         fwd = prim.forward
         if not params and len(args) == 2 and fwd in _INFIX:
             return f"{args[0]} {_INFIX[fwd]} {args[1]}"
-        if not params and len(args) == 1 and fwd is xp.negative:
+        if not params and len(args) == 1 and fwd is operator.neg:
             return f"-{args[0]}"
         f = self.fresh(prim.name + "_") if prim.name.isidentifier() else self.fresh("f")
         self.names[f] = fwd

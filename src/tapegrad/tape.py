@@ -57,7 +57,7 @@ class GradientTape:
         self._watch_accessed_variables = bool(watch_accessed_variables)
         self._state: TapeState | None = TapeState(self._persistent, self._watch_accessed_variables)
         self._warned_inside = False
-        self._spent_variables: tuple = ()
+        self._spent_variables: list = []
 
     # -- context -------------------------------------------------------------------------------
     def __enter__(self) -> GradientTape:
@@ -67,8 +67,13 @@ class GradientTape:
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if self._state is not None:
-            pop(self._state)
+        state = self._state
+        if state is not None:
+            tapes = STATE.tapes
+            if tapes and tapes[-1] is state:  # the usual case: this tape is the innermost
+                tapes.pop()
+            else:
+                pop(state)
 
     @property
     def persistent(self) -> bool:
@@ -114,7 +119,7 @@ class GradientTape:
         >>> [v.name for v in tape.watched_variables()]
         ['w:0']
         """
-        return tuple(self._state.variables) if self._state is not None else self._spent_variables
+        return tuple(self._state.variables if self._state is not None else self._spent_variables)
 
     @contextlib.contextmanager
     def stop_recording(self) -> Iterator[None]:
@@ -215,8 +220,7 @@ class GradientTape:
         """The entries to walk; a non-persistent tape is spent here, so the walk can free them one by one."""
         if self._persistent:
             return state.entries
-        self._spent_variables = tuple(state.variables)
-        pop(state)
+        self._spent_variables = state.variables  # (_begin took it off the stack of recording tapes)
         self._state = None
         entries = state.entries
         state.entries = []

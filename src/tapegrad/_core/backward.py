@@ -15,18 +15,26 @@ from .tensor import wrap
 def reachable(entries: Sequence[Any], source_ids: set[int]) -> set[int]:
     """Ids of the sources and of every recorded output that depends on one."""
     reach = set(source_ids)
+    add = reach.add
     for entry in entries:
         for x in entry[1]:
             if id(x) in reach:
-                reach.add(id(entry[3]))
+                add(id(entry[3]))
                 break
     return reach
 
 
+_ONE: dict[Any, Any] = {}
+
+
 def ones_like(value: Any) -> Any:
-    """The seed cotangent of a target: ones of its shape and dtype (a NumPy scalar for 0-d)."""
+    """The seed cotangent of a target: ones of its shape and dtype (a shared NumPy scalar for 0-d)."""
     if value.ndim == 0:
-        return value.dtype.type(1)
+        dtype = value.dtype
+        one = _ONE.get(dtype)
+        if one is None:
+            one = _ONE[dtype] = dtype.type(1)
+        return one
     return xp.ones(value.shape, value.dtype)
 
 
@@ -43,7 +51,7 @@ def backward(entries: list[Any], targets: Sequence[Any], output_gradients: Seque
     primitives that are not ``batched`` once per batch element
     (``x`` is the input whose cotangent is wanted).
     """
-    source_ids = {id(s) for s in sources}
+    source_ids = set(map(id, sources))  # (map, not a comprehension: no frame to set up on this hot path)
     if reach is None:
         reach = reachable(entries, source_ids)
     cot: dict[int, Any] = {}
@@ -55,34 +63,36 @@ def backward(entries: list[Any], targets: Sequence[Any], output_gradients: Seque
             g = wrap(ones_like(t._value))
         prev = cot.get(tid)
         cot[tid] = g if prev is None else prev + g
+    pop = cot.pop
     for i in range(len(entries) - 1, -1, -1):
         entry = entries[i]
         if free:
             entries[i] = None
         if entry is None:
             continue
-        out = entry[3]
+        prim, inputs, params, out = entry
         oid = id(out)
-        g = cot.get(oid)
+        # A source's own cotangent stays: it is an answer even if the walk goes on past it.
+        g = pop(oid, None) if oid not in source_ids else cot.get(oid)
         if g is None:
             continue
-        if oid not in source_ids:
-            del cot[oid]
-        prim, inputs, params = entry[0], entry[1], entry[2]
         vjps = prim.vjps
         per_element = unbatched is not None and not prim.batched and g._value.ndim > out._value.ndim
-        for k, x in enumerate(inputs):
+        k = 0
+        for x in inputs:
+            rule = vjps[k]
+            k += 1
             xid = id(x)
-            if xid not in reach or vjps[k] is None:
+            if rule is None or xid not in reach:
                 continue
             if per_element:
-                gx = unbatched(vjps[k], g, out, inputs, params, x)
+                gx = unbatched(rule, g, out, inputs, params, x)
             elif params:
-                gx = vjps[k](g, out, *inputs, **params)
+                gx = rule(g, out, *inputs, **params)
             else:
-                gx = vjps[k](g, out, *inputs)
+                gx = rule(g, out, *inputs)
             if gx is None:
                 continue
             prev = cot.get(xid)
             cot[xid] = gx if prev is None else prev + gx
-    return [cot.get(id(s)) for s in sources]
+    return list(map(cot.get, map(id, sources)))

@@ -86,8 +86,9 @@ def read(var: Variable) -> Tensor:
     """A Tensor holding the Variable's current value, recorded on tapes that watch it."""
     snap = _new(Tensor)
     snap._value = var._value
-    if STATE.tapes or STATE.hooks:
-        _record_read(STATE.tapes, var, snap)
+    tapes = STATE.tapes
+    if tapes or STATE.hooks:
+        _record_read(tapes, var, snap)
     return snap
 
 
@@ -132,7 +133,7 @@ def record(prim: Primitive, inputs: tuple, params: dict | None, out: Tensor) -> 
     """Append the op to each active tape that tracks one of its inputs."""
     for x in inputs:
         if type(x) is Variable:
-            inputs = tuple(read(x) if type(x) is Variable else x for x in inputs)
+            inputs = _snapshots(inputs)
             break
     if out._value.dtype.kind in "fc":
         for tape in STATE.tapes:
@@ -146,10 +147,17 @@ def record(prim: Primitive, inputs: tuple, params: dict | None, out: Tensor) -> 
         _notify(prim, inputs, params, out)
 
 
+def _snapshots(inputs: tuple) -> tuple:
+    """The inputs with each Variable replaced by a recorded read of its current value."""
+    if len(inputs) == 1:
+        return (read(inputs[0]),)
+    return tuple([read(x) if type(x) is Variable else x for x in inputs])
+
+
 def _notify(prim: Primitive, inputs: tuple, params: dict | None, out: Tensor) -> None:
     for x in inputs:
         if type(x) is Variable:
-            inputs = tuple(read(x) if type(x) is Variable else x for x in inputs)
+            inputs = _snapshots(inputs)
             break
     for hook in STATE.hooks:
         hook(prim, inputs, params or {}, out)

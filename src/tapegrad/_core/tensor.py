@@ -244,7 +244,7 @@ class Variable(Operand):
         cur = self._value
         if isinstance(value, Operand):
             v = value._value
-            if v.dtype != cur.dtype:
+            if v.dtype is not cur.dtype and v.dtype != cur.dtype:
                 v = v.astype(cur.dtype)
         else:
             v = to_array(value, cur.dtype)

@@ -25,7 +25,8 @@ def pair(x: Any, y: Any, op: str) -> tuple[Operand, Operand]:
     """Two operands of one dtype: a plain value takes the other operand's dtype, as in TensorFlow."""
     if isinstance(x, Operand):
         if isinstance(y, Operand):
-            if x._value.dtype != y._value.dtype:
+            dx, dy = x._value.dtype, y._value.dtype
+            if dx is not dy and dx != dy:
                 a, b = of_numpy(x._value.dtype).name, of_numpy(y._value.dtype).name
                 raise DTypeError(
                     f"{op}: the operands have different dtypes, {a} and {b}; tapegrad (like TensorFlow) does not "

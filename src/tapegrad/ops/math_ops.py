@@ -61,6 +61,8 @@ logical_not = _unary(T.logical_not, "logical not", "True", "np.False_", real=Fal
 
 def _binary(prim: Any, doc_expr: str, example: str, result: str) -> Callable[..., Tensor]:
     def op(x: TensorLike, y: TensorLike, name: str | None = None) -> Tensor:
+        if type(x) is Tensor and type(y) is Tensor and x._value.dtype is y._value.dtype:
+            return apply(prim, (x, y))  # the backward pass's case: nothing to convert or check
         return apply(prim, pair(x, y, prim.name))
 
     op.__name__ = op.__qualname__ = prim.name
