@@ -44,8 +44,8 @@ def transpose(a: TensorLike, perm: Any = None, conjugate: bool = False, name: st
     """
     x = operand(a)
     n = x._value.ndim
-    perm = tuple(range(n - 1, -1, -1)) if perm is None else tuple(int(p) % builtins.max(n, 1) for p in perm)
-    if sorted(perm) != list(range(n)):
+    perm = tuple(builtins.range(n - 1, -1, -1)) if perm is None else tuple(int(p) % builtins.max(n, 1) for p in perm)
+    if sorted(perm) != list(builtins.range(n)):
         raise ValueError(f"transpose: perm {perm} is not a permutation of the {n} axes")
     return apply(T.transpose, (x,), {"perm": perm})
 
@@ -61,7 +61,7 @@ def matrix_transpose(a: TensorLike, name: str | None = None) -> Tensor:
     n = x._value.ndim
     if n < 2:
         raise ValueError(f"matrix_transpose needs a tensor of rank >= 2, got rank {n}")
-    return transpose(x, tuple(range(n - 2)) + (n - 1, n - 2))
+    return transpose(x, tuple(builtins.range(n - 2)) + (n - 1, n - 2))
 
 
 def expand_dims(input: TensorLike, axis: int, name: str | None = None) -> Tensor:

@@ -47,8 +47,15 @@ def _add_tangents(a: Any, b: Any) -> Any:
     return a + b
 
 
-def unary(name: str, forward: Callable[..., Any], d: Callable[[Any, Any], Any]) -> Primitive:
-    """An element-wise op of one input, given its derivative ``d(x, ans)``."""
+def unary(name: str, forward: Callable[..., Any], d: Callable[[Any, Any], Any] | None = None,
+          over: Callable[[Any, Any], Any] | None = None) -> Primitive:
+    """An element-wise op of one input, given its derivative ``d(x, ans)`` or as ``1 / over(x, ans)``.
+
+    The second form divides instead of multiplying by a reciprocal: one pass over the data fewer.
+    """
+    if over is not None:
+        return Primitive(name, forward, (lambda g, ans, x: g / over(x, ans),),
+                         jvp=lambda t, ans, x: t[0] / over(x, ans), kind="elementwise", batched=True)
     return Primitive(name, forward, (lambda g, ans, x: g * d(x, ans),),
                      jvp=lambda t, ans, x: t[0] * d(x, ans), kind="elementwise", batched=True)
 
@@ -120,12 +127,12 @@ floormod = binary("floormod", xp.mod, lambda g, ans, x, y: g, lambda g, ans, x, 
                   jvp=lambda t, ans, x, y: F.broadcast_to(_add_tangents(
                       t[0], None if t[1] is None else -t[1] * F.floordiv(x, y)), ans._value.shape))
 maximum = binary("maximum", xp.maximum,
-                 lambda g, ans, x, y: F.where(x >= y, g, F.zeros_like(g)),
-                 lambda g, ans, x, y: F.where(x >= y, F.zeros_like(g), g),
+                 lambda g, ans, x, y: F.where(x >= y, g, 0),
+                 lambda g, ans, x, y: F.where(x >= y, 0, g),
                  jvp=lambda t, ans, x, y: F.where(x >= y, _tan_or_zero(t[0], ans), _tan_or_zero(t[1], ans)))
 minimum = binary("minimum", xp.minimum,
-                 lambda g, ans, x, y: F.where(x <= y, g, F.zeros_like(g)),
-                 lambda g, ans, x, y: F.where(x <= y, F.zeros_like(g), g),
+                 lambda g, ans, x, y: F.where(x <= y, g, 0),
+                 lambda g, ans, x, y: F.where(x <= y, 0, g),
                  jvp=lambda t, ans, x, y: F.where(x <= y, _tan_or_zero(t[0], ans), _tan_or_zero(t[1], ans)))
 
 
@@ -144,39 +151,87 @@ sqrt = unary("sqrt", xp.sqrt, lambda x, ans: 0.5 / ans)
 rsqrt = unary("rsqrt", lambda x: 1 / xp.sqrt(x), lambda x, ans: -0.5 * ans * ans * ans)
 exp = unary("exp", xp.exp, lambda x, ans: ans)
 expm1 = unary("expm1", xp.expm1, lambda x, ans: ans + 1)
-log = unary("log", xp.log, lambda x, ans: F.reciprocal(x))
-log1p = unary("log1p", xp.log1p, lambda x, ans: F.reciprocal(1 + x))
+log = unary("log", xp.log, over=lambda x, ans: x)
+log1p = unary("log1p", xp.log1p, over=lambda x, ans: 1 + x)
 reciprocal = unary("reciprocal", xp.reciprocal, lambda x, ans: -ans * ans)
 sin = unary("sin", xp.sin, lambda x, ans: F.cos(x))
 cos = unary("cos", xp.cos, lambda x, ans: -F.sin(x))
 tan = unary("tan", xp.tan, lambda x, ans: 1 + ans * ans)
 asin = unary("asin", xp.arcsin, lambda x, ans: F.rsqrt(1 - x * x))
 acos = unary("acos", xp.arccos, lambda x, ans: -F.rsqrt(1 - x * x))
-atan = unary("atan", xp.arctan, lambda x, ans: F.reciprocal(1 + x * x))
+atan = unary("atan", xp.arctan, over=lambda x, ans: 1 + x * x)
 sinh = unary("sinh", xp.sinh, lambda x, ans: F.cosh(x))
 cosh = unary("cosh", xp.cosh, lambda x, ans: F.sinh(x))
 tanh = unary("tanh", xp.tanh, lambda x, ans: 1 - ans * ans)
 abs = unary("abs", xp.abs, lambda x, ans: F.sign(x))
 
 
+def _big_float(x: Any) -> bool:
+    """An array worth working on in place (a NumPy scalar cannot be written into)."""
+    return type(x) is xp.ndarray and x.ndim > 0 and x.dtype.kind == "f"
+
+
 def _sigmoid(x: Any) -> Any:
+    if _big_float(x):
+        # 1 / (1 + exp(-x)) in one buffer; exp(-x) overflowing to inf (x < -709) gives the right 0.
+        with xp.errstate(over="ignore"):
+            r = xp.negative(x)
+            xp.exp(r, out=r)
+        r += 1
+        return xp.reciprocal(r, out=r)
     # exp of -|x| never overflows: stable for large inputs of either sign.
     e = xp.exp(-xp.abs(x))
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
+def _softplus(x: Any) -> Any:
+    if _big_float(x):
+        # max(x, 0) + log(1 + exp(-|x|)) in one buffer: NumPy's logaddexp is a scalar loop, 2x slower.
+        t = xp.abs(x)
+        xp.negative(t, out=t)
+        xp.exp(t, out=t)
+        xp.log1p(t, out=t)
+        t += xp.maximum(x, 0)
+        return t
+    return xp.logaddexp(xp.zeros((), x.dtype), x)
+
+
 sigmoid = unary("sigmoid", _sigmoid, lambda x, ans: ans * (1 - ans))
-softplus = unary("softplus", lambda x: xp.logaddexp(xp.zeros((), x.dtype), x), lambda x, ans: F.sigmoid(x))
+# sigmoid(x) = 1 - exp(-softplus(x)): written with the answer, expm1 keeps it exact where it is tiny.
+softplus = unary("softplus", _softplus, lambda x, ans: -F.expm1(-ans))
 sign = Primitive("sign", xp.sign, (lambda g, ans, x: F.zeros_like(g),),
                  jvp=lambda t, ans, x: F.zeros_like(ans), kind="elementwise", batched=True)
 relu = Primitive("relu", lambda x: xp.maximum(x, xp.zeros((), x.dtype)),
-                 (lambda g, ans, x: F.where(x > 0, g, F.zeros_like(g)),),
+                 (lambda g, ans, x: F.where(x > 0, g, 0),),
                  jvp=lambda t, ans, x: F.where(x > 0, t[0], F.zeros_like(t[0])), kind="elementwise", batched=True)
+_BITS = {4: xp.dtype(xp.uint32), 8: xp.dtype(xp.uint64)}
+
+
+def _where(c: Any, x: Any, y: Any) -> Any:
+    """xp.where; on large arrays of one 4- or 8-byte dtype, as a bitwise select.
+
+    NumPy's where branches on every element, so a random mask (a ReLU's, say) costs ~10x
+    an arithmetic pass; ``(x & m) | (y & ~m)`` with an all-ones mask selects the same bits.
+    """
+    dtype = x.dtype
+    if c.size < 4096 or y.dtype != dtype or dtype.itemsize not in _BITS or dtype.kind not in "fiu":
+        return xp.where(c, x, y)
+    bits = _BITS[dtype.itemsize]
+    m = c.astype(bits)
+    xp.negative(m, out=m)  # 1 -> all ones
+    xb = xp.asarray(x).view(bits)
+    if y.ndim or y != 0 or xp.signbit(y):
+        out = xp.bitwise_and(xb, m) | xp.bitwise_and(xp.asarray(y).view(bits), xp.invert(m, out=m))
+    else:  # selecting +0.0 is all-zero bits; into the mask's buffer when the shapes allow
+        out = xp.bitwise_and(xb, m, out=m if m.shape == xp.broadcast_shapes(m.shape, xb.shape) else None)
+    return out.view(dtype)
+
+
 where = Primitive(
-    "where", xp.where,
+    "where", _where,
     (None,
-     lambda g, ans, c, x, y: _unbroadcast(F.where(c, g, F.zeros_like(g)), x._value.shape, _lead(g, ans)),
-     lambda g, ans, c, x, y: _unbroadcast(F.where(c, F.zeros_like(g), g), y._value.shape, _lead(g, ans))),
+     lambda g, ans, c, x, y: _unbroadcast(F.where(c, g, 0), x._value.shape, _lead(g, ans)),
+     lambda g, ans, c, x, y: _unbroadcast(F.where(c, 0, g), y._value.shape, _lead(g, ans))),
     jvp=lambda t, ans, c, x, y: F.where(c, _tan_or_zero(t[1], ans), _tan_or_zero(t[2], ans)), kind="select",
     batched=True)
 
@@ -262,6 +317,42 @@ cumsum = Primitive("cumsum", _cumsum,
                                                                          not reverse),),
                    jvp=lambda t, ans, x, axis, exclusive, reverse: F.cumsum(t[0], axis, exclusive, reverse),
                    kind="linear", batched=True)
+
+# ---- softmax (TensorFlow's kernels: one op each, rules on the answer) ------------------------------
+
+
+def _shift(x: Any, axis: tuple) -> Any:
+    """x minus its max along ``axis``: exp of it cannot overflow."""
+    return x - xp.max(x, axis=axis, keepdims=True)
+
+
+def _softmax(x: Any, axis: tuple) -> Any:
+    e = xp.exp(_shift(x, axis))
+    e /= xp.sum(e, axis=axis, keepdims=True)
+    return e
+
+
+def _log_softmax(x: Any, axis: tuple) -> Any:
+    s = _shift(x, axis)
+    s -= xp.log(xp.sum(xp.exp(s), axis=axis, keepdims=True))
+    return s
+
+
+def _axes(axis: tuple, g: Any, ans: Any) -> tuple:
+    n = len(_lead(g, ans))
+    return tuple(a + n for a in axis)
+
+
+softmax = Primitive(
+    "softmax", _softmax,
+    (lambda g, ans, x, axis: (g - F.reduce_sum(g * ans, _axes(axis, g, ans), keepdims=True)) * ans,),
+    jvp=lambda t, ans, x, axis: ans * (t[0] - F.reduce_sum(ans * t[0], axis, keepdims=True)),
+    kind="reduction", batched=True)
+log_softmax = Primitive(
+    "log_softmax", _log_softmax,
+    (lambda g, ans, x, axis: g - F.exp(ans) * F.reduce_sum(g, _axes(axis, g, ans), keepdims=True),),
+    jvp=lambda t, ans, x, axis: t[0] - F.reduce_sum(F.exp(ans) * t[0], axis, keepdims=True),
+    kind="reduction", batched=True)
 
 # ---- shapes -------------------------------------------------------------------------------------
 
