@@ -74,7 +74,7 @@ def shape_param(shape: Any) -> tuple:
         return tuple(int(s) for s in shape.numpy().reshape(-1))
     if isinstance(shape, int) or hasattr(shape, "__index__"):
         return (int(shape),)
-    return tuple(int(s) for s in shape)
+    return tuple(map(int, shape))
 
 
 def float_tensor(x: Any, op: str) -> Operand:

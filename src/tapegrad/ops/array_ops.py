@@ -28,11 +28,10 @@ def reshape(tensor: TensorLike, shape: Any, name: str | None = None) -> Tensor:
     if x._value.shape == shape:
         return x if isinstance(x, Tensor) else apply(T.identity, (x,))
     try:
-        xp.empty(x._value.shape, dtype=bool).reshape(shape)
+        return apply(T.reshape, (x,), {"shape": shape})
     except ValueError:
         raise ValueError(f"reshape: cannot put {x._value.size} values of shape {tuple(x._value.shape)} "
                          f"into shape {shape}") from None
-    return apply(T.reshape, (x,), {"shape": shape})
 
 
 def transpose(a: TensorLike, perm: Any = None, conjugate: bool = False, name: str | None = None) -> Tensor:
@@ -44,7 +43,7 @@ def transpose(a: TensorLike, perm: Any = None, conjugate: bool = False, name: st
     """
     x = operand(a)
     n = x._value.ndim
-    perm = tuple(builtins.range(n - 1, -1, -1)) if perm is None else tuple(int(p) % builtins.max(n, 1) for p in perm)
+    perm = tuple(builtins.range(n - 1, -1, -1)) if perm is None else tuple([int(p) % builtins.max(n, 1) for p in perm])
     if sorted(perm) != list(builtins.range(n)):
         raise ValueError(f"transpose: perm {perm} is not a permutation of the {n} axes")
     return apply(T.transpose, (x,), {"perm": perm})
@@ -190,10 +189,9 @@ def broadcast_to(input: TensorLike, shape: Any, name: str | None = None) -> Tens
     if x._value.shape == shape:
         return x if isinstance(x, Tensor) else apply(T.identity, (x,))
     try:
-        xp.broadcast_shapes(x._value.shape, shape)
+        return apply(T.broadcast_to, (x,), {"shape": shape})
     except ValueError:
         raise ValueError(f"broadcast_to: shape {tuple(x._value.shape)} cannot be broadcast to {shape}") from None
-    return apply(T.broadcast_to, (x,), {"shape": shape})
 
 
 def sum_to(input: TensorLike, shape: Any) -> Tensor:

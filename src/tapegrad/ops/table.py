@@ -285,10 +285,16 @@ def _max_jvp(t: tuple, ans: Any, x: Any, axis: tuple | None, keepdims: bool) -> 
     return s / F.reduce_sum(mask, axis, keepdims=keepdims)
 
 
+def _sum_vjp(g: Any, ans: Any, x: Any, axis: tuple | None, keepdims: bool) -> Any:
+    lead = _lead(g, ans)
+    if axis is not None or lead:  # (a scalar broadcasts as it is)
+        g = _restore(g, x, axis, lead)
+    return F.broadcast_to(g, lead + x._value.shape)
+
+
 reduce_sum = Primitive(
     "reduce_sum", lambda x, axis, keepdims: xp.sum(x, axis=axis, keepdims=keepdims),
-    (lambda g, ans, x, axis, keepdims: F.broadcast_to(_restore(g, x, axis, _lead(g, ans)),
-                                                      _lead(g, ans) + x._value.shape),),
+    (_sum_vjp,),
     jvp=lambda t, ans, x, axis, keepdims: F.reduce_sum(t[0], axis, keepdims), kind="linear", batched=True)
 reduce_max = Primitive("reduce_max", lambda x, axis, keepdims: xp.max(x, axis=axis, keepdims=keepdims),
                        (_max_vjp,), jvp=_max_jvp, kind="reduction", batched=True)
