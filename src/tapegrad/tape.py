@@ -9,6 +9,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from tapegrad import explain as _explain
 from tapegrad import ops
 from tapegrad._core import nest
 from tapegrad._core.backend import xp
@@ -58,6 +59,7 @@ class GradientTape:
         self._state: TapeState | None = TapeState(self._persistent, self._watch_accessed_variables)
         self._warned_inside = False
         self._spent_variables: list = []
+        self._paused = 0  # how often stop_recording() ran: explain() names it as a cause
 
     # -- context -------------------------------------------------------------------------------
     def __enter__(self) -> GradientTape:
@@ -138,6 +140,7 @@ class GradientTape:
             raise ValueError("stop_recording() needs the tape to be recording: call it inside the tape's "
                              "`with` block")
         pop(state)
+        self._paused += 1
         try:
             yield
         finally:
@@ -159,6 +162,7 @@ class GradientTape:
         state.entries.clear()
         state.ids.clear()
         state.variables.clear()
+        state.cuts.clear()
 
     # -- gradients -----------------------------------------------------------------------------
     def _begin(self, what: str) -> TapeState:
@@ -186,7 +190,9 @@ class GradientTape:
         [np.float32(40.0), np.float32(20.0)]
         """
         zero = unconnected_gradients is not UnconnectedGradients.NONE and _unconnected(unconnected_gradients)
-        state = self._begin("gradient")
+        state = self._state
+        if state is None or STATE.tapes:  # (outside every tape's block there is nothing to check)
+            state = self._begin("gradient")
         single = isinstance(sources, Operand)  # the common case skips the nest machinery
         flat_sources = [sources] if single else _sources(sources)
         targets = [target] if isinstance(target, Operand) else [_target(t) for t in nest.flatten(target)]
@@ -214,7 +220,11 @@ class GradientTape:
             out = [by_id.get(id(s)) if s._value.dtype.kind in "fc" else None for s in flat_sources]
         if zero:
             out = [ops.zeros_like(s) if g is None else g for g, s in zip(out, flat_sources)]
+        _explain.note_results(self, out)
         return out[0] if single else nest.pack_as(sources, out)
+
+    explain = _explain.explain
+    graph = _explain.graph
 
     def _walk(self, state: TapeState) -> list:
         """The entries to walk; a non-persistent tape is spent here, so the walk can free them one by one."""
@@ -225,6 +235,7 @@ class GradientTape:
         entries = state.entries
         state.entries = []
         state.ids.clear()  # it held every recorded output alive
+        state.cuts.clear()
         return entries
 
     def jacobian(self, target: Any, sources: Any,
@@ -260,6 +271,7 @@ class GradientTape:
                 out.append(ops.zeros(shape, s.dtype) if zero else None)
             else:
                 out.append(ops.reshape(r, shape))
+        _explain.note_results(self, out)
         return nest.pack_as(sources, out)
 
     def batch_jacobian(self, target: Any, source: Any,

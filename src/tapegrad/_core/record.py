@@ -57,10 +57,12 @@ class Primitive:
 class TapeState:
     """What one GradientTape records: entries in execution order and the ids it tracks."""
 
-    __slots__ = ("entries", "ids", "persistent", "watch_accessed_variables", "variables", "__weakref__")
+    __slots__ = ("entries", "ids", "persistent", "watch_accessed_variables", "variables", "cuts", "__weakref__")
 
     def __init__(self, persistent: bool, watch_accessed_variables: bool) -> None:
         self.entries: list[Any] = []
+        # (len(entries) at the time, prim, inputs, out) of ops that stopped a gradient: read only by explain()
+        self.cuts: list[Any] = []
         self.ids: dict[int, Any] = {}  # id -> object: the reference keeps the id unique
         self.persistent = persistent
         self.watch_accessed_variables = watch_accessed_variables
@@ -124,6 +126,7 @@ def apply(prim: Primitive, inputs: tuple, params: dict | None = None) -> Tensor:
         if prim.differentiable:
             record(prim, inputs, params, result)
             return result
+        _cut(prim, inputs, result)
     if STATE.hooks:
         _notify(prim, inputs, params, result)
     return result
@@ -143,6 +146,8 @@ def record(prim: Primitive, inputs: tuple, params: dict | None, out: Tensor) -> 
                     tape.entries.append((prim, inputs, params, out))
                     ids[id(out)] = out
                     break
+    else:
+        _cut(prim, inputs, out)
     if STATE.hooks:
         _notify(prim, inputs, params, out)
 
@@ -152,6 +157,19 @@ def _snapshots(inputs: tuple) -> tuple:
     if len(inputs) == 1:
         return (read(inputs[0]),)
     return tuple([read(x) if type(x) is Variable else x for x in inputs])
+
+
+def _cut(prim: Primitive, inputs: tuple, out: Tensor) -> None:
+    """Note, on each tape tracking an input (or reading a Variable), that this op's result carries no gradient.
+
+    Only explain() reads these notes.
+    """
+    for tape in STATE.tapes:
+        ids = tape.ids
+        for x in inputs:
+            if id(x) in ids or type(x) is Variable:
+                tape.cuts.append((len(tape.entries), prim, inputs, out))
+                break
 
 
 def _notify(prim: Primitive, inputs: tuple, params: dict | None, out: Tensor) -> None:

@@ -32,8 +32,20 @@ def pair(x: Any, y: Any, op: str) -> tuple[Operand, Operand]:
                     f"{op}: the operands have different dtypes, {a} and {b}; tapegrad (like TensorFlow) does not "
                     f"convert silently. Cast one of them, e.g. tg.cast(y, tg.{a})")
             return x, y
+        if type(y) is float or type(y) is int:  # `x * 2.0`: the hot path of every expression
+            dtype = x._value.dtype
+            if dtype.kind in "fc":
+                c = _new(Tensor)
+                c._value = dtype.type(y)
+                return x, c
         return x, _like(y, x, op)
     if isinstance(y, Operand):
+        if type(x) is float or type(x) is int:
+            dtype = y._value.dtype
+            if dtype.kind in "fc":
+                c = _new(Tensor)
+                c._value = dtype.type(x)
+                return c, y
         return _like(x, y, op), y
     xt = operand(x)
     return xt, _like(y, xt, op)
@@ -41,12 +53,8 @@ def pair(x: Any, y: Any, op: str) -> tuple[Operand, Operand]:
 
 def _like(value: Any, other: Operand, op: str) -> Tensor:
     t = _new(Tensor)
-    dtype = other._value.dtype
-    if (type(value) is float or type(value) is int) and dtype.kind in "fc":
-        t._value = dtype.type(value)  # the constant of `x * 2.0`: the hot path of every expression
-        return t
     try:
-        t._value = to_array(value, dtype)
+        t._value = to_array(value, other._value.dtype)
     except TypeError as e:
         raise DTypeError(f"{op}: {e}") from None
     return t

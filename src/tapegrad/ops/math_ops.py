@@ -6,7 +6,7 @@ from typing import Any
 
 from tapegrad._core.dtypes import as_dtype
 from tapegrad._core.record import apply
-from tapegrad._core.tensor import Operand, Tensor
+from tapegrad._core.tensor import Tensor
 
 from . import table as T
 from ._args import axis_param, float_tensor, operand, pair
@@ -76,21 +76,7 @@ subtract = _binary(T.subtract, "x - y", "1.0, 2.0", "np.float32(-1.0)")
 multiply = _binary(T.multiply, "x * y", "2.0, 3.0", "np.float32(6.0)")
 divide = _binary(T.divide, "x / y (true division; integers give float64, as in TensorFlow)", "1.0, 4.0",
                  "np.float32(0.25)")
-_pow = _binary(T.pow, "x ** y", "2.0, 3.0", "np.float32(8.0)")
-
-
-def pow(x: TensorLike, y: TensorLike, name: str | None = None) -> Tensor:
-    """Element-wise x ** y, broadcasting like NumPy.
-
-    >>> import tapegrad as tg
-    >>> tg.math.pow(2.0, 3.0).numpy()
-    np.float32(8.0)
-    """
-    if (type(y) is int or type(y) is float) and y == 2 and isinstance(x, Operand) and x._value.dtype.kind in "fc":
-        # x ** 2 is the commonest power by far; square gives the same values with a two-op rule
-        # where pow's takes four (g * y * x ** (y - 1)).
-        return apply(T.square, (x,))
-    return _pow(x, y)
+pow = _binary(T.pow, "x ** y", "2.0, 3.0", "np.float32(8.0)")
 
 
 floordiv = _binary(T.floordiv, "floor(x / y) (not differentiable)", "7.0, 2.0", "np.float32(3.0)")

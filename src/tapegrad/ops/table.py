@@ -21,6 +21,7 @@ from typing import Any
 from tapegrad import ops as F
 from tapegrad._core.backend import xp
 from tapegrad._core.record import Primitive
+from tapegrad._core.state import STATE, escape
 
 
 def _lead(g: Any, ans: Any) -> tuple:
@@ -117,8 +118,24 @@ def _log_or_zero(x: Any) -> Any:
     return F.where(pos, F.log(F.where(pos, x, F.ones_like(x))), F.zeros_like(x))
 
 
-pow = binary("pow", xp.power,
-             lambda g, ans, x, y: g * y * x ** (y - 1),
+def _pow_dx(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    v = y._value
+    if v.ndim == 0:
+        if STATE.trace is not None:
+            escape(y)  # a choice made on y's value: tg.function must not replay it for another y
+        if v == 2:  # x ** 2, the commonest power by far: a two-op rule instead of four
+            return g * (x + x)
+    return g * y * x ** (y - 1)
+
+
+def _power(x: Any, y: Any) -> Any:
+    if y.ndim == 0 and y == 2 and x.dtype.kind in "fiu":
+        return x * x  # the same values as xp.power(x, 2), ten times quicker on the scalars of a descent
+    return xp.power(x, y)
+
+
+pow = binary("pow", _power,
+             _pow_dx,
              lambda g, ans, x, y: g * ans * _log_or_zero(x),
              jvp=lambda t, ans, x, y: F.broadcast_to(_add_tangents(
                  None if t[0] is None else t[0] * y * x ** (y - 1),
