@@ -111,7 +111,10 @@ def apply(prim: Primitive, inputs: tuple, params: dict | None = None) -> Tensor:
     """Run ``prim`` on Tensors/Variables and record it where it needs recording."""
     # The hot path of every op: arities spelled out, no list built, wrap() inlined.
     if params:
-        out = prim.forward(*[x._value for x in inputs], **params)
+        if len(inputs) == 1:
+            out = prim.forward(inputs[0]._value, **params)
+        else:
+            out = prim.forward(*[x._value for x in inputs], **params)
     elif len(inputs) == 2:
         out = prim.forward(inputs[0]._value, inputs[1]._value)
     elif len(inputs) == 1:

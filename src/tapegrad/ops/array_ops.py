@@ -43,9 +43,12 @@ def transpose(a: TensorLike, perm: Any = None, conjugate: bool = False, name: st
     """
     x = operand(a)
     n = x._value.ndim
-    perm = tuple(builtins.range(n - 1, -1, -1)) if perm is None else tuple([int(p) % builtins.max(n, 1) for p in perm])
-    if sorted(perm) != list(builtins.range(n)):
-        raise ValueError(f"transpose: perm {perm} is not a permutation of the {n} axes")
+    if perm is None:
+        perm = tuple(builtins.range(n - 1, -1, -1))
+    elif type(perm) is not tuple or sorted(perm) != list(builtins.range(n)):  # else it is valid as it is
+        perm = tuple([int(p) % builtins.max(n, 1) for p in perm])
+        if sorted(perm) != list(builtins.range(n)):
+            raise ValueError(f"transpose: perm {perm} is not a permutation of the {n} axes")
     return apply(T.transpose, (x,), {"perm": perm})
 
 
