@@ -5,7 +5,6 @@ used; TensorFlow eager with GradientTape, tf.function for the compiled step).
 """
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Callable
 from typing import Any
@@ -19,30 +18,14 @@ Builder = Callable[[dict], Callable[[], Any]]
 LIBS = {"torch": "torch", "jax": "jax", "autograd": "autograd", "tensorflow": "tensorflow"}
 
 
-def _module(name: str) -> Any:
-    try:
-        return importlib.import_module(name)
-    except Exception:  # not installed, or broken in this environment: skipped either way
-        return None
-
-
-def available() -> dict[str, str]:
-    out = {}
-    for label, mod in LIBS.items():
-        m = _module(mod)
-        if m is not None:
-            out[label] = getattr(m, "__version__", "?")
-    return out
-
-
-def builders(key: str) -> dict[str, Builder]:
-    out: dict[str, Builder] = {}
-    for label, table in (("torch", TORCH), ("jax", JAX), ("autograd", AUTOGRAD), ("tensorflow", TF)):
-        if key in table and _module(LIBS[label]) is not None:
-            name = label + (" jit" if label == "jax" and key != "seed" else "")
-            name = "tensorflow function" if label == "tensorflow" and key == "compiled" else name
-            out[name] = table[key]
-    return out
+def builders(key: str, label: str) -> dict[str, Builder]:
+    """{display name: builder} of one peer for one workload ({} if it has no version of it)."""
+    table = {"torch": TORCH, "jax": JAX, "autograd": AUTOGRAD, "tensorflow": TF}[label]
+    if key not in table:
+        return {}
+    name = label + (" jit" if label == "jax" and key != "seed" else "")
+    name = "tensorflow function" if label == "tensorflow" and key == "compiled" else name
+    return {name: table[key]}
 
 
 def rosen_np(x: Any, np_: Any) -> Any:

@@ -4,18 +4,23 @@
     python bench/run.py --only idiom,hessian # some workloads (keys: seed idiom compiled expr20 second
                                              #   logistic mlp hessian)
     python bench/run.py --no-peers           # tapegrad and the floor only
-    python bench/run.py --rounds 15          # more samples per timing (default 9)
+    python bench/run.py --rounds 21          # more samples per timing (default 11)
 
-Times are medians over interleaved rounds after warm-up (tapegrad, floor and each peer take turns,
-so load from other processes hits all of them alike). The ratio is tapegrad over the floor measured
-in the same process. Peak memory is tracemalloc's peak during one unit of work, over what was
-allocated before it (so the data both sides share is not counted): it sees NumPy's allocations,
-not those of torch, JAX or TensorFlow, which are shown as "-".
+Times are medians over interleaved rounds after warm-up: tapegrad and the floor take turns, so
+load from other processes hits both alike. The ratio is tapegrad's median over the floor's,
+measured in the same process. Peak memory is tracemalloc's peak during one unit of work over what
+was allocated before it (the data both sides share is not counted).
+
+Each peer (torch, JAX, autograd, TensorFlow) runs in a process of its own, again interleaved with
+the floor, so their thread pools cannot slow tapegrad's numbers; a peer that is not importable is
+skipped. tracemalloc sees NumPy's allocations, not those of torch, JAX or TensorFlow ("-").
 """
 from __future__ import annotations
 
 import argparse
 import gc
+import importlib.util
+import json
 import os
 import statistics
 import subprocess
@@ -28,8 +33,9 @@ from typing import Any
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.join(HERE, "..", "src")
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "..", "src"))
+sys.path.insert(0, SRC)
 
 import peers  # noqa: E402
 from workloads import WORKLOADS, Workload  # noqa: E402
@@ -37,13 +43,14 @@ from workloads import WORKLOADS, Workload  # noqa: E402
 NUMPY_MEMORY = {"tapegrad", "floor", "autograd"}  # whose allocations tracemalloc sees
 
 
-def import_cost(runs: int = 7) -> float:
+def _env() -> dict:
+    return dict(os.environ, PYTHONPATH=os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")]))
+
+
+def import_cost(runs: int = 9) -> float:
     """Median milliseconds `import tapegrad` adds to a process that has imported numpy."""
-    code = ("import time, numpy; t = time.perf_counter(); import tapegrad; "
-            "print(time.perf_counter() - t)")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(HERE, "..", "src"),
-                                                        os.environ.get("PYTHONPATH", "")]))
-    times = [float(subprocess.check_output([sys.executable, "-c", code], env=env)) for _ in range(runs)]
+    code = "import time, numpy; t = time.perf_counter(); import tapegrad; print(time.perf_counter() - t)"
+    times = [float(subprocess.check_output([sys.executable, "-c", code], env=_env())) for _ in range(runs)]
     return statistics.median(times) * 1e3
 
 
@@ -69,47 +76,44 @@ def peak_memory(fn: Callable[[], Any]) -> int:
 
 
 def close(a: Any, b: Any) -> bool:
+    if isinstance(a, list):
+        return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b))
     try:
-        return all(np.allclose(np.asarray(x, np.float64), np.asarray(y, np.float64), rtol=2e-3, atol=1e-5)
-                   for x, y in zip(a, b)) if isinstance(a, list) else \
-            np.allclose(np.asarray(a, np.float64), np.asarray(b, np.float64), rtol=2e-3, atol=1e-5)
+        return bool(np.allclose(np.asarray(a, np.float64), np.asarray(b, np.float64), rtol=2e-3, atol=1e-5))
     except (TypeError, ValueError):
         return False
 
 
-def calibrate_steps(build: Callable[[dict], Callable[[], Any]], data: dict, wl: Workload, budget: float) -> dict:
-    """A copy of ``data`` whose step count makes one sample take about ``budget`` seconds (peers only)."""
-    probe = dict(data, steps=50)
-    fn = build(probe)
+def per_step_data(build: Callable[[dict], Callable[[], Any]], data: dict, wl: Workload, budget: float) -> dict:
+    """``data`` with a step count that makes one sample take about ``budget`` seconds (slow peers)."""
+    fn = build(dict(data, steps=50))
     fn()
     per_step = max(time_once(fn) / 50, 1e-9)
     return dict(data, steps=int(min(wl.steps, max(50, budget / per_step))))
 
 
-def run_workload(wl: Workload, rounds: int, with_peers: bool, measure_memory: bool) -> dict:
+def measure(wl: Workload, builders: dict, rounds: int, with_memory: bool) -> dict:
+    """Median microseconds per step or call of each implementation, its peak memory, and notes."""
     data = wl.data()
-    builders = dict(wl.impls)
-    if with_peers:
-        builders.update(peers.builders(wl.key))
     fns: dict[str, Callable[[], Any]] = {}
     results: dict[str, Any] = {}
     steps: dict[str, int] = {}
     notes: list[str] = []
     for name, build in builders.items():
         try:
-            d = data if name in wl.impls or wl.per == "call" else calibrate_steps(build, data, wl, 0.3)
+            d = data if name in wl.impls or wl.per == "call" else per_step_data(build, data, wl, 0.3)
             fn = build(d)
             results[name] = fn()  # warm-up (and tg.function's trace)
             fn()
-        except Exception as e:  # a peer that cannot run here is reported, not fatal
+        except Exception as e:  # a peer that cannot run a workload is reported, not fatal
             if name in wl.impls:
                 raise
-            notes.append(f"{name}: skipped ({type(e).__name__}: {e})")
+            notes.append(f"{name}: skipped ({type(e).__name__}: {str(e).splitlines()[0][:120]})")
             continue
         fns[name] = fn
         steps[name] = d.get("steps", 1) if wl.per == "step" else 1
     for name, result in results.items():
-        # Loops of other lengths end elsewhere: only full-length results are comparable.
+        # A loop of another length ends elsewhere: only full-length results are comparable.
         if name != "floor" and steps[name] == steps["floor"] and not close(result, results["floor"]):
             notes.append(f"{name}: result differs from the floor's")
     samples: dict[str, list[float]] = {n: [] for n in fns}
@@ -117,13 +121,34 @@ def run_workload(wl: Workload, rounds: int, with_peers: bool, measure_memory: bo
         for name, fn in fns.items():
             samples[name].append(time_once(fn) / steps[name])
     medians = {n: statistics.median(s) * 1e6 for n, s in samples.items()}
-    spread = {n: (min(s) * 1e6, max(s) * 1e6) for n, s in samples.items()}
-    memory: dict[str, int] = {}
-    if measure_memory:
-        for name in fns:
-            if name in NUMPY_MEMORY:
-                memory[name] = peak_memory(fns[name])
-    return {"medians": medians, "spread": spread, "memory": memory, "notes": notes}
+    memory = {n: peak_memory(fns[n]) for n in fns if with_memory and n in NUMPY_MEMORY}
+    return {"medians": medians, "memory": memory, "notes": notes}
+
+
+def peer_main(label: str, keys: list[str], rounds: int) -> None:
+    """Child process: one peer against the floor, as JSON lines on stdout."""
+    for wl in WORKLOADS:
+        table = peers.builders(wl.key, label)
+        if wl.key not in keys or not table:
+            continue
+        (name,) = table
+        try:
+            res = measure(wl, {"floor": wl.impls["floor"], name: table[name]}, rounds, True)
+        except Exception as e:  # a broken peer must not stop the others
+            res = {"medians": {}, "memory": {}, "notes": [f"{name}: failed ({type(e).__name__}: {e})"]}
+        print(json.dumps({"key": wl.key, "name": name, **res}), flush=True)
+
+
+def run_peer(label: str, keys: list[str], rounds: int) -> list[dict]:
+    cmd = [sys.executable, os.path.abspath(__file__), "--peer", label, "--only", ",".join(keys),
+           "--rounds", str(rounds)]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=_env())
+    rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 and not rows:
+        tail = done.stderr.strip().splitlines()[-1:] or ["no output"]
+        return [{"key": k, "name": label, "medians": {}, "memory": {}, "notes": [f"{label}: failed ({tail[0]})"]}
+                for k in keys]
+    return rows
 
 
 def fmt_time(us: float) -> str:
@@ -140,62 +165,74 @@ def fmt_bytes(n: int) -> str:
 
 
 def verdict(wl: Workload, res: dict) -> str:
+    if wl.limit_us is None and wl.limit_ratio is None and wl.limit_memory is None:
+        return ""
     tg_us, floor_us = res["medians"]["tapegrad"], res["medians"]["floor"]
     ok = True
     if wl.limit_us is not None:
         ok &= tg_us <= wl.limit_us
     if wl.limit_ratio is not None:
         ok &= tg_us / floor_us <= wl.limit_ratio
-    if wl.limit_memory is not None:
-        mem = res["memory"]
-        if "tapegrad" in mem and mem.get("floor"):
-            ok &= mem["tapegrad"] / mem["floor"] <= wl.limit_memory
-    if wl.limit_us is None and wl.limit_ratio is None and wl.limit_memory is None:
-        return ""
+    mem = res["memory"]
+    if wl.limit_memory is not None and mem.get("floor"):
+        ok &= mem["tapegrad"] / mem["floor"] <= wl.limit_memory
     return "met" if ok else "MISSED"
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", help="comma-separated workload keys")
-    ap.add_argument("--rounds", type=int, default=9, help="timed samples per implementation (median taken)")
+    ap.add_argument("--rounds", type=int, default=11, help="timed samples per implementation (median taken)")
     ap.add_argument("--no-peers", action="store_true", help="skip torch, jax, autograd, tensorflow")
     ap.add_argument("--no-memory", action="store_true", help="skip the tracemalloc pass")
+    ap.add_argument("--peer", help=argparse.SUPPRESS)  # internal: run one peer in this process
     args = ap.parse_args(argv)
-    chosen = WORKLOADS if not args.only else [w for w in WORKLOADS if w.key in args.only.split(",")]
+    keys = [w.key for w in WORKLOADS] if not args.only else args.only.split(",")
+    chosen = [w for w in WORKLOADS if w.key in keys]
     if not chosen:
         ap.error(f"--only: no workload among {', '.join(w.key for w in WORKLOADS)}")
+    if args.peer:
+        peer_main(args.peer, keys, args.rounds)
+        return 0
 
     import tapegrad
     print(f"tapegrad {tapegrad.__version__}, numpy {np.__version__}, python {sys.version.split()[0]}, "
-          f"{os.cpu_count()} cores")
-    if not args.no_peers:
-        print("peers: " + (", ".join(f"{n} {v}" for n, v in peers.available().items()) or "none importable"))
+          f"{os.cpu_count()} cores; medians of {args.rounds} interleaved rounds")
     cost = import_cost()
     print(f"import tapegrad after numpy: {cost:.1f} ms (target <= 50 ms: {'met' if cost <= 50 else 'MISSED'})\n")
-
-    header = f"{'workload':<60} {'tapegrad':>10} {'floor':>10} {'ratio':>7} {'peak mem tg / floor':>22}  target"
+    header = f"{'workload':<58} {'tapegrad':>12} {'floor':>12} {'ratio':>7} {'peak mem tg / floor':>21}  target"
     print(header)
     print("-" * len(header))
-    all_notes = []
+    ours: dict[str, dict] = {}
+    notes: list[str] = []
     for wl in chosen:
-        res = run_workload(wl, args.rounds, not args.no_peers, not args.no_memory)
+        res = ours[wl.key] = measure(wl, dict(wl.impls), args.rounds, not args.no_memory)
         med, mem = res["medians"], res["memory"]
         unit = "/step" if wl.per == "step" else ""
-        ratio = med["tapegrad"] / med["floor"]
-        memtxt = (f"{fmt_bytes(mem['tapegrad'])} / {fmt_bytes(mem['floor'])}" if "floor" in mem else "-")
-        print(f"{wl.title:<60} {fmt_time(med['tapegrad']) + unit:>10} {fmt_time(med['floor']) + unit:>10} "
-              f"{ratio:>6.2f}x {memtxt:>22}  {wl.target} {verdict(wl, res)}")
-        for name in med:
-            if name in ("tapegrad", "floor"):
-                continue
-            m = f"{fmt_bytes(mem[name])}" if name in mem else "-"
-            print(f"{'    ' + name:<60} {fmt_time(med[name]) + unit:>10} {'':>10} {med[name] / med['floor']:>6.2f}x "
-                  f"{m:>22}  {med[name] / med['tapegrad']:.3g}x tapegrad's time")
-        all_notes += [f"{wl.key}: {n}" for n in res["notes"]]
-        sys.stdout.flush()
-    if all_notes:
-        print("\nnotes:\n  " + "\n  ".join(all_notes))
+        memtxt = f"{fmt_bytes(mem['tapegrad'])} / {fmt_bytes(mem['floor'])}" if "floor" in mem else "-"
+        print(f"{wl.title:<58} {fmt_time(med['tapegrad']) + unit:>12} {fmt_time(med['floor']) + unit:>12} "
+              f"{med['tapegrad'] / med['floor']:>6.2f}x {memtxt:>21}  {wl.target} {verdict(wl, res)}", flush=True)
+        notes += [f"{wl.key}: {n}" for n in res["notes"]]
+
+    if not args.no_peers:
+        present = [p for p in peers.LIBS if importlib.util.find_spec(peers.LIBS[p]) is not None]
+        print(f"\npeers (each in its own process, against its own floor): {', '.join(present) or 'none importable'}")
+        rows = [row for p in present for row in run_peer(p, [w.key for w in chosen], args.rounds)]
+        if rows:
+            print(f"{'workload':<58} {'peer':<20} {'time':>12} {'/ floor':>9} {'/ tapegrad':>11} {'peak mem':>10}")
+        for wl in chosen:
+            unit = "/step" if wl.per == "step" else ""
+            for row in (r for r in rows if r["key"] == wl.key):
+                notes += [f"{wl.key}: {n}" for n in row["notes"]]
+                med = row["medians"]
+                if row["name"] not in med:
+                    continue
+                us = med[row["name"]]
+                mem = row["memory"].get(row["name"])
+                print(f"{wl.title[:58]:<58} {row['name']:<20} {fmt_time(us) + unit:>12} {us / med['floor']:>8.2f}x "
+                      f"{us / ours[wl.key]['medians']['tapegrad']:>10.2f}x {fmt_bytes(mem) if mem else '-':>10}")
+    if notes:
+        print("\nnotes:\n  " + "\n  ".join(notes))
     return 0
 
 

@@ -13,7 +13,7 @@ from tapegrad import explain as _explain
 from tapegrad import ops
 from tapegrad._core import nest
 from tapegrad._core.backend import xp
-from tapegrad._core.backward import backward, reachable
+from tapegrad._core.backward import Seed, backward, reachable
 from tapegrad._core.dtypes import of_numpy
 from tapegrad._core.record import STATE, Primitive, TapeState, apply, is_recording, pop, push
 from tapegrad._core.tensor import Operand, Variable, to_array, wrap
@@ -213,6 +213,9 @@ class GradientTape:
                               f"GradientTape.gradient, got tf.{of_numpy(s._value.dtype).name}; its gradient is "
                               "None. Use a float tensor or Variable.", stacklevel=2)
         result = backward(self._walk(state), targets, grads_in, srcs, free=not self._persistent)
+        for i, g in enumerate(result):
+            if type(g) is Seed:  # a target that is its own source: hand out a plain Tensor
+                result[i] = wrap(g._value)
         if single and srcs:
             out = result
         else:

@@ -9,7 +9,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .backend import xp
-from .tensor import wrap
+from .tensor import Tensor
+
+_new = object.__new__
 
 
 def reachable(entries: Sequence[Any], source_ids: set[int]) -> set[int]:
@@ -25,6 +27,12 @@ def reachable(entries: Sequence[Any], source_ids: set[int]) -> set[int]:
 
 
 _ONE: dict[Any, Any] = {}
+
+
+class Seed(Tensor):
+    """The ones a target's walk starts from. Rules may use that ``g * d`` is then ``d`` itself."""
+
+    __slots__ = ()
 
 
 def ones_like(value: Any) -> Any:
@@ -60,7 +68,8 @@ def backward(entries: list[Any], targets: Sequence[Any], output_gradients: Seque
         if tid not in reach:
             continue
         if g is None:
-            g = wrap(ones_like(t._value))
+            g = _new(Seed)
+            g._value = ones_like(t._value)
         prev = cot.get(tid)
         cot[tid] = g if prev is None else prev + g
     pop = cot.pop
