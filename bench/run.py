@@ -2,7 +2,7 @@
 
     python bench/run.py                      # everything (`make bench`)
     python bench/run.py --only idiom,hessian # some workloads (keys: seed idiom compiled expr20 second
-                                             #   logistic mlp hessian)
+                                             #   logistic mlp mlp_compiled hessian)
     python bench/run.py --no-peers           # tapegrad and the floor only
     python bench/run.py --rounds 21          # more samples per timing (default 11)
 

@@ -246,6 +246,9 @@ class GradientTape:
                  parallel_iterations: Any = None, experimental_use_pfor: bool = True) -> Any:
         """d target[i...] / d source[j...] for every element: shape target.shape + source.shape.
 
+        All rows go through one backward pass, the seed cotangents stacked on a leading axis
+        (TensorFlow's pfor); ``experimental_use_pfor=False`` walks the tape once per row instead.
+
         >>> import tapegrad as tg
         >>> x = tg.Variable([1.0, 2.0])
         >>> with tg.GradientTape() as tape:
