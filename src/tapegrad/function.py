@@ -367,8 +367,12 @@ class _Tracer:
                     return x  # 1 * x == x exactly, NaN and -0.0 included
         return None
 
+    def tracks(self, x: Any) -> bool:
+        """Whether ``x``'s value may differ from call to call (an input, a Variable, or made from one)."""
+        return type(x) is Variable or id(x) in self.sym
+
     def escape(self, x: Any) -> None:
-        if type(x) is Variable or id(x) in self.sym:
+        if self.tracks(x):
             self.fail("a traced tensor's value is used in Python (bool(), float(), .numpy(), an index, ...)")
 
     def impure(self, what: str) -> None:

@@ -271,3 +271,17 @@ def test_bad_uses_are_refused_clearly():
     with pytest.raises(TypeError, match="needs a function"):
         tg.function(3)
     assert tg.function(jit_compile=True)(lambda x: x + 1.0)(tg.constant(1.0)).numpy() == 2.0
+
+
+def test_a_traced_exponent_is_not_taken_for_the_constant_it_was_when_traced():
+    @tg.function
+    def dpow(x, p):
+        with tg.GradientTape() as tape:
+            tape.watch(x)
+            y = x ** p
+        return tape.gradient(y, x)
+
+    x = tg.constant(1.5, tg.float64)
+    for p in (2.0, 3.0, 0.5):  # traced with p == 2, where the rule has a shortcut
+        np.testing.assert_allclose(dpow(x, tg.constant(p, tg.float64)).numpy(), p * 1.5 ** (p - 1), rtol=1e-15)
+    assert dpow.get_concrete_function(x, tg.constant(2.0, tg.float64)).compiled

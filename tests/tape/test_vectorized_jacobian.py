@@ -248,3 +248,26 @@ def test_unconnected_rows_follow_unconnected_gradients():
         y = x * 2.0
     assert tape.jacobian(y, z) is None
     np.testing.assert_array_equal(tape.jacobian(y, z, unconnected_gradients="zero").numpy(), np.zeros((2, 1)))
+
+
+@pytest.mark.parametrize("xshape", [(2, 3), (3,), ()])
+def test_squares_take_the_short_rule_and_stay_exact(xshape):
+    # x ** 2 has a rule of its own, g * (x + x), for a 0-d exponent of 2; an exponent of shape (1,)
+    # takes the general power rule. Both must give d sum(3 x^2) = 6x and the Hessian 6 I.
+    x0 = np.random.default_rng(5).standard_normal(xshape)
+
+    def blocks(exponent):
+        x = tg.Variable(x0)
+        with tg.GradientTape() as outer:
+            with tg.GradientTape() as inner:
+                y = tg.reduce_sum(x ** exponent * 3.0)
+            g = inner.gradient(y, x)
+        return g.numpy(), outer.jacobian(g, x).numpy()
+
+    g_short, h_short = blocks(tg.constant(2.0, tg.float64))
+    g_general, h_general = blocks(tg.constant([2.0], tg.float64))
+    np.testing.assert_allclose(g_short, 6 * x0, rtol=1e-15)
+    np.testing.assert_allclose(g_general, 6 * x0, rtol=1e-15)
+    eye = np.eye(x0.size).reshape(xshape + xshape) * 6
+    np.testing.assert_allclose(h_short, eye, rtol=1e-15)
+    np.testing.assert_allclose(h_general, eye, rtol=1e-15)

@@ -2,7 +2,8 @@
 
 ``trace`` is set only while ``tapegrad.function`` traces a Python function: it is told when
 a traced tensor's value leaves for Python (``escape``), when a Variable is written
-(``assigned``) and when something is done that a replay could not repeat (``impure``).
+(``assigned``) and when something is done that a replay could not repeat (``impure``);
+``trace.tracks(x)`` says whether x's value may change from call to call.
 """
 from __future__ import annotations
 

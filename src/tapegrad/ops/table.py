@@ -22,7 +22,7 @@ from tapegrad import ops as F
 from tapegrad._core.backend import xp
 from tapegrad._core.backward import Seed
 from tapegrad._core.record import Primitive
-from tapegrad._core.state import STATE, escape
+from tapegrad._core.state import STATE
 
 
 def _lead(g: Any, ans: Any) -> tuple:
@@ -128,11 +128,10 @@ def _log_or_zero(x: Any) -> Any:
 
 def _pow_dx(g: Any, ans: Any, x: Any, y: Any) -> Any:
     v = y._value
-    if v.ndim == 0:
-        if STATE.trace is not None:
-            escape(y)  # a choice made on y's value: tg.function must not replay it for another y
-        if v == 2:  # x ** 2, the commonest power by far: a two-op rule instead of four
-            return _times(g, x + x, ans)
+    # x ** 2, the commonest power by far, gets a two-op rule instead of four. The choice reads y's
+    # value, so under tg.function it is made only for a constant y (a traced y may change).
+    if v.ndim == 0 and v == 2 and (STATE.trace is None or not STATE.trace.tracks(y)):
+        return _times(g, x + x, ans)
     return g * y * x ** (y - 1)
 
 
