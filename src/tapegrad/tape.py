@@ -58,14 +58,14 @@ class GradientTape:
         self._watch_accessed_variables = bool(watch_accessed_variables)
         self._state: TapeState | None = TapeState(self._persistent, self._watch_accessed_variables)
         self._warned_inside = False
-        self._spent_variables: list = []
+        self._spent_variables: Any = ()
         self._paused = 0  # how often stop_recording() ran: explain() names it as a cause
 
     # -- context -------------------------------------------------------------------------------
     def __enter__(self) -> GradientTape:
         if self._state is None:
             raise RuntimeError(_USED)
-        push(self._state)
+        STATE.tapes.append(self._state)
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -213,9 +213,8 @@ class GradientTape:
                               f"GradientTape.gradient, got tf.{of_numpy(s._value.dtype).name}; its gradient is "
                               "None. Use a float tensor or Variable.", stacklevel=2)
         result = backward(self._walk(state), targets, grads_in, srcs, free=not self._persistent)
-        for i, g in enumerate(result):
-            if type(g) is Seed:  # a target that is its own source: hand out a plain Tensor
-                result[i] = wrap(g._value)
+        if Seed in map(type, result):  # a target that is its own source: hand out a plain Tensor
+            result = [wrap(g._value) if type(g) is Seed else g for g in result]
         if single and srcs:
             out = result
         else:
