@@ -12,6 +12,9 @@ from typing import Any
 import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# torch's OpenMP threads spin between ops by default; on a small shared machine that spinning
+# slows NumPy's BLAS threads (the floor's and its own) several times over.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 Builder = Callable[[dict], Callable[[], Any]]
