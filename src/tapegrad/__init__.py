@@ -31,6 +31,7 @@ from tapegrad._core.dtypes import (
 )
 from tapegrad._core.errors import DTypeError, InvalidArgumentError, NotDifferentiableError, TapegradError
 from tapegrad._core.tensor import Tensor, TensorShape, Variable, constant, convert_to_tensor
+from tapegrad.function import function
 from tapegrad.ops import (
     abs,
     acos,

@@ -13,15 +13,12 @@ import ast
 import collections
 import inspect
 import linecache
-import shutil
-import subprocess
 import sys
 import textwrap
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tapegrad._core import nest
 from tapegrad._core.backend import xp
@@ -30,6 +27,9 @@ from tapegrad._core.dtypes import of_numpy
 from tapegrad._core.record import READ, STATE, TapeState
 from tapegrad._core.tensor import Operand, Tensor, Variable, to_array, wrap
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 __all__ = ["Explanation", "Graph", "Reason", "explain", "graph"]
 
 # Recent results of gradient()/jacobian(): (result, the tape that made it, ids of the tapes recording then).
@@ -37,9 +37,12 @@ __all__ = ["Explanation", "Graph", "Reason", "explain", "graph"]
 _RESULTS: collections.deque = collections.deque(maxlen=256)
 
 
+_NONE_RECORDING: frozenset = frozenset()
+
+
 def note_results(tape: Any, results: list) -> None:
     """Called by GradientTape after each gradient/jacobian."""
-    recording = frozenset(id(s) for s in STATE.tapes)
+    recording = frozenset(map(id, STATE.tapes)) if STATE.tapes else _NONE_RECORDING
     made_by = weakref.ref(tape)
     for g in results:
         if isinstance(g, Tensor):
@@ -112,6 +115,8 @@ class Explanation:
 # ---- naming what the user named -----------------------------------------------------------------
 def _caller() -> Any:
     """The first frame outside tapegrad: where the user's names live."""
+    from pathlib import Path  # (drawing and naming only: kept out of `import tapegrad`)
+
     frame = sys._getframe(1)
     here = str(Path(__file__).resolve().parent)
     while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(here):
@@ -449,6 +454,9 @@ class Graph:
         >>> shutil.which("dot") is None or tape.graph(y).pipe("svg").startswith(b"<svg")
         True
         """
+        import shutil
+        import subprocess
+
         dot = shutil.which("dot")
         if dot is None:
             raise RuntimeError("drawing a graph needs the Graphviz program `dot`, which is not installed (Debian/"
@@ -472,12 +480,16 @@ class Graph:
         >>> shutil.which("dot") is None or tape.graph(y).render(os.path.join(tempfile.mkdtemp(), "y.svg")).exists()
         True
         """
+        from pathlib import Path
+
         path = Path(path)
         fmt = format or path.suffix.lstrip(".") or "svg"
         path.write_bytes(self.pipe(fmt))
         return path
 
     def _repr_svg_(self) -> str | None:  # Jupyter draws the graph when Graphviz is installed
+        import shutil
+
         return self.pipe("svg").decode() if shutil.which("dot") else None
 
 

@@ -5,10 +5,11 @@ from typing import Any
 
 from tapegrad._core.backend import xp
 from tapegrad._core.dtypes import as_dtype, float32
+from tapegrad._core.state import impure
 from tapegrad._core.tensor import Tensor, wrap
 from tapegrad.ops._args import shape_param
 
-_rng = xp.random.default_rng()
+_rng: Any = None  # made on first use: numpy.random costs ~10 ms of `import tapegrad`
 
 
 def set_seed(seed: int) -> None:
@@ -24,7 +25,13 @@ def set_seed(seed: int) -> None:
 
 
 def _gen(seed: int | None) -> Any:
-    return _rng if seed is None else xp.random.default_rng(seed)
+    global _rng
+    impure("tg.random draws new numbers on every call")
+    if seed is not None:
+        return xp.random.default_rng(seed)
+    if _rng is None:
+        _rng = xp.random.default_rng()
+    return _rng
 
 
 def normal(shape: Any, mean: float = 0.0, stddev: float = 1.0, dtype: Any = float32, seed: int | None = None,

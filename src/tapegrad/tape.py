@@ -13,7 +13,7 @@ from tapegrad import explain as _explain
 from tapegrad import ops
 from tapegrad._core import nest
 from tapegrad._core.backend import xp
-from tapegrad._core.backward import backward, reachable
+from tapegrad._core.backward import Seed, backward, reachable
 from tapegrad._core.dtypes import of_numpy
 from tapegrad._core.record import STATE, Primitive, TapeState, apply, is_recording, pop, push
 from tapegrad._core.tensor import Operand, Variable, to_array, wrap
@@ -58,19 +58,24 @@ class GradientTape:
         self._watch_accessed_variables = bool(watch_accessed_variables)
         self._state: TapeState | None = TapeState(self._persistent, self._watch_accessed_variables)
         self._warned_inside = False
-        self._spent_variables: tuple = ()
+        self._spent_variables: Any = ()
         self._paused = 0  # how often stop_recording() ran: explain() names it as a cause
 
     # -- context -------------------------------------------------------------------------------
     def __enter__(self) -> GradientTape:
         if self._state is None:
             raise RuntimeError(_USED)
-        push(self._state)
+        STATE.tapes.append(self._state)
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if self._state is not None:
-            pop(self._state)
+        state = self._state
+        if state is not None:
+            tapes = STATE.tapes
+            if tapes and tapes[-1] is state:  # the usual case: this tape is the innermost
+                tapes.pop()
+            else:
+                pop(state)
 
     @property
     def persistent(self) -> bool:
@@ -116,7 +121,7 @@ class GradientTape:
         >>> [v.name for v in tape.watched_variables()]
         ['w:0']
         """
-        return tuple(self._state.variables) if self._state is not None else self._spent_variables
+        return tuple(self._state.variables if self._state is not None else self._spent_variables)
 
     @contextlib.contextmanager
     def stop_recording(self) -> Iterator[None]:
@@ -184,10 +189,13 @@ class GradientTape:
         >>> [g.numpy() for g in tape.gradient(y, [x, b])]
         [np.float32(40.0), np.float32(20.0)]
         """
-        zero = _unconnected(unconnected_gradients)
-        state = self._begin("gradient")
-        targets = [_target(t) for t in nest.flatten(target)]
-        flat_sources = _sources(sources)
+        zero = unconnected_gradients is not UnconnectedGradients.NONE and _unconnected(unconnected_gradients)
+        state = self._state
+        if state is None or STATE.tapes:  # (outside every tape's block there is nothing to check)
+            state = self._begin("gradient")
+        single = isinstance(sources, Operand)  # the common case skips the nest machinery
+        flat_sources = [sources] if single else _sources(sources)
+        targets = [target] if isinstance(target, Operand) else [_target(t) for t in nest.flatten(target)]
         if output_gradients is None:
             grads_in = [None] * len(targets)
         else:
@@ -196,37 +204,49 @@ class GradientTape:
                 raise ValueError(f"output_gradients has {len(grads_in)} entries for {len(targets)} targets; "
                                  "give one per target (or None)")
             grads_in = [None if g is None else _cotangent(g, t) for g, t in zip(grads_in, targets)]
-        live = [s if s._value.dtype.kind in "fc" else None for s in flat_sources]
-        for s, ok in zip(flat_sources, live):
-            if ok is None:
+        srcs = []
+        for s in flat_sources:
+            if s._value.dtype.kind in "fc":
+                srcs.append(s)
+            else:
                 warnings.warn(f"The dtype of the source tensor must be floating (e.g. tf.float32) when calling "
                               f"GradientTape.gradient, got tf.{of_numpy(s._value.dtype).name}; its gradient is "
                               "None. Use a float tensor or Variable.", stacklevel=2)
-        srcs = [s for s in live if s is not None]
-        result = backward(state.entries, targets, grads_in, srcs, free=not self._persistent)
-        by_id = {id(s): g for s, g in zip(srcs, result)}
-        out = [by_id.get(id(s)) if ok is not None else None for s, ok in zip(flat_sources, live)]
+        result = backward(self._walk(state), targets, grads_in, srcs, free=not self._persistent)
+        if Seed in map(type, result):  # a target that is its own source: hand out a plain Tensor
+            result = [wrap(g._value) if type(g) is Seed else g for g in result]
+        if single and srcs:
+            out = result
+        else:
+            by_id = {id(s): g for s, g in zip(srcs, result)}
+            out = [by_id.get(id(s)) if s._value.dtype.kind in "fc" else None for s in flat_sources]
         if zero:
             out = [ops.zeros_like(s) if g is None else g for g, s in zip(out, flat_sources)]
         _explain.note_results(self, out)
-        if not self._persistent:
-            self._spend()
-        return nest.pack_as(sources, out)
+        return out[0] if single else nest.pack_as(sources, out)
 
     explain = _explain.explain
     graph = _explain.graph
 
-    def _spend(self) -> None:
-        """A non-persistent tape is done after one gradient: drop what it recorded."""
-        if self._state is not None:
-            self._spent_variables = tuple(self._state.variables)
-            pop(self._state)
-            self._state = None
+    def _walk(self, state: TapeState) -> list:
+        """The entries to walk; a non-persistent tape is spent here, so the walk can free them one by one."""
+        if self._persistent:
+            return state.entries
+        self._spent_variables = state.variables  # (_begin took it off the stack of recording tapes)
+        self._state = None
+        entries = state.entries
+        state.entries = []
+        state.ids.clear()  # it held every recorded output alive
+        state.cuts.clear()
+        return entries
 
     def jacobian(self, target: Any, sources: Any,
                  unconnected_gradients: UnconnectedGradients | str = UnconnectedGradients.NONE,
                  parallel_iterations: Any = None, experimental_use_pfor: bool = True) -> Any:
         """d target[i...] / d source[j...] for every element: shape target.shape + source.shape.
+
+        All rows go through one backward pass, the seed cotangents stacked on a leading axis
+        (TensorFlow's pfor); ``experimental_use_pfor=False`` walks the tape once per row instead.
 
         >>> import tapegrad as tg
         >>> x = tg.Variable([1.0, 2.0])
@@ -241,24 +261,22 @@ class GradientTape:
         t = _target(target)
         flat_sources = _sources(sources)
         n = int(t._value.size)
-        reach = reachable(state.entries, {id(s) for s in flat_sources})
-        rows: list[list[Any]] = [[] for _ in flat_sources]
-        eye = xp.eye(n, dtype=t._value.dtype) if n else xp.zeros((0, 0), t._value.dtype)
-        for i in range(n):
-            seed = wrap(eye[i].reshape(t._value.shape))
-            for k, g in enumerate(backward(state.entries, [t], [seed], flat_sources, reach=reach)):
-                rows[k].append(g)
+        tshape = tuple(t._value.shape)
+
+        def seeds(start: int, stop: int) -> Any:
+            seed = xp.zeros((stop - start, n), t._value.dtype)
+            seed[xp.arange(stop - start), xp.arange(start, stop)] = 1
+            return seed.reshape((stop - start,) + tshape)
+
+        rows = _rows(self._walk(state), t, n, seeds, flat_sources, experimental_use_pfor, not self._persistent)
         out = []
-        for s, grads in zip(flat_sources, rows):
-            shape = tuple(t._value.shape) + tuple(s._value.shape)
-            if all(g is None for g in grads):
+        for s, r in zip(flat_sources, rows):
+            shape = tshape + tuple(s._value.shape)
+            if r is None:
                 out.append(ops.zeros(shape, s.dtype) if zero else None)
-                continue
-            full = [ops.zeros_like(s) if g is None else g for g in grads]
-            out.append(ops.reshape(ops.stack(full), shape) if full else ops.zeros(shape, s.dtype))
+            else:
+                out.append(ops.reshape(r, shape))
         _explain.note_results(self, out)
-        if not self._persistent:
-            self._spend()
         return nest.pack_as(sources, out)
 
     def batch_jacobian(self, target: Any, source: Any,
@@ -283,22 +301,80 @@ class GradientTape:
             raise ValueError(f"batch_jacobian needs target and source with the same first (batch) dimension; got "
                              f"shapes {tuple(t._value.shape)} and {tuple(s._value.shape)}")
         b = t._value.shape[0]
-        inner = t._value.shape[1:]
+        inner = tuple(t._value.shape[1:])
         m = int(xp.prod(inner)) if inner else 1
-        reach = reachable(state.entries, {id(s)})
-        cols = []
-        for i in range(m):
-            seed = xp.zeros((b, m), dtype=t._value.dtype)
-            seed[:, i] = 1
-            (g,) = backward(state.entries, [t], [wrap(seed.reshape(t._value.shape))], [s], reach=reach)
-            cols.append(g)
-        if not self._persistent:
-            self._spend()
-        shape = (b,) + tuple(inner) + tuple(s._value.shape[1:])
-        if all(g is None for g in cols):
+
+        def seeds(start: int, stop: int) -> Any:  # row i of every example's Jacobian at once
+            seed = xp.zeros((stop - start, b, m), t._value.dtype)
+            seed[xp.arange(stop - start), :, xp.arange(start, stop)] = 1
+            return seed.reshape((stop - start,) + tuple(t._value.shape))
+
+        (r,) = _rows(self._walk(state), t, m, seeds, [s], experimental_use_pfor, not self._persistent)
+        shape = (b,) + inner + tuple(s._value.shape[1:])
+        if r is None:
             return ops.zeros(shape, s.dtype) if zero else None
-        full = [ops.zeros_like(s) if g is None else g for g in cols]
-        return ops.reshape(ops.stack(full, axis=1), shape)
+        # r is [row, example, ...]: put the example axis first.
+        return ops.reshape(ops.transpose(r, (1, 0) + tuple(range(2, r._value.ndim))), shape)
+
+
+# Elements (rows x largest cotangent) one vectorized backward pass may hold; more rows take more passes.
+_ROWS_BUDGET = 1 << 22
+
+
+def _rows(entries: list, t: Operand, n: int, seeds: Callable[[int, int], Any], sources: list, vectorized: bool,
+          free: bool) -> list:
+    """For each source, the n Jacobian rows of ``t`` stacked: a tensor [n] + source.shape, or None if unconnected.
+
+    Vectorized, the seed cotangents of many rows go through the backward pass together, as a
+    leading batch axis the rules carry along (TensorFlow's pfor, JAX's vmap); otherwise the tape
+    is walked once per row.
+    """
+    reach = reachable(entries, {id(s) for s in sources})
+    if n == 0 or id(t) not in reach:
+        return [None] * len(sources)
+    size = 1
+    if vectorized:
+        biggest = max([t._value.size] + [e[3]._value.size for e in entries if e is not None and id(e[3]) in reach])
+        size = max(1, min(n, _ROWS_BUDGET // max(biggest, 1)))
+    parts: list[list[Any]] = [[] for _ in sources]
+    for start in range(0, n, size):
+        stop = min(n, start + size)
+        seed = seeds(start, stop) if vectorized else seeds(start, stop)[0]
+        grads = backward(entries, [t], [wrap(seed)], sources, reach=reach, free=free and stop == n,
+                         unbatched=_per_row if vectorized else None)
+        for k, g in enumerate(grads):
+            parts[k].append(g)
+    out = []
+    for s, ps in zip(sources, parts):
+        if all(p is None for p in ps):
+            out.append(None)
+            continue
+        full = []
+        for i, p in enumerate(ps):
+            want = ((min(n, (i + 1) * size) - i * size,) if vectorized else ()) + tuple(s._value.shape)
+            if p is None:
+                p = ops.zeros(want, s.dtype)
+            elif tuple(p._value.shape) != want:  # a rule that ignored the row axis: the same for every row
+                p = ops.broadcast_to(p, want)
+            full.append(p)
+        out.append(full[0] if len(full) == 1 and vectorized else ops.concat(full, 0) if vectorized
+                   else ops.stack(full))
+    return out
+
+
+def _per_row(rule: Callable[..., Any], g: Operand, ans: Operand, inputs: tuple, params: dict | None,
+             x: Operand) -> Any:
+    """A rule that does not take batch axes (a custom_gradient's), run once per Jacobian row."""
+    lead = tuple(g._value.shape[:g._value.ndim - ans._value.ndim])
+    flat = ops.reshape(g, (-1,) + tuple(ans._value.shape))
+    rows = []
+    for i in range(flat._value.shape[0]):
+        gi = flat[i]
+        rows.append(rule(gi, ans, *inputs, **params) if params else rule(gi, ans, *inputs))
+    if all(r is None for r in rows):
+        return None
+    rows = [ops.zeros_like(x) if r is None else r for r in rows]
+    return ops.reshape(ops.stack(rows), lead + tuple(x._value.shape))
 
 
 def _short(x: Any) -> str:
@@ -381,10 +457,11 @@ def custom_gradient(f: Callable[..., Any]) -> Callable[..., Any]:
             raise TypeError(f"custom_gradient: {f.__name__} reads Variables "
                             f"({', '.join(v.name for v in variables)}), so its grad_fn must accept "
                             "`variables=None` and return (input_grads, variable_grads)")
-        value = result._value
-        prim = Primitive(f"custom_gradient:{f.__name__}", lambda *_: value,
+        # The op passes f's result through (its first input, given no gradient), so its forward is a
+        # pure function of its inputs: tg.function can replay it.
+        prim = Primitive(f"custom_gradient:{f.__name__}", lambda r, *_: r,
                          _GradFnRules(grad_fn, len(inputs), variables, f.__name__), register=False)
-        return apply(prim, inputs + variables)
+        return apply(prim, (result,) + inputs + variables)
 
     return wrapper
 
@@ -411,5 +488,7 @@ class _GradFnRules:
             self.last = (g, [None if x is None else ops.operand(x) for x in grads + list(var_grads)])
         return self.last[1]
 
-    def __getitem__(self, k: int) -> Callable[..., Any]:
-        return lambda g, ans, *xs: self._all(g)[k]
+    def __getitem__(self, k: int) -> Callable[..., Any] | None:
+        if k == 0:  # f's result, passed through
+            return None
+        return lambda g, ans, *xs: self._all(g)[k - 1]

@@ -5,32 +5,61 @@ tape records the walk itself: that is how higher derivatives work).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .backend import xp
-from .tensor import wrap
+from .tensor import Tensor
+
+_new = object.__new__
 
 
 def reachable(entries: Sequence[Any], source_ids: set[int]) -> set[int]:
     """Ids of the sources and of every recorded output that depends on one."""
     reach = set(source_ids)
+    add = reach.add
     for entry in entries:
         for x in entry[1]:
             if id(x) in reach:
-                reach.add(id(entry[3]))
+                add(id(entry[3]))
                 break
     return reach
 
 
+_ONE: dict[Any, Any] = {}
+
+
+class Seed(Tensor):
+    """The ones a target's walk starts from. Rules may use that ``g * d`` is then ``d`` itself."""
+
+    __slots__ = ()
+
+
+def ones_like(value: Any) -> Any:
+    """The seed cotangent of a target: ones of its shape and dtype (a shared NumPy scalar for 0-d)."""
+    if value.ndim == 0:
+        dtype = value.dtype
+        one = _ONE.get(dtype)
+        if one is None:
+            one = _ONE[dtype] = dtype.type(1)
+        return one
+    return xp.ones(value.shape, value.dtype)
+
+
 def backward(entries: list[Any], targets: Sequence[Any], output_gradients: Sequence[Any],
-             sources: Sequence[Any], reach: set[int] | None = None, free: bool = False) -> list[Any]:
+             sources: Sequence[Any], reach: set[int] | None = None, free: bool = False,
+             unbatched: Callable[..., Any] | None = None) -> list[Any]:
     """Gradients of sum(targets * output_gradients) with respect to each source (None: unconnected).
 
     ``free`` drops each entry as soon as it has been walked, so a non-persistent
     tape releases its intermediates during the walk, not after it.
+
+    Output gradients may carry leading batch axes (``batch + target.shape``: one row of a
+    Jacobian each); ``unbatched(rule, g, ans, inputs, params, x)`` then runs the rules of
+    primitives that are not ``batched`` once per batch element
+    (``x`` is the input whose cotangent is wanted).
     """
-    source_ids = {id(s) for s in sources}
+    source_ids = set(map(id, sources))  # (map, not a comprehension: no frame to set up on this hot path)
     if reach is None:
         reach = reachable(entries, source_ids)
     cot: dict[int, Any] = {}
@@ -39,8 +68,11 @@ def backward(entries: list[Any], targets: Sequence[Any], output_gradients: Seque
         if tid not in reach:
             continue
         if g is None:
-            g = wrap(xp.ones_like(t._value))
-        cot[tid] = g if tid not in cot else cot[tid] + g
+            g = _new(Seed)
+            g._value = ones_like(t._value)
+        prev = cot.get(tid)
+        cot[tid] = g if prev is None else prev + g
+    pop = cot.pop
     for i in range(len(entries) - 1, -1, -1):
         entry = entries[i]
         if free:
@@ -49,18 +81,27 @@ def backward(entries: list[Any], targets: Sequence[Any], output_gradients: Seque
             continue
         prim, inputs, params, out = entry
         oid = id(out)
-        g = cot.get(oid)
+        # A source's own cotangent stays: it is an answer even if the walk goes on past it.
+        g = pop(oid, None) if oid not in source_ids else cot.get(oid)
         if g is None:
             continue
-        if oid not in source_ids:
-            del cot[oid]
         vjps = prim.vjps
-        for k, x in enumerate(inputs):
+        per_element = unbatched is not None and not prim.batched and g._value.ndim > out._value.ndim
+        k = 0
+        for x in inputs:
+            rule = vjps[k]
+            k += 1
             xid = id(x)
-            if xid not in reach or vjps[k] is None:
+            if rule is None or xid not in reach:
                 continue
-            gx = vjps[k](g, out, *inputs, **params) if params else vjps[k](g, out, *inputs)
+            if per_element:
+                gx = unbatched(rule, g, out, inputs, params, x)
+            elif params:
+                gx = rule(g, out, *inputs, **params)
+            else:
+                gx = rule(g, out, *inputs)
             if gx is None:
                 continue
-            cot[xid] = gx if xid not in cot else cot[xid] + gx
-    return [cot.get(id(s)) for s in sources]
+            prev = cot.get(xid)
+            cot[xid] = gx if prev is None else prev + gx
+    return list(map(cot.get, map(id, sources)))

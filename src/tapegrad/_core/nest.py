@@ -26,21 +26,22 @@ def flatten(structure: Any) -> list:
 
 def pack_as(structure: Any, leaves: list) -> Any:
     """The inverse of flatten: ``leaves`` arranged in ``structure``'s shape."""
-    it = iter(leaves)
+    return _build(structure, iter(leaves))
 
-    def build(s: Any) -> Any:
-        if isinstance(s, list):
-            return [build(x) for x in s]
-        if _is_namedtuple(s):
-            return type(s)(*[build(x) for x in s])
-        if isinstance(s, tuple):
-            return tuple(build(x) for x in s)
-        if isinstance(s, dict):
-            built = {k: build(s[k]) for k in sorted(s)}
-            return type(s)((k, built[k]) for k in s) if type(s) is not dict else {k: built[k] for k in s}
-        return next(it)
 
-    return build(structure)
+def _build(s: Any, it: Any) -> Any:
+    # A module-level function, not a closure calling itself: such a closure is a reference
+    # cycle, and would keep the leaves (gradients, often large) alive until the next gc pass.
+    if isinstance(s, list):
+        return [_build(x, it) for x in s]
+    if _is_namedtuple(s):
+        return type(s)(*[_build(x, it) for x in s])
+    if isinstance(s, tuple):
+        return tuple(_build(x, it) for x in s)
+    if isinstance(s, dict):
+        built = {k: _build(s[k], it) for k in sorted(s)}
+        return type(s)((k, built[k]) for k in s) if type(s) is not dict else {k: built[k] for k in s}
+    return next(it)
 
 
 def map_structure(fn: Callable[[Any], Any], structure: Any) -> Any:

@@ -6,12 +6,12 @@ With no tape active the whole cost is one attribute read.
 """
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from .backend import xp
-from .tensor import Operand, Tensor, Variable, to_array, wrap
+from .state import STATE
+from .tensor import Operand, Tensor, Variable, to_array
 
 VJP = Callable[..., Any]
 
@@ -26,18 +26,25 @@ class Primitive:
     ``jvp(tangents, ans, *inputs, **params)`` returns the output tangent, with ``None``
     in ``tangents`` for inputs that carry none. ``vjps=None`` declares the op
     non-differentiable: it is never recorded.
+
+    ``batched=True`` promises that the vjps also accept a cotangent with leading batch axes,
+    ``g.shape == batch + ans.shape``, and return ``batch + input.shape``: that is what lets
+    ``jacobian`` push every row through one backward pass. Rules without the promise are run
+    once per batch element instead, which is always correct.
     """
 
-    __slots__ = ("name", "forward", "vjps", "jvp", "kind", "differentiable")
+    __slots__ = ("name", "forward", "vjps", "jvp", "kind", "differentiable", "batched")
 
     def __init__(self, name: str, forward: Callable[..., Any], vjps: Sequence[VJP | None] | None,
-                 jvp: Callable[..., Any] | None = None, kind: str = "other", register: bool = True) -> None:
+                 jvp: Callable[..., Any] | None = None, kind: str = "other", register: bool = True,
+                 batched: bool = False) -> None:
         self.name = name
         self.forward = forward
         self.vjps = tuple(vjps) if isinstance(vjps, list) else vjps
         self.jvp = jvp
         self.kind = kind
         self.differentiable = vjps is not None
+        self.batched = batched
         if register:
             if name in REGISTRY:
                 raise ValueError(f"a primitive named {name!r} is registered already")
@@ -68,27 +75,19 @@ class TapeState:
                 self.variables.append(obj)
 
 
-class _Stack(threading.local):
-    def __init__(self) -> None:
-        self.tapes: list[TapeState] = []
-        self.hooks: list[Callable[..., Any]] = []  # forward-mode accumulators and debuggers
-
-
-STATE = _Stack()
-
 # read_variable: a Variable's value at the moment it was read, like TensorFlow's ReadVariableOp,
 # so a later assign cannot change what an earlier entry's rule sees.
 READ = Primitive("read_variable", lambda v: v, (lambda g, ans, v: g,), jvp=lambda t, ans, v: t[0],
-                 kind="linear", register=False)
+                 kind="linear", register=False, batched=True)
 
-
-def _floating(value: Any) -> bool:
-    return value.dtype.kind in "fc"
+_new = object.__new__
+_ndarray, _generic = xp.ndarray, xp.generic
 
 
 def read(var: Variable) -> Tensor:
     """A Tensor holding the Variable's current value, recorded on tapes that watch it."""
-    snap = wrap(var._value)
+    snap = _new(Tensor)
+    snap._value = var._value
     tapes = STATE.tapes
     if tapes or STATE.hooks:
         _record_read(tapes, var, snap)
@@ -99,7 +98,7 @@ def _record_read(tapes: list[TapeState], var: Variable, snap: Tensor) -> None:
     for tape in tapes:
         ids = tape.ids
         if id(var) not in ids:
-            if not (tape.watch_accessed_variables and var._trainable and _floating(var._value)):
+            if not (tape.watch_accessed_variables and var._trainable and var._value.dtype.kind in "fc"):
                 continue
             tape.watch(var)
         tape.entries.append((READ, (var,), None, snap))
@@ -110,32 +109,40 @@ def _record_read(tapes: list[TapeState], var: Variable, snap: Tensor) -> None:
 
 def apply(prim: Primitive, inputs: tuple, params: dict | None = None) -> Tensor:
     """Run ``prim`` on Tensors/Variables and record it where it needs recording."""
+    # The hot path of every op: arities spelled out, no list built, wrap() inlined.
     if params:
-        out = prim.forward(*[x._value for x in inputs], **params)
+        if len(inputs) == 1:
+            out = prim.forward(inputs[0]._value, **params)
+        else:
+            out = prim.forward(*[x._value for x in inputs], **params)
+    elif len(inputs) == 2:
+        out = prim.forward(inputs[0]._value, inputs[1]._value)
+    elif len(inputs) == 1:
+        out = prim.forward(inputs[0]._value)
     else:
         out = prim.forward(*[x._value for x in inputs])
-    if type(out) is not xp.ndarray and not isinstance(out, xp.generic):
+    if type(out) is not _ndarray and not isinstance(out, _generic):
         out = to_array(out)
-    result = wrap(out)
+    result = _new(Tensor)
+    result._value = out
     if STATE.tapes:
         if prim.differentiable:
             record(prim, inputs, params, result)
-        else:
-            _cut(prim, inputs, result)
-            if STATE.hooks:
-                _notify(prim, inputs, params, result)
-    elif STATE.hooks:
+            return result
+        _cut(prim, inputs, result)
+    if STATE.hooks:
         _notify(prim, inputs, params, result)
     return result
 
 
 def record(prim: Primitive, inputs: tuple, params: dict | None, out: Tensor) -> None:
     """Append the op to each active tape that tracks one of its inputs."""
-    tapes = STATE.tapes
-    if any(type(x) is Variable for x in inputs):
-        inputs = tuple(read(x) if type(x) is Variable else x for x in inputs)
-    if _floating(out._value):
-        for tape in tapes:
+    for x in inputs:
+        if type(x) is Variable:
+            inputs = _snapshots(inputs)
+            break
+    if out._value.dtype.kind in "fc":
+        for tape in STATE.tapes:
             ids = tape.ids
             for x in inputs:
                 if id(x) in ids:
@@ -146,6 +153,13 @@ def record(prim: Primitive, inputs: tuple, params: dict | None, out: Tensor) -> 
         _cut(prim, inputs, out)
     if STATE.hooks:
         _notify(prim, inputs, params, out)
+
+
+def _snapshots(inputs: tuple) -> tuple:
+    """The inputs with each Variable replaced by a recorded read of its current value."""
+    if len(inputs) == 1:
+        return (read(inputs[0]),)
+    return tuple([read(x) if type(x) is Variable else x for x in inputs])
 
 
 def _cut(prim: Primitive, inputs: tuple, out: Tensor) -> None:
@@ -162,8 +176,10 @@ def _cut(prim: Primitive, inputs: tuple, out: Tensor) -> None:
 
 
 def _notify(prim: Primitive, inputs: tuple, params: dict | None, out: Tensor) -> None:
-    if any(type(x) is Variable for x in inputs):
-        inputs = tuple(read(x) if type(x) is Variable else x for x in inputs)
+    for x in inputs:
+        if type(x) is Variable:
+            inputs = _snapshots(inputs)
+            break
     for hook in STATE.hooks:
         hook(prim, inputs, params or {}, out)
 
@@ -181,4 +197,7 @@ def pop(tape: TapeState) -> None:
 
 
 def is_recording(tape: TapeState) -> bool:
-    return any(t is tape for t in STATE.tapes)
+    for t in STATE.tapes:
+        if t is tape:
+            return True
+    return False

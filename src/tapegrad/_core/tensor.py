@@ -10,8 +10,10 @@ from typing import Any
 
 from . import dtypes as _dt
 from .backend import xp
+from .state import STATE, escape, impure
 
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+_FLOAT32 = xp.float32
 
 # Filled by the ops layer: packs a list holding tensors into one tensor (tf.stack).
 PACK: list[Callable[[list, Any], Tensor]] = []
@@ -76,10 +78,12 @@ class Operand:
         >>> tg.constant([1.0, 2.0]).numpy()
         array([1., 2.], dtype=float32)
         """
+        escape(self)
         v = self._value
         return v[()] if v.ndim == 0 else v
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        escape(self)
         a = xp.asarray(self._value, dtype=dtype)
         return a.copy() if copy else a
 
@@ -101,6 +105,7 @@ class Operand:
         return bool(self._scalar("bool"))
 
     def _scalar(self, what: str) -> Any:
+        escape(self)
         v = self._value
         if v.size != 1:
             raise ValueError(
@@ -219,6 +224,7 @@ class Variable(Operand):
             raise ValueError("Variable() needs an initial_value, e.g. tg.Variable(1.0) or tg.Variable([1.0, 2.0])")
         if callable(initial_value) and not isinstance(initial_value, Operand):
             initial_value = initial_value()
+        impure("tg.Variable() creates a new Variable on every call")
         value = to_array(initial_value, dtype, copy=True)
         if shape is not None and tuple(shape) != tuple(value.shape):
             raise ValueError(f"Variable(): initial value has shape {tuple(value.shape)}, not shape={tuple(shape)}")
@@ -234,16 +240,21 @@ class Variable(Operand):
     def name(self) -> str:
         return f"{self._name}:0"
 
-    def _set(self, value: Any, how: str) -> Variable:
-        new = to_array(value, self._value.dtype)
-        if new.shape != self._value.shape:
-            if new.size == self._value.size == 1 or new.shape == ():
-                new = xp.broadcast_to(new, self._value.shape).copy() if new.shape == () else new.reshape(
-                    self._value.shape)
-            else:
-                raise ValueError(
-                    f"{how}(): cannot put a value of shape {tuple(new.shape)} into Variable '{self.name}' "
-                    f"of shape {tuple(self._value.shape)}; reshape the value or make a new Variable")
+    def _write(self, how: str, value: Any) -> Variable:
+        cur = self._value
+        if isinstance(value, Operand):
+            v = value._value
+            if v.dtype is not cur.dtype and v.dtype != cur.dtype:
+                v = v.astype(cur.dtype)
+        else:
+            v = to_array(value, cur.dtype)
+        new = v if how == "assign" else cur + v if how == "assign_add" else cur - v
+        fitted = new.shape != cur.shape
+        if fitted:
+            new = fit(new, cur.shape, how, self.name)
+        tracer = STATE.trace
+        if tracer is not None:
+            tracer.assigned(self, how, value, fitted)
         # A new array, never an in-place write: tensors read from this Variable earlier keep their values.
         self._value = new
         return self
@@ -255,7 +266,7 @@ class Variable(Operand):
         >>> tg.Variable(1.0).assign(3.0).numpy()
         np.float32(3.0)
         """
-        return self._set(value, "assign")
+        return self._write("assign", value)
 
     def assign_add(self, delta: Any, use_locking: Any = None, name: Any = None,
                    read_value: bool = True) -> Variable:
@@ -265,7 +276,7 @@ class Variable(Operand):
         >>> tg.Variable(1.0).assign_add(2.0).numpy()
         np.float32(3.0)
         """
-        return self._set(self._value + to_array(delta, self._value.dtype), "assign_add")
+        return self._write("assign_add", delta)
 
     def assign_sub(self, delta: Any, use_locking: Any = None, name: Any = None,
                    read_value: bool = True) -> Variable:
@@ -275,7 +286,7 @@ class Variable(Operand):
         >>> tg.Variable(1.0).assign_sub(0.5).numpy()
         np.float32(0.5)
         """
-        return self._set(self._value - to_array(delta, self._value.dtype), "assign_sub")
+        return self._write("assign_sub", delta)
 
     def read_value(self) -> Tensor:
         """The current value as a Tensor (recorded, so gradients flow back to this Variable).
@@ -290,6 +301,7 @@ class Variable(Operand):
     value = read_value
 
     def numpy(self) -> Any:
+        escape(self)
         v = self._value
         return v[()] if v.ndim == 0 else v.copy()
 
@@ -300,6 +312,17 @@ class Variable(Operand):
         v = self._value
         return (f"<tf.Variable '{self.name}' shape={tuple(v.shape)} dtype={self.dtype.name}, "
                 f"numpy={v[()] if v.ndim == 0 else repr(v)}>")
+
+
+def fit(new: Any, shape: tuple, how: str, name: str) -> Any:
+    """A value written to a Variable of ``shape``: a scalar is broadcast, a single element reshaped."""
+    if new.shape == ():
+        return xp.broadcast_to(new, shape).copy()
+    if new.size == 1 and all(d == 1 for d in shape):
+        return new.reshape(shape)
+    raise ValueError(
+        f"{how}(): cannot put a value of shape {tuple(new.shape)} into Variable '{name}' "
+        f"of shape {tuple(shape)}; reshape the value or make a new Variable")
 
 
 def _python_dtype(value: Any) -> Any:
@@ -324,9 +347,19 @@ def _has_operand(value: Any) -> bool:
 
 
 def to_array(value: Any, dtype: Any = None, copy: bool = False) -> Any:
-    """An array for ``value`` under TensorFlow's dtype policy, cast to ``dtype`` if given."""
+    """An array for ``value`` under TensorFlow's dtype policy, cast to ``dtype`` if given.
+
+    A Python number becomes a NumPy scalar, not a 0-d array: immutable, and NumPy's scalar
+    arithmetic on it is several times faster than its ufunc path on 0-d arrays.
+    """
+    t = type(value)
+    if t is float and dtype is None:  # the commonest case by far: a constant in an expression
+        return _FLOAT32(value)
     want = None if dtype is None else _dt.as_dtype(dtype)._np
+    if (t is float or t is int) and want is not None and want.kind in "fc":
+        return want.type(value)
     if isinstance(value, Operand):
+        escape(value)
         arr = value._value
         if want is not None and arr.dtype != want:
             arr = arr.astype(want)
@@ -347,10 +380,12 @@ def to_array(value: Any, dtype: Any = None, copy: bool = False) -> Any:
     if py is not None:
         if want is not None:
             _check_cast(value, want)
-        return xp.asarray(value, dtype=want if want is not None else py)
+        return xp.asarray(value, dtype=want if want is not None else py)[()]
     if isinstance(value, (list, tuple)):
         if _has_operand(value):
-            return PACK[0](list(value), dtype)._value
+            packed = PACK[0](list(value), dtype)
+            escape(packed)
+            return packed._value
         try:
             arr = xp.asarray(value)
         except ValueError as e:

@@ -5,7 +5,9 @@ from typing import Any
 
 from tapegrad._core.dtypes import of_numpy
 from tapegrad._core.errors import DTypeError
-from tapegrad._core.tensor import Operand, Tensor, convert_to_tensor, to_array, wrap
+from tapegrad._core.tensor import Operand, Tensor, convert_to_tensor, to_array
+
+_new = object.__new__
 
 
 def operand(x: Any) -> Operand:
@@ -14,32 +16,48 @@ def operand(x: Any) -> Operand:
         return x
     if isinstance(x, (list, tuple)):
         return convert_to_tensor(x)  # a list holding tensors is stacked, not cut from the tape
-    return wrap(to_array(x))
+    t = _new(Tensor)
+    t._value = to_array(x)
+    return t
 
 
 def pair(x: Any, y: Any, op: str) -> tuple[Operand, Operand]:
     """Two operands of one dtype: a plain value takes the other operand's dtype, as in TensorFlow."""
-    xo, yo = isinstance(x, Operand), isinstance(y, Operand)
-    if xo and yo:
-        if x._value.dtype != y._value.dtype:
-            a, b = of_numpy(x._value.dtype).name, of_numpy(y._value.dtype).name
-            raise DTypeError(
-                f"{op}: the operands have different dtypes, {a} and {b}; tapegrad (like TensorFlow) does not "
-                f"convert silently. Cast one of them, e.g. tg.cast(y, tg.{a})")
-        return x, y
-    if xo:
-        return x, wrap(_like(y, x, op))
-    if yo:
-        return wrap(_like(x, y, op)), y
+    if isinstance(x, Operand):
+        if isinstance(y, Operand):
+            dx, dy = x._value.dtype, y._value.dtype
+            if dx is not dy and dx != dy:
+                a, b = of_numpy(x._value.dtype).name, of_numpy(y._value.dtype).name
+                raise DTypeError(
+                    f"{op}: the operands have different dtypes, {a} and {b}; tapegrad (like TensorFlow) does not "
+                    f"convert silently. Cast one of them, e.g. tg.cast(y, tg.{a})")
+            return x, y
+        if type(y) is float or type(y) is int:  # `x * 2.0`: the hot path of every expression
+            dtype = x._value.dtype
+            if dtype.kind in "fc":
+                c = _new(Tensor)
+                c._value = dtype.type(y)
+                return x, c
+        return x, _like(y, x, op)
+    if isinstance(y, Operand):
+        if type(x) is float or type(x) is int:
+            dtype = y._value.dtype
+            if dtype.kind in "fc":
+                c = _new(Tensor)
+                c._value = dtype.type(x)
+                return c, y
+        return _like(x, y, op), y
     xt = operand(x)
-    return xt, wrap(_like(y, xt, op))
+    return xt, _like(y, xt, op)
 
 
-def _like(value: Any, other: Operand, op: str) -> Any:
+def _like(value: Any, other: Operand, op: str) -> Tensor:
+    t = _new(Tensor)
     try:
-        return to_array(value, other._value.dtype)
+        t._value = to_array(value, other._value.dtype)
     except TypeError as e:
         raise DTypeError(f"{op}: {e}") from None
+    return t
 
 
 def axis_param(axis: Any, ndim: int, op: str) -> tuple | None:
@@ -64,7 +82,7 @@ def shape_param(shape: Any) -> tuple:
         return tuple(int(s) for s in shape.numpy().reshape(-1))
     if isinstance(shape, int) or hasattr(shape, "__index__"):
         return (int(shape),)
-    return tuple(int(s) for s in shape)
+    return tuple(map(int, shape))
 
 
 def float_tensor(x: Any, op: str) -> Operand:

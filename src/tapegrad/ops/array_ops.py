@@ -7,6 +7,7 @@ from typing import Any
 from tapegrad._core.backend import xp
 from tapegrad._core.dtypes import as_dtype, float32
 from tapegrad._core.record import apply
+from tapegrad._core.state import escape
 from tapegrad._core.tensor import Operand, Tensor, to_array, wrap
 
 from . import table as T
@@ -27,11 +28,10 @@ def reshape(tensor: TensorLike, shape: Any, name: str | None = None) -> Tensor:
     if x._value.shape == shape:
         return x if isinstance(x, Tensor) else apply(T.identity, (x,))
     try:
-        xp.empty(x._value.shape, dtype=bool).reshape(shape)
+        return apply(T.reshape, (x,), {"shape": shape})
     except ValueError:
         raise ValueError(f"reshape: cannot put {x._value.size} values of shape {tuple(x._value.shape)} "
                          f"into shape {shape}") from None
-    return apply(T.reshape, (x,), {"shape": shape})
 
 
 def transpose(a: TensorLike, perm: Any = None, conjugate: bool = False, name: str | None = None) -> Tensor:
@@ -43,9 +43,12 @@ def transpose(a: TensorLike, perm: Any = None, conjugate: bool = False, name: st
     """
     x = operand(a)
     n = x._value.ndim
-    perm = tuple(range(n - 1, -1, -1)) if perm is None else tuple(int(p) % builtins.max(n, 1) for p in perm)
-    if sorted(perm) != list(range(n)):
-        raise ValueError(f"transpose: perm {perm} is not a permutation of the {n} axes")
+    if perm is None:
+        perm = tuple(builtins.range(n - 1, -1, -1))
+    elif type(perm) is not tuple or sorted(perm) != list(builtins.range(n)):  # else it is valid as it is
+        perm = tuple([int(p) % builtins.max(n, 1) for p in perm])
+        if sorted(perm) != list(builtins.range(n)):
+            raise ValueError(f"transpose: perm {perm} is not a permutation of the {n} axes")
     return apply(T.transpose, (x,), {"perm": perm})
 
 
@@ -60,7 +63,7 @@ def matrix_transpose(a: TensorLike, name: str | None = None) -> Tensor:
     n = x._value.ndim
     if n < 2:
         raise ValueError(f"matrix_transpose needs a tensor of rank >= 2, got rank {n}")
-    return transpose(x, tuple(range(n - 2)) + (n - 1, n - 2))
+    return transpose(x, tuple(builtins.range(n - 2)) + (n - 1, n - 2))
 
 
 def expand_dims(input: TensorLike, axis: int, name: str | None = None) -> Tensor:
@@ -189,10 +192,9 @@ def broadcast_to(input: TensorLike, shape: Any, name: str | None = None) -> Tens
     if x._value.shape == shape:
         return x if isinstance(x, Tensor) else apply(T.identity, (x,))
     try:
-        xp.broadcast_shapes(x._value.shape, shape)
+        return apply(T.broadcast_to, (x,), {"shape": shape})
     except ValueError:
         raise ValueError(f"broadcast_to: shape {tuple(x._value.shape)} cannot be broadcast to {shape}") from None
-    return apply(T.broadcast_to, (x,), {"shape": shape})
 
 
 def sum_to(input: TensorLike, shape: Any) -> Tensor:
@@ -216,6 +218,7 @@ def _index(key: Any) -> tuple:
     out: list = []
     for k in key:
         if isinstance(k, Operand):
+            escape(k)  # its values pick elements: a Python-level use of the tensor
             k = k._value
         elif isinstance(k, list):
             k = xp.asarray(k)
@@ -317,6 +320,7 @@ def where(condition: TensorLike, x: TensorLike = None, y: TensorLike = None, nam
     if c._value.dtype.kind != "b":
         raise TypeError(f"where: condition must be boolean, got {c.dtype.name}; compare first, e.g. x > 0")
     if x is None and y is None:
+        escape(c)
         return wrap(xp.argwhere(c._value).astype(xp.int64))
     if x is None or y is None:
         raise ValueError("where: give both x and y, or neither")
@@ -405,6 +409,8 @@ def linspace(start: Any, stop: Any, num: int, name: str | None = None, axis: int
     array([0. , 0.5, 1. ], dtype=float32)
     """
     a, b = pair(start, stop, "linspace")
+    escape(a)
+    escape(b)
     dtype = a._value.dtype if a._value.dtype.kind == "f" else xp.dtype(xp.float64)
     return wrap(xp.linspace(a._value, b._value, int(num), axis=axis).astype(dtype))
 

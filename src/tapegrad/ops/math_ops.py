@@ -61,6 +61,8 @@ logical_not = _unary(T.logical_not, "logical not", "True", "np.False_", real=Fal
 
 def _binary(prim: Any, doc_expr: str, example: str, result: str) -> Callable[..., Tensor]:
     def op(x: TensorLike, y: TensorLike, name: str | None = None) -> Tensor:
+        if type(x) is Tensor and type(y) is Tensor and x._value.dtype is y._value.dtype:
+            return apply(prim, (x, y))  # the backward pass's case: nothing to convert or check
         return apply(prim, pair(x, y, prim.name))
 
     op.__name__ = op.__qualname__ = prim.name
@@ -75,6 +77,8 @@ multiply = _binary(T.multiply, "x * y", "2.0, 3.0", "np.float32(6.0)")
 divide = _binary(T.divide, "x / y (true division; integers give float64, as in TensorFlow)", "1.0, 4.0",
                  "np.float32(0.25)")
 pow = _binary(T.pow, "x ** y", "2.0, 3.0", "np.float32(8.0)")
+
+
 floordiv = _binary(T.floordiv, "floor(x / y) (not differentiable)", "7.0, 2.0", "np.float32(3.0)")
 floormod = _binary(T.floormod, "x - floor(x / y) * y", "7.0, 2.0", "np.float32(1.0)")
 maximum = _binary(T.maximum, "maximum (a tie sends the gradient to x)", "1.0, 2.0", "np.float32(2.0)")

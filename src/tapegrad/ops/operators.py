@@ -7,6 +7,7 @@ from typing import Any
 from tapegrad._core import tensor as _tensor
 from tapegrad._core.backend import xp
 from tapegrad._core.record import STATE
+from tapegrad._core.state import escape
 from tapegrad._core.tensor import Operand
 
 from . import array_ops as A
@@ -75,6 +76,9 @@ def _array_ufunc(self: Operand, ufunc: Any, method: str, *inputs: Any, **kwargs:
         warnings.warn(f"numpy.{ufunc.__name__}{'' if method == '__call__' else '.' + method} has no tapegrad op: "
                       "its result is a plain NumPy array and is not recorded on the tape, so gradients will "
                       "not flow through it. Use the tapegrad function instead.", stacklevel=2)
+    for x in inputs:
+        if isinstance(x, Operand):
+            escape(x)
     arrays = [x._value if isinstance(x, Operand) else x for x in inputs]
     return getattr(ufunc, method)(*arrays, **kwargs)
 

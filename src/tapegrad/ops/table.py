@@ -7,19 +7,45 @@ NumPy, so a rule run under an outer tape is itself recorded: higher orders for f
 Binary rules return the cotangent at the broadcast shape; ``binary`` sums it back
 down to each input's shape, the one place broadcasting is undone.
 Forwards reach arrays only through ``xp`` (see ``_core.backend``).
+
+Every rule here is ``batched``: ``g`` may carry leading batch axes (``_lead(g, ans)``, one
+Jacobian row each), and a rule that names a shape or an axis puts them in front. Element-wise
+rules need nothing: broadcasting aligns shapes from the right.
 """
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any
 
 from tapegrad import ops as F
 from tapegrad._core.backend import xp
+from tapegrad._core.backward import Seed
 from tapegrad._core.record import Primitive
+from tapegrad._core.state import STATE
 
 
-def _t(t: tuple, i: int) -> Any:
-    return t[i]
+def _lead(g: Any, ans: Any) -> tuple:
+    """The batch axes ``g`` carries in front of the output's shape (none outside ``jacobian``)."""
+    n = g._value.ndim - ans._value.ndim
+    return g._value.shape[:n] if n > 0 else ()
+
+
+def _times(g: Any, d: Any, ans: Any) -> Any:
+    """``g * d``; just ``d`` when g is backward's seed (ones of ans's shape) and d has ans's shape too."""
+    if type(g) is Seed and d._value.shape == ans._value.shape:
+        return d  # 1 * d == d exactly: one op fewer on the first rule of every walk
+    return g * d
+
+
+def _unbroadcast(r: Any, shape: tuple, lead: tuple) -> Any:
+    """``r`` (lead + a broadcast shape) summed down to lead + ``shape``."""
+    if not lead:
+        return F.sum_to(r, shape)
+    extra = r._value.ndim - len(lead) - len(shape)
+    full = lead + (1,) * extra + tuple(shape)
+    out = F.sum_to(r, full)
+    return F.reshape(out, lead + tuple(shape)) if extra else out
 
 
 def _add_tangents(a: Any, b: Any) -> Any:
@@ -30,10 +56,17 @@ def _add_tangents(a: Any, b: Any) -> Any:
     return a + b
 
 
-def unary(name: str, forward: Callable[..., Any], d: Callable[[Any, Any], Any]) -> Primitive:
-    """An element-wise op of one input, given its derivative ``d(x, ans)``."""
-    return Primitive(name, forward, (lambda g, ans, x: g * d(x, ans),),
-                     jvp=lambda t, ans, x: t[0] * d(x, ans), kind="elementwise")
+def unary(name: str, forward: Callable[..., Any], d: Callable[[Any, Any], Any] | None = None,
+          over: Callable[[Any, Any], Any] | None = None) -> Primitive:
+    """An element-wise op of one input, given its derivative ``d(x, ans)`` or as ``1 / over(x, ans)``.
+
+    The second form divides instead of multiplying by a reciprocal: one pass over the data fewer.
+    """
+    if over is not None:
+        return Primitive(name, forward, (lambda g, ans, x: g / over(x, ans),),
+                         jvp=lambda t, ans, x: t[0] / over(x, ans), kind="elementwise", batched=True)
+    return Primitive(name, forward, (lambda g, ans, x: _times(g, d(x, ans), ans),),
+                     jvp=lambda t, ans, x: t[0] * d(x, ans), kind="elementwise", batched=True)
 
 
 def binary(name: str, forward: Callable[..., Any], dx: Callable[..., Any] | None, dy: Callable[..., Any] | None,
@@ -45,9 +78,12 @@ def binary(name: str, forward: Callable[..., Any], dx: Callable[..., Any] | None
 
         def vjp(g: Any, ans: Any, x: Any, y: Any) -> Any:
             r = rule(g, ans, x, y)
-            return F.sum_to(r, (x, y)[which]._value.shape)
+            shape = (x, y)[which]._value.shape
+            if r._value.shape == shape:
+                return r
+            return _unbroadcast(r, shape, _lead(g, ans))
         return vjp
-    return Primitive(name, forward, (wrap_rule(dx, 0), wrap_rule(dy, 1)), jvp=jvp, kind="binary")
+    return Primitive(name, forward, (wrap_rule(dx, 0), wrap_rule(dy, 1)), jvp=jvp, kind="binary", batched=True)
 
 
 def nondiff(name: str, forward: Callable[..., Any]) -> Primitive:
@@ -68,15 +104,18 @@ class _Each:
 
 
 # ---- arithmetic ---------------------------------------------------------------------------------
-add = binary("add", xp.add, lambda g, ans, x, y: g, lambda g, ans, x, y: g,
+# Python's operators give NumPy's results on arrays and NumPy scalars, and on scalars they take
+# NumPy's fast scalar path instead of the ufunc machinery (several times quicker on the 0-d
+# values descent loops are made of).
+add = binary("add", operator.add, lambda g, ans, x, y: g, lambda g, ans, x, y: g,
              jvp=lambda t, ans, x, y: F.broadcast_to(_add_tangents(t[0], t[1]), ans._value.shape))
-subtract = binary("subtract", xp.subtract, lambda g, ans, x, y: g, lambda g, ans, x, y: -g,
+subtract = binary("subtract", operator.sub, lambda g, ans, x, y: g, lambda g, ans, x, y: -g,
                   jvp=lambda t, ans, x, y: F.broadcast_to(
                       _add_tangents(t[0], None if t[1] is None else -t[1]), ans._value.shape))
-multiply = binary("multiply", xp.multiply, lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x,
+multiply = binary("multiply", operator.mul, lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x,
                   jvp=lambda t, ans, x, y: F.broadcast_to(_add_tangents(
                       None if t[0] is None else t[0] * y, None if t[1] is None else x * t[1]), ans._value.shape))
-divide = binary("divide", xp.true_divide, lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * ans / y,
+divide = binary("divide", operator.truediv, lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * ans / y,
                 jvp=lambda t, ans, x, y: F.broadcast_to(_add_tangents(
                     None if t[0] is None else t[0] / y, None if t[1] is None else -t[1] * ans / y),
                     ans._value.shape))
@@ -87,8 +126,23 @@ def _log_or_zero(x: Any) -> Any:
     return F.where(pos, F.log(F.where(pos, x, F.ones_like(x))), F.zeros_like(x))
 
 
-pow = binary("pow", xp.power,
-             lambda g, ans, x, y: g * y * x ** (y - 1),
+def _pow_dx(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    v = y._value
+    # x ** 2, the commonest power by far, gets a two-op rule instead of four. The choice reads y's
+    # value, so under tg.function it is made only for a constant y (a traced y may change).
+    if v.ndim == 0 and v == 2 and (STATE.trace is None or not STATE.trace.tracks(y)):
+        return _times(g, x + x, ans)
+    return g * y * x ** (y - 1)
+
+
+def _power(x: Any, y: Any) -> Any:
+    if y.ndim == 0 and y == 2 and x.dtype.kind in "fiu":
+        return x * x  # the same values as xp.power(x, 2), ten times quicker on the scalars of a descent
+    return xp.power(x, y)
+
+
+pow = binary("pow", _power,
+             _pow_dx,
              lambda g, ans, x, y: g * ans * _log_or_zero(x),
              jvp=lambda t, ans, x, y: F.broadcast_to(_add_tangents(
                  None if t[0] is None else t[0] * y * x ** (y - 1),
@@ -97,12 +151,12 @@ floormod = binary("floormod", xp.mod, lambda g, ans, x, y: g, lambda g, ans, x, 
                   jvp=lambda t, ans, x, y: F.broadcast_to(_add_tangents(
                       t[0], None if t[1] is None else -t[1] * F.floordiv(x, y)), ans._value.shape))
 maximum = binary("maximum", xp.maximum,
-                 lambda g, ans, x, y: F.where(x >= y, g, F.zeros_like(g)),
-                 lambda g, ans, x, y: F.where(x >= y, F.zeros_like(g), g),
+                 lambda g, ans, x, y: F.where(x >= y, g, 0),
+                 lambda g, ans, x, y: F.where(x >= y, 0, g),
                  jvp=lambda t, ans, x, y: F.where(x >= y, _tan_or_zero(t[0], ans), _tan_or_zero(t[1], ans)))
 minimum = binary("minimum", xp.minimum,
-                 lambda g, ans, x, y: F.where(x <= y, g, F.zeros_like(g)),
-                 lambda g, ans, x, y: F.where(x <= y, F.zeros_like(g), g),
+                 lambda g, ans, x, y: F.where(x <= y, g, 0),
+                 lambda g, ans, x, y: F.where(x <= y, 0, g),
                  jvp=lambda t, ans, x, y: F.where(x <= y, _tan_or_zero(t[0], ans), _tan_or_zero(t[1], ans)))
 
 
@@ -110,49 +164,100 @@ def _tan_or_zero(t: Any, ans: Any) -> Any:
     return F.broadcast_to(t, ans._value.shape) if t is not None else F.zeros_like(ans)
 
 
-negative = Primitive("negative", xp.negative, (lambda g, ans, x: -g,), jvp=lambda t, ans, x: -t[0], kind="linear")
-identity = Primitive("identity", lambda x: x, (lambda g, ans, x: g,), jvp=lambda t, ans, x: t[0], kind="linear")
+negative = Primitive("negative", operator.neg, (lambda g, ans, x: -g,), jvp=lambda t, ans, x: -t[0], kind="linear",
+                     batched=True)
+identity = Primitive("identity", lambda x: x, (lambda g, ans, x: g,), jvp=lambda t, ans, x: t[0], kind="linear",
+                     batched=True)
 
 # ---- element-wise functions ---------------------------------------------------------------------
-square = unary("square", xp.square, lambda x, ans: 2 * x)
+square = unary("square", lambda x: x * x, lambda x, ans: x + x)  # x + x: 2x exactly, no constant to convert
 sqrt = unary("sqrt", xp.sqrt, lambda x, ans: 0.5 / ans)
 rsqrt = unary("rsqrt", lambda x: 1 / xp.sqrt(x), lambda x, ans: -0.5 * ans * ans * ans)
 exp = unary("exp", xp.exp, lambda x, ans: ans)
 expm1 = unary("expm1", xp.expm1, lambda x, ans: ans + 1)
-log = unary("log", xp.log, lambda x, ans: F.reciprocal(x))
-log1p = unary("log1p", xp.log1p, lambda x, ans: F.reciprocal(1 + x))
+log = unary("log", xp.log, over=lambda x, ans: x)
+log1p = unary("log1p", xp.log1p, over=lambda x, ans: 1 + x)
 reciprocal = unary("reciprocal", xp.reciprocal, lambda x, ans: -ans * ans)
 sin = unary("sin", xp.sin, lambda x, ans: F.cos(x))
 cos = unary("cos", xp.cos, lambda x, ans: -F.sin(x))
 tan = unary("tan", xp.tan, lambda x, ans: 1 + ans * ans)
 asin = unary("asin", xp.arcsin, lambda x, ans: F.rsqrt(1 - x * x))
 acos = unary("acos", xp.arccos, lambda x, ans: -F.rsqrt(1 - x * x))
-atan = unary("atan", xp.arctan, lambda x, ans: F.reciprocal(1 + x * x))
+atan = unary("atan", xp.arctan, over=lambda x, ans: 1 + x * x)
 sinh = unary("sinh", xp.sinh, lambda x, ans: F.cosh(x))
 cosh = unary("cosh", xp.cosh, lambda x, ans: F.sinh(x))
 tanh = unary("tanh", xp.tanh, lambda x, ans: 1 - ans * ans)
 abs = unary("abs", xp.abs, lambda x, ans: F.sign(x))
 
 
+def _big_float(x: Any) -> bool:
+    """An array worth working on in place (a NumPy scalar cannot be written into)."""
+    return type(x) is xp.ndarray and x.ndim > 0 and x.dtype.kind == "f"
+
+
 def _sigmoid(x: Any) -> Any:
+    if _big_float(x):
+        # 1 / (1 + exp(-x)) in one buffer; exp(-x) overflowing to inf (x < -709) gives the right 0.
+        with xp.errstate(over="ignore"):
+            r = xp.negative(x)
+            xp.exp(r, out=r)
+        r += 1
+        return xp.reciprocal(r, out=r)
     # exp of -|x| never overflows: stable for large inputs of either sign.
     e = xp.exp(-xp.abs(x))
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
+def _softplus(x: Any) -> Any:
+    if _big_float(x):
+        # max(x, 0) + log(1 + exp(-|x|)) in one buffer: NumPy's logaddexp is a scalar loop, 2x slower.
+        t = xp.abs(x)
+        xp.negative(t, out=t)
+        xp.exp(t, out=t)
+        xp.log1p(t, out=t)
+        t += xp.maximum(x, 0)
+        return t
+    return xp.logaddexp(xp.zeros((), x.dtype), x)
+
+
 sigmoid = unary("sigmoid", _sigmoid, lambda x, ans: ans * (1 - ans))
-softplus = unary("softplus", lambda x: xp.logaddexp(xp.zeros((), x.dtype), x), lambda x, ans: F.sigmoid(x))
+# sigmoid(x) = 1 - exp(-softplus(x)): written with the answer, expm1 keeps it exact where it is tiny.
+softplus = unary("softplus", _softplus, lambda x, ans: -F.expm1(-ans))
 sign = Primitive("sign", xp.sign, (lambda g, ans, x: F.zeros_like(g),),
-                 jvp=lambda t, ans, x: F.zeros_like(ans), kind="elementwise")
+                 jvp=lambda t, ans, x: F.zeros_like(ans), kind="elementwise", batched=True)
 relu = Primitive("relu", lambda x: xp.maximum(x, xp.zeros((), x.dtype)),
-                 (lambda g, ans, x: F.where(x > 0, g, F.zeros_like(g)),),
-                 jvp=lambda t, ans, x: F.where(x > 0, t[0], F.zeros_like(t[0])), kind="elementwise")
+                 (lambda g, ans, x: F.where(x > 0, g, 0),),
+                 jvp=lambda t, ans, x: F.where(x > 0, t[0], F.zeros_like(t[0])), kind="elementwise", batched=True)
+_BITS = {4: xp.dtype(xp.uint32), 8: xp.dtype(xp.uint64)}
+
+
+def _where(c: Any, x: Any, y: Any) -> Any:
+    """xp.where; on large arrays of one 4- or 8-byte dtype, as a bitwise select.
+
+    NumPy's where branches on every element, so a random mask (a ReLU's, say) costs ~10x
+    an arithmetic pass; ``(x & m) | (y & ~m)`` with an all-ones mask selects the same bits.
+    """
+    dtype = x.dtype
+    if c.size < 4096 or y.dtype != dtype or dtype.itemsize not in _BITS or dtype.kind not in "fiu":
+        return xp.where(c, x, y)
+    bits = _BITS[dtype.itemsize]
+    m = c.astype(bits)
+    xp.negative(m, out=m)  # 1 -> all ones
+    xb = xp.asarray(x).view(bits)
+    if y.ndim or y != 0 or xp.signbit(y):
+        out = xp.bitwise_and(xb, m) | xp.bitwise_and(xp.asarray(y).view(bits), xp.invert(m, out=m))
+    else:  # selecting +0.0 is all-zero bits; into the mask's buffer when the shapes allow
+        out = xp.bitwise_and(xb, m, out=m if m.shape == xp.broadcast_shapes(m.shape, xb.shape) else None)
+    return out.view(dtype)
+
+
 where = Primitive(
-    "where", xp.where,
+    "where", _where,
     (None,
-     lambda g, ans, c, x, y: F.sum_to(F.where(c, g, F.zeros_like(g)), x._value.shape),
-     lambda g, ans, c, x, y: F.sum_to(F.where(c, F.zeros_like(g), g), y._value.shape)),
-    jvp=lambda t, ans, c, x, y: F.where(c, _tan_or_zero(t[1], ans), _tan_or_zero(t[2], ans)), kind="select")
+     lambda g, ans, c, x, y: _unbroadcast(F.where(c, g, 0), x._value.shape, _lead(g, ans)),
+     lambda g, ans, c, x, y: _unbroadcast(F.where(c, 0, g), y._value.shape, _lead(g, ans))),
+    jvp=lambda t, ans, c, x, y: F.where(c, _tan_or_zero(t[1], ans), _tan_or_zero(t[2], ans)), kind="select",
+    batched=True)
 
 # ---- not differentiable -------------------------------------------------------------------------
 floordiv = nondiff("floordiv", xp.floor_divide)
@@ -188,14 +293,14 @@ def kept_shape(shape: tuple, axis: tuple | None) -> tuple:
     return tuple(1 if i in axis else s for i, s in enumerate(shape))
 
 
-def _restore(g: Any, x: Any, axis: tuple | None) -> Any:
-    return F.reshape(g, kept_shape(x._value.shape, axis))
+def _restore(g: Any, x: Any, axis: tuple | None, lead: tuple = ()) -> Any:
+    return F.reshape(g, lead + kept_shape(x._value.shape, axis))
 
 
 def _max_vjp(g: Any, ans: Any, x: Any, axis: tuple | None, keepdims: bool) -> Any:
     # Ties share the gradient equally, as in TensorFlow.
     mask = F.cast(F.equal(x, _restore(ans, x, axis)), g.dtype)
-    return _restore(g, x, axis) * mask / F.reduce_sum(mask, axis, keepdims=True)
+    return _restore(g, x, axis, _lead(g, ans)) * mask / F.reduce_sum(mask, axis, keepdims=True)
 
 
 def _max_jvp(t: tuple, ans: Any, x: Any, axis: tuple | None, keepdims: bool) -> Any:
@@ -204,20 +309,27 @@ def _max_jvp(t: tuple, ans: Any, x: Any, axis: tuple | None, keepdims: bool) -> 
     return s / F.reduce_sum(mask, axis, keepdims=keepdims)
 
 
+def _sum_vjp(g: Any, ans: Any, x: Any, axis: tuple | None, keepdims: bool) -> Any:
+    lead = _lead(g, ans)
+    if axis is not None or lead:  # (a scalar broadcasts as it is)
+        g = _restore(g, x, axis, lead)
+    return F.broadcast_to(g, lead + x._value.shape)
+
+
 reduce_sum = Primitive(
     "reduce_sum", lambda x, axis, keepdims: xp.sum(x, axis=axis, keepdims=keepdims),
-    (lambda g, ans, x, axis, keepdims: F.broadcast_to(_restore(g, x, axis), x._value.shape),),
-    jvp=lambda t, ans, x, axis, keepdims: F.reduce_sum(t[0], axis, keepdims), kind="linear")
+    (_sum_vjp,),
+    jvp=lambda t, ans, x, axis, keepdims: F.reduce_sum(t[0], axis, keepdims), kind="linear", batched=True)
 reduce_max = Primitive("reduce_max", lambda x, axis, keepdims: xp.max(x, axis=axis, keepdims=keepdims),
-                       (_max_vjp,), jvp=_max_jvp, kind="reduction")
+                       (_max_vjp,), jvp=_max_jvp, kind="reduction", batched=True)
 reduce_min = Primitive("reduce_min", lambda x, axis, keepdims: xp.min(x, axis=axis, keepdims=keepdims),
-                       (_max_vjp,), jvp=_max_jvp, kind="reduction")
+                       (_max_vjp,), jvp=_max_jvp, kind="reduction", batched=True)
 # d prod / d x_i = prod / x_i: inputs with zeros are outside this rule's domain (see README).
 reduce_prod = Primitive(
     "reduce_prod", lambda x, axis, keepdims: xp.prod(x, axis=axis, keepdims=keepdims),
-    (lambda g, ans, x, axis, keepdims: _restore(g * ans, x, axis) / x,),
+    (lambda g, ans, x, axis, keepdims: _restore(g * ans, x, axis, _lead(g, ans)) / x,),
     jvp=lambda t, ans, x, axis, keepdims: F.reduce_sum(_restore(ans, x, axis) / x * t[0], axis, keepdims),
-    kind="reduction")
+    kind="reduction", batched=True)
 
 
 def _cumsum(x: Any, axis: int, exclusive: bool, reverse: bool) -> Any:
@@ -231,9 +343,46 @@ def _cumsum(x: Any, axis: int, exclusive: bool, reverse: bool) -> Any:
 
 
 cumsum = Primitive("cumsum", _cumsum,
-                   (lambda g, ans, x, axis, exclusive, reverse: F.cumsum(g, axis, exclusive, not reverse),),
+                   (lambda g, ans, x, axis, exclusive, reverse: F.cumsum(g, axis + len(_lead(g, ans)), exclusive,
+                                                                         not reverse),),
                    jvp=lambda t, ans, x, axis, exclusive, reverse: F.cumsum(t[0], axis, exclusive, reverse),
-                   kind="linear")
+                   kind="linear", batched=True)
+
+# ---- softmax (TensorFlow's kernels: one op each, rules on the answer) ------------------------------
+
+
+def _shift(x: Any, axis: tuple) -> Any:
+    """x minus its max along ``axis``: exp of it cannot overflow."""
+    return x - xp.max(x, axis=axis, keepdims=True)
+
+
+def _softmax(x: Any, axis: tuple) -> Any:
+    e = xp.exp(_shift(x, axis))
+    e /= xp.sum(e, axis=axis, keepdims=True)
+    return e
+
+
+def _log_softmax(x: Any, axis: tuple) -> Any:
+    s = _shift(x, axis)
+    s -= xp.log(xp.sum(xp.exp(s), axis=axis, keepdims=True))
+    return s
+
+
+def _axes(axis: tuple, g: Any, ans: Any) -> tuple:
+    n = len(_lead(g, ans))
+    return tuple(a + n for a in axis)
+
+
+softmax = Primitive(
+    "softmax", _softmax,
+    (lambda g, ans, x, axis: (g - F.reduce_sum(g * ans, _axes(axis, g, ans), keepdims=True)) * ans,),
+    jvp=lambda t, ans, x, axis: ans * (t[0] - F.reduce_sum(ans * t[0], axis, keepdims=True)),
+    kind="reduction", batched=True)
+log_softmax = Primitive(
+    "log_softmax", _log_softmax,
+    (lambda g, ans, x, axis: g - F.exp(ans) * F.reduce_sum(g, _axes(axis, g, ans), keepdims=True),),
+    jvp=lambda t, ans, x, axis: t[0] - F.reduce_sum(F.exp(ans) * t[0], axis, keepdims=True),
+    kind="reduction", batched=True)
 
 # ---- shapes -------------------------------------------------------------------------------------
 
@@ -245,43 +394,55 @@ def _sum_to(x: Any, shape: tuple) -> Any:
     return out.reshape(shape)
 
 
+def _sum_to_vjp(g: Any, ans: Any, x: Any, shape: tuple) -> Any:
+    lead = _lead(g, ans)
+    if lead:  # line the summed-away axes up again before broadcasting past the batch axes
+        g = F.reshape(g, lead + (1,) * (x._value.ndim - len(shape)) + tuple(shape))
+    return F.broadcast_to(g, lead + x._value.shape)
+
+
+def _transpose_vjp(g: Any, ans: Any, x: Any, perm: tuple) -> Any:
+    n = len(_lead(g, ans))
+    return F.transpose(g, tuple(range(n)) + tuple(n + int(i) for i in xp.argsort(perm)))
+
+
 broadcast_to = Primitive("broadcast_to", lambda x, shape: xp.broadcast_to(x, shape),
-                         (lambda g, ans, x, shape: F.sum_to(g, x._value.shape),),
-                         jvp=lambda t, ans, x, shape: F.broadcast_to(t[0], shape), kind="linear")
-sum_to = Primitive("sum_to", _sum_to, (lambda g, ans, x, shape: F.broadcast_to(g, x._value.shape),),
-                   jvp=lambda t, ans, x, shape: F.sum_to(t[0], shape), kind="linear")
+                         (lambda g, ans, x, shape: _unbroadcast(g, x._value.shape, _lead(g, ans)),),
+                         jvp=lambda t, ans, x, shape: F.broadcast_to(t[0], shape), kind="linear", batched=True)
+sum_to = Primitive("sum_to", _sum_to, (_sum_to_vjp,),
+                   jvp=lambda t, ans, x, shape: F.sum_to(t[0], shape), kind="linear", batched=True)
 reshape = Primitive("reshape", lambda x, shape: xp.reshape(x, shape),
-                    (lambda g, ans, x, shape: F.reshape(g, x._value.shape),),
-                    jvp=lambda t, ans, x, shape: F.reshape(t[0], shape), kind="linear")
-transpose = Primitive("transpose", lambda x, perm: xp.transpose(x, perm),
-                      (lambda g, ans, x, perm: F.transpose(g, tuple(int(i) for i in xp.argsort(perm))),),
-                      jvp=lambda t, ans, x, perm: F.transpose(t[0], perm), kind="linear")
+                    (lambda g, ans, x, shape: F.reshape(g, _lead(g, ans) + x._value.shape),),
+                    jvp=lambda t, ans, x, shape: F.reshape(t[0], shape), kind="linear", batched=True)
+transpose = Primitive("transpose", lambda x, perm: xp.transpose(x, perm), (_transpose_vjp,),
+                      jvp=lambda t, ans, x, perm: F.transpose(t[0], perm), kind="linear", batched=True)
 
 
 def _tile_vjp(g: Any, ans: Any, x: Any, multiples: tuple) -> Any:
+    lead = _lead(g, ans)
     shape = x._value.shape
     split = []
     for m, s in zip(multiples, shape):
         split += [m, s]
-    return F.reduce_sum(F.reshape(g, split), tuple(range(0, 2 * len(shape), 2)))
+    return F.reduce_sum(F.reshape(g, lead + tuple(split)), tuple(range(len(lead), len(lead) + 2 * len(shape), 2)))
 
 
 tile = Primitive("tile", lambda x, multiples: xp.tile(x, multiples), (_tile_vjp,),
-                 jvp=lambda t, ans, x, multiples: F.tile(t[0], multiples), kind="linear")
+                 jvp=lambda t, ans, x, multiples: F.tile(t[0], multiples), kind="linear", batched=True)
 
 
 def _concat_vjp(k: int, g: Any, ans: Any, *xs: Any, axis: int) -> Any:
     start = 0
     for x in xs[:k]:
         start += x._value.shape[axis]
-    index = (slice(None),) * axis + (slice(start, start + xs[k]._value.shape[axis]),)
+    index = (slice(None),) * (axis + len(_lead(g, ans))) + (slice(start, start + xs[k]._value.shape[axis]),)
     return F.getitem(g, index)
 
 
 concat = Primitive("concat", lambda *xs, axis: xp.concatenate(xs, axis=axis), _Each(_concat_vjp),
                    jvp=lambda t, ans, *xs, axis: F.concat(
                        [ti if ti is not None else F.zeros_like(x) for ti, x in zip(t, xs)], axis),
-                   kind="linear")
+                   kind="linear", batched=True)
 
 
 def _scatter(g: Any, index: tuple, shape: tuple) -> Any:
@@ -293,13 +454,49 @@ def _scatter(g: Any, index: tuple, shape: tuple) -> Any:
     return out
 
 
-getitem = Primitive("getitem", lambda x, index: x[index],
-                    (lambda g, ans, x, index: F.scatter_index(g, index, x._value.shape),),
-                    jvp=lambda t, ans, x, index: F.getitem(t[0], index), kind="linear")
+def _lead_index(index: tuple, n: int, ndim: int) -> tuple:
+    """``index`` for an array with ``n`` batch axes in front, and the permutation its result needs.
+
+    Advanced indices that slices separate put their broadcast axes first, in front of the
+    batch axes: the permutation (None when not needed) moves the batch axes back to the front.
+    """
+    full = (slice(None),) * n + index
+    arrays = [k for k in index if isinstance(k, xp.ndarray)]
+    if not arrays:
+        return full, None
+    adv = [i for i, k in enumerate(index) if isinstance(k, (xp.ndarray, int, xp.integer)) and k is not True
+           and k is not False]
+    if adv == list(range(adv[0], adv[0] + len(adv))):
+        return full, None
+    nb = len(xp.broadcast_shapes(*[k.shape for k in arrays]))
+    return full, tuple(range(nb, nb + n)) + tuple(range(nb)) + tuple(range(n + nb, ndim))
+
+
+def _getitem_vjp(g: Any, ans: Any, x: Any, index: tuple) -> Any:
+    lead = _lead(g, ans)
+    if not lead:
+        return F.scatter_index(g, index, x._value.shape)
+    full, perm = _lead_index(index, len(lead), g._value.ndim)
+    if perm is not None:  # g is lead + broadcast + rest; the indexed batch array wants broadcast + lead + rest
+        g = F.transpose(g, tuple(int(i) for i in xp.argsort(perm)))
+    return F.scatter_index(g, full, lead + x._value.shape)
+
+
+def _scatter_vjp(g: Any, ans: Any, x: Any, index: tuple, shape: tuple) -> Any:
+    lead = _lead(g, ans)
+    if not lead:
+        return F.getitem(g, index)
+    full, perm = _lead_index(index, len(lead), len(lead) + x._value.ndim)
+    r = F.getitem(g, full)
+    return F.transpose(r, perm) if perm is not None else r
+
+
+getitem = Primitive("getitem", lambda x, index: x[index], (_getitem_vjp,),
+                    jvp=lambda t, ans, x, index: F.getitem(t[0], index), kind="linear", batched=True)
 # The transpose of getitem: g added into zeros of ``shape`` at ``index`` (repeated indices add up).
-scatter_index = Primitive("scatter_index", _scatter,
-                          (lambda g, ans, x, index, shape: F.getitem(g, index),),
-                          jvp=lambda t, ans, x, index, shape: F.scatter_index(t[0], index, shape), kind="linear")
+scatter_index = Primitive("scatter_index", _scatter, (_scatter_vjp,),
+                          jvp=lambda t, ans, x, index, shape: F.scatter_index(t[0], index, shape), kind="linear",
+                          batched=True)
 
 
 def _cast_vjp(g: Any, ans: Any, x: Any, dtype: Any) -> Any:
@@ -307,7 +504,7 @@ def _cast_vjp(g: Any, ans: Any, x: Any, dtype: Any) -> Any:
 
 
 cast = Primitive("cast", lambda x, dtype: x.astype(dtype, copy=False), (_cast_vjp,),
-                 jvp=lambda t, ans, x, dtype: F.cast(t[0], ans.dtype), kind="linear")
+                 jvp=lambda t, ans, x, dtype: F.cast(t[0], ans.dtype), kind="linear", batched=True)
 
 # ---- linear algebra -----------------------------------------------------------------------------
 
@@ -319,8 +516,8 @@ def _mT(x: Any) -> Any:
 
 matmul = Primitive(
     "matmul", xp.matmul,
-    (lambda g, ans, a, b: F.sum_to(F.matmul(g, _mT(b)), a._value.shape),
-     lambda g, ans, a, b: F.sum_to(F.matmul(_mT(a), g), b._value.shape)),
+    (lambda g, ans, a, b: _unbroadcast(F.matmul(g, _mT(b)), a._value.shape, _lead(g, ans)),
+     lambda g, ans, a, b: _unbroadcast(F.matmul(_mT(a), g), b._value.shape, _lead(g, ans))),
     jvp=lambda t, ans, a, b: _add_tangents(None if t[0] is None else F.matmul(t[0], b),
                                            None if t[1] is None else F.matmul(a, t[1])),
-    kind="bilinear")
+    kind="bilinear", batched=True)

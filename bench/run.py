@@ -1,0 +1,240 @@
+"""tapegrad's benchmarks: each workload against a same-process floor, and the peers when importable.
+
+    python bench/run.py                      # everything (`make bench`)
+    python bench/run.py --only idiom,hessian # some workloads (keys: seed idiom compiled expr20 second
+                                             #   logistic mlp mlp_compiled hessian)
+    python bench/run.py --no-peers           # tapegrad and the floor only
+    python bench/run.py --rounds 21          # more samples per timing (default 11)
+
+Times are medians over interleaved rounds after warm-up: tapegrad and the floor take turns, so
+load from other processes hits both alike. The ratio is tapegrad's median over the floor's,
+measured in the same process. Peak memory is tracemalloc's peak during one unit of work over what
+was allocated before it (the data both sides share is not counted).
+
+Each peer (torch, JAX, autograd, TensorFlow) runs in a process of its own, again interleaved with
+the floor, so their thread pools cannot slow tapegrad's numbers; a peer that is not importable is
+skipped. tracemalloc sees NumPy's allocations, not those of torch, JAX or TensorFlow ("-").
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.join(HERE, "..", "src")
+sys.path.insert(0, HERE)
+sys.path.insert(0, SRC)
+
+import peers  # noqa: E402
+from workloads import WORKLOADS, Workload  # noqa: E402
+
+NUMPY_MEMORY = {"tapegrad", "floor", "autograd"}  # whose allocations tracemalloc sees
+
+
+def _env() -> dict:
+    return dict(os.environ, PYTHONPATH=os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")]))
+
+
+def import_cost(runs: int = 9) -> float:
+    """Median milliseconds `import tapegrad` adds to a process that has imported numpy."""
+    code = "import time, numpy; t = time.perf_counter(); import tapegrad; print(time.perf_counter() - t)"
+    times = [float(subprocess.check_output([sys.executable, "-c", code], env=_env())) for _ in range(runs)]
+    return statistics.median(times) * 1e3
+
+
+def time_once(fn: Callable[[], Any]) -> float:
+    # The garbage collector stays on: collections a library causes are part of its cost.
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def peak_memory(fn: Callable[[], Any]) -> int:
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        result = fn()
+        peak = tracemalloc.get_traced_memory()[1]
+        del result
+    finally:
+        tracemalloc.stop()
+    return peak - before
+
+
+def close(a: Any, b: Any) -> bool:
+    if isinstance(a, list):
+        return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b))
+    try:
+        return bool(np.allclose(np.asarray(a, np.float64), np.asarray(b, np.float64), rtol=2e-3, atol=1e-5))
+    except (TypeError, ValueError):
+        return False
+
+
+def per_step_data(build: Callable[[dict], Callable[[], Any]], data: dict, wl: Workload, budget: float) -> dict:
+    """``data`` with a step count that makes one sample take about ``budget`` seconds (slow peers)."""
+    fn = build(dict(data, steps=50))
+    fn()
+    per_step = max(time_once(fn) / 50, 1e-9)
+    return dict(data, steps=int(min(wl.steps, max(50, budget / per_step))))
+
+
+def measure(wl: Workload, builders: dict, rounds: int, with_memory: bool) -> dict:
+    """Median microseconds per step or call of each implementation, its peak memory, and notes."""
+    data = wl.data()
+    fns: dict[str, Callable[[], Any]] = {}
+    results: dict[str, Any] = {}
+    steps: dict[str, int] = {}
+    notes: list[str] = []
+    for name, build in builders.items():
+        try:
+            d = data if name in wl.impls or wl.per == "call" else per_step_data(build, data, wl, 0.3)
+            fn = build(d)
+            results[name] = fn()  # warm-up (and tg.function's trace)
+            fn()
+        except Exception as e:  # a peer that cannot run a workload is reported, not fatal
+            if name in wl.impls:
+                raise
+            notes.append(f"{name}: skipped ({type(e).__name__}: {str(e).splitlines()[0][:120]})")
+            continue
+        fns[name] = fn
+        steps[name] = d.get("steps", 1) if wl.per == "step" else 1
+    for name, result in results.items():
+        # A loop of another length ends elsewhere: only full-length results are comparable.
+        if name != "floor" and steps[name] == steps["floor"] and not close(result, results["floor"]):
+            notes.append(f"{name}: result differs from the floor's")
+    samples: dict[str, list[float]] = {n: [] for n in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            samples[name].append(time_once(fn) / steps[name])
+    medians = {n: statistics.median(s) * 1e6 for n, s in samples.items()}
+    memory = {n: peak_memory(fns[n]) for n in fns if with_memory and n in NUMPY_MEMORY}
+    return {"medians": medians, "memory": memory, "notes": notes}
+
+
+def peer_main(label: str, keys: list[str], rounds: int) -> None:
+    """Child process: one peer against the floor, as JSON lines on stdout."""
+    for wl in WORKLOADS:
+        table = peers.builders(wl.key, label)
+        if wl.key not in keys or not table:
+            continue
+        (name,) = table
+        try:
+            res = measure(wl, {"floor": wl.impls["floor"], name: table[name]}, rounds, True)
+        except Exception as e:  # a broken peer must not stop the others
+            res = {"medians": {}, "memory": {}, "notes": [f"{name}: failed ({type(e).__name__}: {e})"]}
+        print(json.dumps({"key": wl.key, "name": name, **res}), flush=True)
+
+
+def run_peer(label: str, keys: list[str], rounds: int) -> list[dict]:
+    cmd = [sys.executable, os.path.abspath(__file__), "--peer", label, "--only", ",".join(keys),
+           "--rounds", str(rounds)]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=_env())
+    rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 and not rows:
+        tail = done.stderr.strip().splitlines()[-1:] or ["no output"]
+        return [{"key": k, "name": label, "medians": {}, "memory": {}, "notes": [f"{label}: failed ({tail[0]})"]}
+                for k in keys]
+    return rows
+
+
+def fmt_time(us: float) -> str:
+    if us < 1000:
+        return f"{us:.3g} us" if us < 10 else f"{us:.1f} us"
+    return f"{us / 1000:.3g} ms" if us < 1e6 else f"{us / 1e6:.3g} s"
+
+
+def fmt_bytes(n: int) -> str:
+    for unit, size in (("MB", 1 << 20), ("kB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n} B"
+
+
+def verdict(wl: Workload, res: dict) -> str:
+    if wl.limit_us is None and wl.limit_ratio is None and wl.limit_memory is None:
+        return ""
+    tg_us, floor_us = res["medians"]["tapegrad"], res["medians"]["floor"]
+    ok = True
+    if wl.limit_us is not None:
+        ok &= tg_us <= wl.limit_us
+    if wl.limit_ratio is not None:
+        ok &= tg_us / floor_us <= wl.limit_ratio
+    mem = res["memory"]
+    if wl.limit_memory is not None and mem.get("floor"):
+        ok &= mem["tapegrad"] / mem["floor"] <= wl.limit_memory
+    return "met" if ok else "MISSED"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", help="comma-separated workload keys")
+    ap.add_argument("--rounds", type=int, default=11, help="timed samples per implementation (median taken)")
+    ap.add_argument("--no-peers", action="store_true", help="skip torch, jax, autograd, tensorflow")
+    ap.add_argument("--no-memory", action="store_true", help="skip the tracemalloc pass")
+    ap.add_argument("--peer", help=argparse.SUPPRESS)  # internal: run one peer in this process
+    args = ap.parse_args(argv)
+    keys = [w.key for w in WORKLOADS] if not args.only else args.only.split(",")
+    chosen = [w for w in WORKLOADS if w.key in keys]
+    if not chosen:
+        ap.error(f"--only: no workload among {', '.join(w.key for w in WORKLOADS)}")
+    if args.peer:
+        peer_main(args.peer, keys, args.rounds)
+        return 0
+
+    import tapegrad
+    print(f"tapegrad {tapegrad.__version__}, numpy {np.__version__}, python {sys.version.split()[0]}, "
+          f"{os.cpu_count()} cores; medians of {args.rounds} interleaved rounds")
+    cost = import_cost()
+    print(f"import tapegrad after numpy: {cost:.1f} ms (target <= 50 ms: {'met' if cost <= 50 else 'MISSED'})\n")
+    header = f"{'workload':<58} {'tapegrad':>12} {'floor':>12} {'ratio':>7} {'peak mem tg / floor':>21}  target"
+    print(header)
+    print("-" * len(header))
+    ours: dict[str, dict] = {}
+    notes: list[str] = []
+    for wl in chosen:
+        res = ours[wl.key] = measure(wl, dict(wl.impls), args.rounds, not args.no_memory)
+        med, mem = res["medians"], res["memory"]
+        unit = "/step" if wl.per == "step" else ""
+        memtxt = f"{fmt_bytes(mem['tapegrad'])} / {fmt_bytes(mem['floor'])}" if "floor" in mem else "-"
+        print(f"{wl.title:<58} {fmt_time(med['tapegrad']) + unit:>12} {fmt_time(med['floor']) + unit:>12} "
+              f"{med['tapegrad'] / med['floor']:>6.2f}x {memtxt:>21}  {wl.target} {verdict(wl, res)}", flush=True)
+        notes += [f"{wl.key}: {n}" for n in res["notes"]]
+
+    if not args.no_peers:
+        present = [p for p in peers.LIBS if importlib.util.find_spec(peers.LIBS[p]) is not None]
+        print(f"\npeers (each in its own process, against its own floor): {', '.join(present) or 'none importable'}")
+        rows = [row for p in present for row in run_peer(p, [w.key for w in chosen], args.rounds)]
+        if rows:
+            print(f"{'workload':<58} {'peer':<20} {'time':>12} {'/ floor':>9} {'/ tapegrad':>11} {'peak mem':>10}")
+        for wl in chosen:
+            unit = "/step" if wl.per == "step" else ""
+            for row in (r for r in rows if r["key"] == wl.key):
+                notes += [f"{wl.key}: {n}" for n in row["notes"]]
+                med = row["medians"]
+                if row["name"] not in med:
+                    continue
+                us = med[row["name"]]
+                mem = row["memory"].get(row["name"])
+                print(f"{wl.title[:58]:<58} {row['name']:<20} {fmt_time(us) + unit:>12} {us / med['floor']:>8.2f}x "
+                      f"{us / ours[wl.key]['medians']['tapegrad']:>10.2f}x {fmt_bytes(mem) if mem else '-':>10}")
+    if notes:
+        print("\nnotes:\n  " + "\n  ".join(notes))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

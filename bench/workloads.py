@@ -1,0 +1,338 @@
+"""The benchmark workloads: tapegrad, the same-process floor, and the data they share.
+
+Each workload builder takes the shared data and returns a callable doing one unit of
+work (``steps`` descent steps, or one gradient); its result is what ``check`` compares,
+so a floor that computes something else cannot make tapegrad look good.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+import tapegrad as tg
+
+STEPS = 10_000  # the seed's 10,000 epochs
+
+
+@dataclass
+class Workload:
+    """One row group of the table: what is timed, per what, and the target it must meet."""
+
+    key: str
+    title: str
+    per: str                      # "step": times are divided by steps; "call": one unit is one call
+    target: str                   # the issue's target, as text
+    limit_us: float | None        # absolute target in microseconds per step/call (None: ratio target)
+    limit_ratio: float | None     # target as a ratio to the floor
+    limit_memory: float | None    # target for peak memory as a ratio to the floor
+    data: Callable[[], dict]
+    impls: dict[str, Callable[[dict], Callable[[], Any]]] = field(default_factory=dict)
+    steps: int = 1
+
+
+# ---- 1. the seed's loop as written --------------------------------------------------------------
+
+def seed_loop_tapegrad(d: dict) -> Callable[[], Any]:
+    tf = tg
+
+    def gradientdescent(learning_rate, w0):
+        with tf.GradientTape() as tape:
+            y = tf.math.square(w0)
+        dy_dw0 = tape.gradient(y, w0)
+        w0 = w0 - learning_rate * dy_dw0
+        return w0
+
+    def run() -> Any:
+        w0 = tf.Variable(1.0, dtype=tf.float32)
+        for _ in range(d["steps"]):
+            w0 = tf.Variable(gradientdescent(0.01, w0).numpy(), dtype=tf.float32)
+        return w0.numpy()
+    return run
+
+
+def descent_floor(d: dict) -> Callable[[], Any]:
+    """Hand-written NumPy: the same float32 arithmetic, w - lr * (2 * w)."""
+    lr, two = np.float32(0.01), np.float32(2.0)
+
+    def run() -> Any:
+        w = np.float32(1.0)
+        for _ in range(d["steps"]):
+            w = w - lr * (two * w)
+        return w
+    return run
+
+
+# ---- 2. the same descent, idiomatic -------------------------------------------------------------
+
+def idiomatic_tapegrad(d: dict) -> Callable[[], Any]:
+    def run() -> Any:
+        w = tg.Variable(1.0)
+        for _ in range(d["steps"]):
+            with tg.GradientTape() as tape:
+                y = w ** 2
+            w.assign_sub(0.01 * tape.gradient(y, w))
+        return w.numpy()
+    return run
+
+
+def idiomatic_compiled(d: dict) -> Callable[[], Any]:
+    w = tg.Variable(1.0)
+
+    @tg.function
+    def step() -> None:
+        with tg.GradientTape() as tape:
+            y = w ** 2
+        w.assign_sub(0.01 * tape.gradient(y, w))
+
+    def run() -> Any:
+        w.assign(1.0)
+        for _ in range(d["steps"]):
+            step()
+        return w.numpy()
+    return run
+
+
+# ---- 3. a 20-operation scalar expression of two variables -----------------------------------------
+
+def expr20_tapegrad(d: dict) -> Callable[[], Any]:
+    x, b = tg.Variable(d["x"]), tg.Variable(d["b"])
+
+    def run() -> Any:
+        with tg.GradientTape() as tape:
+            u = x * b
+            v = tg.sin(x) + b
+            w = tg.exp(-v * 0.1)
+            z = u / (1.0 + w)
+            q = tg.sqrt(z * z + 1.0)
+            r = tg.math.log(q + x * x)
+            s = tg.tanh(r - b)
+            y = s * q + u - w * 2.0
+        gx, gb = tape.gradient(y, [x, b])
+        return np.array([gx.numpy(), gb.numpy()], dtype=np.float64)
+    return run
+
+
+def expr20_floor(d: dict) -> Callable[[], Any]:
+    """Plain Python: the forward, then each adjoint written out by hand."""
+    x0, b0 = float(d["x"]), float(d["b"])
+
+    def run() -> Any:
+        x, b = x0, b0
+        u = x * b
+        sx = math.sin(x)
+        v = sx + b
+        w = math.exp(-v * 0.1)
+        z = u / (1.0 + w)
+        q = math.sqrt(z * z + 1.0)
+        r = math.log(q + x * x)
+        s = math.tanh(r - b)
+        # y = s * q + u - 2 w
+        gs, gq, gu, gw = q, s, 1.0, -2.0
+        gr = gs * (1.0 - s * s)
+        gb = -gr
+        gq += gr / (q + x * x)
+        gx = gr * 2.0 * x / (q + x * x)
+        gz = gq * z / q
+        gu += gz / (1.0 + w)
+        gw += -gz * u / (1.0 + w) ** 2
+        gv = gw * w * -0.1
+        gx += gv * math.cos(x)
+        gb += gv
+        gx += gu * b
+        gb += gu * x
+        return np.array([gx, gb], dtype=np.float64)
+    return run
+
+
+# ---- 4. the seed's array second derivative ------------------------------------------------------
+
+def second_tapegrad(d: dict) -> Callable[[], Any]:
+    tf = tg
+
+    def run() -> Any:
+        x = tf.Variable([-3, -2, -1, 0, 1, 2, 3], dtype=tf.float32)
+        with tf.GradientTape(persistent=True) as tape2:
+            with tf.GradientTape(persistent=True) as tape1:
+                y = tf.math.square(x)
+            dy_dx = tape1.gradient(y, x)
+        dy_dx_1 = tape2.gradient(dy_dx, x)
+        return np.stack([dy_dx.numpy(), dy_dx_1.numpy()])
+    return run
+
+
+def second_floor(d: dict) -> Callable[[], Any]:
+    def run() -> Any:
+        x = np.array([-3, -2, -1, 0, 1, 2, 3], dtype=np.float32)
+        return np.stack([np.float32(2) * x, np.full_like(x, 2)])
+    return run
+
+
+# ---- 5. logistic regression ---------------------------------------------------------------------
+
+def logistic_data() -> dict:
+    rng = np.random.default_rng(0)
+    n, p = 200_000, 100
+    X = rng.standard_normal((n, p))
+    w_true = rng.standard_normal(p) / math.sqrt(p)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(X @ w_true)))).astype(np.float64)
+    return {"X": X, "y": y, "w": np.zeros(p) + 0.01}
+
+
+def logistic_tapegrad(d: dict) -> Callable[[], Any]:
+    X, y = tg.constant(d["X"]), tg.constant(d["y"])
+    w = tg.Variable(d["w"])
+
+    def run() -> Any:
+        with tg.GradientTape() as tape:
+            logits = tg.linalg.matvec(X, w)
+            loss = tg.reduce_mean(tg.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits))
+        return tape.gradient(loss, w).numpy()
+    return run
+
+
+def logistic_floor(d: dict) -> Callable[[], Any]:
+    X, y, w = d["X"], d["y"], d["w"]
+
+    def run() -> Any:
+        z = X @ w
+        loss = np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))  # noqa: F841 (as the peers do)
+        e = np.exp(-np.abs(z))
+        p = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+        return X.T @ ((p - y) / len(y))
+    return run
+
+
+# ---- 6. two-layer MLP ---------------------------------------------------------------------------
+
+def mlp_data() -> dict:
+    rng = np.random.default_rng(1)
+    f = np.float32
+    labels = rng.integers(0, 10, 256)
+    return {"X": rng.standard_normal((256, 784)).astype(f), "onehot": np.eye(10, dtype=f)[labels],
+            "W1": (rng.standard_normal((784, 256)) * 0.05).astype(f), "b1": np.zeros(256, f),
+            "W2": (rng.standard_normal((256, 10)) * 0.05).astype(f), "b2": np.zeros(10, f)}
+
+
+def mlp_tapegrad(d: dict) -> Callable[[], Any]:
+    X, onehot = tg.constant(d["X"]), tg.constant(d["onehot"])
+    params = [tg.Variable(d[k]) for k in ("W1", "b1", "W2", "b2")]
+    W1, b1, W2, b2 = params
+
+    def run() -> Any:
+        with tg.GradientTape() as tape:
+            h = tg.nn.relu(X @ W1 + b1)
+            logits = h @ W2 + b2
+            loss = -tg.reduce_mean(tg.reduce_sum(onehot * tg.nn.log_softmax(logits), axis=1))
+        return [g.numpy() for g in tape.gradient(loss, params)]
+    return run
+
+
+def mlp_compiled(d: dict) -> Callable[[], Any]:
+    X, onehot = tg.constant(d["X"]), tg.constant(d["onehot"])
+    params = [tg.Variable(d[k]) for k in ("W1", "b1", "W2", "b2")]
+    W1, b1, W2, b2 = params
+
+    @tg.function
+    def grads() -> Any:
+        with tg.GradientTape() as tape:
+            h = tg.nn.relu(X @ W1 + b1)
+            logits = h @ W2 + b2
+            loss = -tg.reduce_mean(tg.reduce_sum(onehot * tg.nn.log_softmax(logits), axis=1))
+        return tape.gradient(loss, params)
+
+    def run() -> Any:
+        return [g.numpy() for g in grads()]
+    return run
+
+
+def mlp_floor(d: dict) -> Callable[[], Any]:
+    X, onehot, W1, b1, W2, b2 = (d[k] for k in ("X", "onehot", "W1", "b1", "W2", "b2"))
+
+    def run() -> Any:
+        a = X @ W1 + b1
+        h = np.maximum(a, 0)
+        logits = h @ W2 + b2
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        e = np.exp(shifted)
+        s = e.sum(axis=1, keepdims=True)
+        loss = -np.mean(np.sum(onehot * (shifted - np.log(s)), axis=1))  # noqa: F841
+        dlogits = (e / s - onehot) / X.shape[0]
+        dW2 = h.T @ dlogits
+        db2 = dlogits.sum(axis=0)
+        dh = dlogits @ W2.T
+        da = dh * (a > 0)
+        return [X.T @ da, da.sum(axis=0), dW2, db2]
+    return run
+
+
+# ---- 7. Hessian of the 50-d Rosenbrock function -------------------------------------------------
+
+def rosen_data() -> dict:
+    return {"x": np.linspace(-1.0, 1.5, 50)}
+
+
+def rosenbrock(x: Any) -> Any:
+    return tg.reduce_sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def hessian_tapegrad(d: dict) -> Callable[[], Any]:
+    x = tg.Variable(d["x"])
+
+    def run() -> Any:
+        with tg.GradientTape() as outer:
+            with tg.GradientTape() as inner:
+                y = rosenbrock(x)
+            g = inner.gradient(y, x)
+        return outer.jacobian(g, x).numpy()
+    return run
+
+
+def hessian_floor(d: dict) -> Callable[[], Any]:
+    """The Rosenbrock Hessian written out: tridiagonal."""
+    x0 = d["x"]
+
+    def run() -> Any:
+        x = x0
+        n = len(x)
+        diag = np.zeros(n)
+        diag[:-1] += 1200 * x[:-1] ** 2 - 400 * x[1:] + 2
+        diag[1:] += 200
+        off = -400 * x[:-1]
+        H = np.diag(diag)
+        idx = np.arange(n - 1)
+        H[idx, idx + 1] = off
+        H[idx + 1, idx] = off
+        return H
+    return run
+
+
+def expr_data() -> dict:
+    return {"x": 0.5, "b": 1.5}
+
+
+WORKLOADS = [
+    Workload("seed", "1. seed loop as written (new Variable each step)", "step", "<= 20 us/step", 20.0, None, None,
+             lambda: {"steps": STEPS}, {"tapegrad": seed_loop_tapegrad, "floor": descent_floor}, steps=STEPS),
+    Workload("idiom", "2. idiomatic descent step (tape, gradient, assign_sub)", "step", "<= 10 us/step", 10.0,
+             None, None, lambda: {"steps": STEPS},
+             {"tapegrad": idiomatic_tapegrad, "floor": descent_floor}, steps=STEPS),
+    Workload("compiled", "2c. the same step under tg.function", "step", "<= 2 us/step, <= 6x floor", 2.0, 6.0,
+             None, lambda: {"steps": STEPS}, {"tapegrad": idiomatic_compiled, "floor": descent_floor}, steps=STEPS),
+    Workload("expr20", "3. gradient of a 20-op scalar expression of 2 variables", "call", "(reported)", None, None,
+             None, expr_data, {"tapegrad": expr20_tapegrad, "floor": expr20_floor}),
+    Workload("second", "4. seed's array second derivative (nested tapes, 7 values)", "call", "(reported)", None,
+             None, None, dict, {"tapegrad": second_tapegrad, "floor": second_floor}),
+    Workload("logistic", "5. logistic regression gradient, X 200,000 x 100 float64", "call",
+             "<= 1.15x time, <= 1.3x peak memory", None, 1.15, 1.3, logistic_data,
+             {"tapegrad": logistic_tapegrad, "floor": logistic_floor}),
+    Workload("mlp", "6. MLP 784-256-10, batch 256, float32, forward + backward", "call", "<= 1.2x", None, 1.2, None,
+             mlp_data, {"tapegrad": mlp_tapegrad, "floor": mlp_floor}),
+    Workload("mlp_compiled", "6c. the same MLP gradient under tg.function", "call", "(reported)", None, None,
+             None, mlp_data, {"tapegrad": mlp_compiled, "floor": mlp_floor}),
+    Workload("hessian", "7. full Hessian of 50-d Rosenbrock", "call", "<= 2 ms", 2000.0, None, None, rosen_data,
+             {"tapegrad": hessian_tapegrad, "floor": hessian_floor}),
+]

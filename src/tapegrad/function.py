@@ -1,0 +1,503 @@
+"""``tg.function``: trace a Python function once per input signature, then replay it as
+straight-line NumPy code, forward and backward alike.
+
+Tracing runs the function eagerly (that first call's results are the eager ones) while every
+op, Variable read and Variable write is written down. The record becomes one Python function
+of plain NumPy calls: no tensors, no tape, no rule lookups, dead code dropped, ops on constants
+folded. A gradient taken inside the function is traced too, since the backward pass is made of
+ops; so a whole descent step (tape, gradient, ``assign_sub``) compiles to a few NumPy lines.
+
+What a straight-line replay cannot repeat makes the function run eagerly instead, for that input
+signature, silently and correctly: Python control flow on a tensor's value (``if loss > 0``,
+``float(x)``, ``x.numpy()``), a new ``tg.Variable``, a random draw. Python numbers in the
+arguments are part of the signature (a new value traces again), as in TensorFlow; other Python
+values the function reads (globals, closures) are taken as they were when it was traced.
+"""
+from __future__ import annotations
+
+import functools
+import operator
+import sys
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from tapegrad._core.backend import xp
+from tapegrad._core.record import READ, STATE
+from tapegrad._core.tensor import Operand, Tensor, Variable, fit, to_array
+
+__all__ = ["ConcreteFunction", "Function", "function"]
+
+_new = object.__new__
+# Forwards that are Python operators are written as operators: no call at all.
+_INFIX = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/"}
+_RETRACE_WARNING = 10  # signatures traced before the user is told why it keeps tracing
+
+
+def function(func: Callable[..., Any] | None = None, input_signature: Any = None, autograph: bool = True,
+             jit_compile: Any = None, reduce_retracing: bool = False, experimental_implements: Any = None,
+             experimental_autograph_options: Any = None, experimental_attributes: Any = None,
+             experimental_relax_shapes: Any = None, experimental_compile: Any = None,
+             experimental_follow_type_hints: Any = None) -> Any:
+    """Compile ``func`` to straight-line NumPy, traced once per input signature (TensorFlow's ``tf.function``).
+
+    The options TensorFlow takes are accepted; none changes what tapegrad does, except
+    ``input_signature``, which is not supported (tapegrad traces per shape and dtype anyway).
+    Functions with Python control flow on tensor values run eagerly, with the same results.
+
+    >>> import tapegrad as tg
+    >>> w = tg.Variable(1.0)
+    >>> @tg.function
+    ... def step():
+    ...     with tg.GradientTape() as tape:
+    ...         loss = w ** 2
+    ...     w.assign_sub(0.1 * tape.gradient(loss, w))
+    ...     return loss
+    >>> [round(float(step()), 4) for _ in range(3)]
+    [1.0, 0.64, 0.4096]
+    >>> step.get_concrete_function().compiled
+    True
+    """
+    if input_signature is not None:
+        raise NotImplementedError("tg.function: input_signature is not supported; leave it out (tapegrad "
+                                  "traces once per argument shape and dtype)")
+    if func is None:
+        return lambda f: Function(f)
+    return Function(func)
+
+
+class Function:
+    """A Python function compiled per input signature; call it like the function itself.
+
+    ``get_concrete_function(*args)`` tells whether a signature compiled (``.compiled``), and
+    why not (``.reason``); ``experimental_get_tracing_count()`` how many signatures were traced.
+
+    >>> import tapegrad as tg
+    >>> f = tg.function(lambda x: x * x + 1.0)
+    >>> print(f(tg.constant(3.0)))
+    tf.Tensor(10.0, shape=(), dtype=float32)
+    >>> f.experimental_get_tracing_count()
+    1
+    """
+
+    def __init__(self, python_function: Callable[..., Any]) -> None:
+        if not callable(python_function):
+            raise TypeError(f"tg.function needs a function to compile, not {type(python_function).__name__}")
+        self._fn = python_function
+        self._cache: dict[Any, ConcreteFunction] = {}
+        self._traces = 0
+        functools.update_wrapper(self, python_function)
+
+    @property
+    def python_function(self) -> Callable[..., Any]:
+        """The original Python function."""
+        return self._fn
+
+    def experimental_get_tracing_count(self) -> int:
+        """How many times the function was traced (once per new input signature)."""
+        return self._traces
+
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        # As a method: the instance is an argument, so each instance gets its own traces.
+        return self if instance is None else functools.partial(self.__call__, instance)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if STATE.tapes or STATE.hooks:
+            # A tape outside must record the ops themselves (and a tracer outside inlines them).
+            return self._fn(*args, **kwargs)
+        key, feed = _signature(args, kwargs)
+        concrete = self._cache.get(key)
+        if concrete is None:
+            return self._trace(key, args, kwargs, keep_effects=True)[1]
+        if concrete.replay is None:
+            return self._fn(*args, **kwargs)
+        return concrete.replay(*feed)
+
+    def get_concrete_function(self, *args: Any, **kwargs: Any) -> ConcreteFunction:
+        """The compiled form for these arguments' signature, tracing it if needed.
+
+        Tracing runs the Python function (its Python side effects happen); Variables it
+        assigns are put back as they were.
+
+        >>> import tapegrad as tg
+        >>> f = tg.function(lambda x: x * 2.0 if float(x) > 0 else -x)
+        >>> f.get_concrete_function(tg.constant(1.0)).compiled
+        False
+        """
+        key, _ = _signature(args, kwargs)
+        concrete = self._cache.get(key)
+        if concrete is None:
+            concrete = self._trace(key, args, kwargs, keep_effects=False)[0]
+        return concrete
+
+    def _trace(self, key: Any, args: tuple, kwargs: dict, keep_effects: bool) -> tuple:
+        tracer = _Tracer()
+        t_args, t_kwargs = tracer.inputs(args, kwargs)
+        saved_trace = STATE.trace
+        STATE.trace = tracer
+        STATE.hooks.append(tracer.on_op)
+        try:
+            result = self._fn(*t_args, **t_kwargs)
+        finally:
+            STATE.hooks.remove(tracer.on_op)
+            STATE.trace = saved_trace
+            if not keep_effects:
+                tracer.undo_assignments()
+        self._traces += 1
+        concrete = tracer.compile(self, key, result, getattr(self._fn, "__name__", "function"))
+        self._cache[key] = concrete
+        if len(self._cache) == _RETRACE_WARNING:
+            warnings.warn(
+                f"tg.function traced {concrete.name} for {_RETRACE_WARNING} different input signatures. Each new "
+                "shape, dtype or Python number in the arguments traces again; pass values that change from call "
+                "to call as tensors (tg.constant) rather than Python numbers.", stacklevel=3)
+        return concrete, result
+
+
+class ConcreteFunction:
+    """One traced signature of a ``Function``: its generated code, or why it runs eagerly.
+
+    ``compiled`` is True when calls replay the generated NumPy code (``source``), False when
+    they run the Python function eagerly; ``reason`` then says what stopped the trace.
+    """
+
+    def __init__(self, function: Function, key: Any, name: str, replay: Callable[..., Any] | None,
+                 source: str, reason: str | None) -> None:
+        self._function = function
+        self._key = key
+        self.name = name
+        self.replay = replay
+        self.source = source
+        self.reason = reason
+
+    @property
+    def compiled(self) -> bool:
+        return self.replay is not None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        key, feed = _signature(args, kwargs)
+        if key != self._key:
+            raise ValueError(f"this concrete function of {self.name} was traced for other argument shapes, "
+                             "dtypes or Python values; call the tg.function itself to trace new ones")
+        if self.replay is None or STATE.tapes or STATE.hooks:
+            return self._function.python_function(*args, **kwargs)
+        return self.replay(*feed)
+
+    def __repr__(self) -> str:
+        how = "compiled" if self.compiled else f"eager ({self.reason})"
+        return f"<ConcreteFunction {self.name}: {how}>"
+
+
+# ---- the input signature --------------------------------------------------------------------------
+
+def _signature(args: tuple, kwargs: dict) -> tuple:
+    """(hashable key, values the replay takes): tensors by shape and dtype, Python values by value."""
+    if not kwargs and not args:
+        return (), ()
+    key: list = []
+    feed: list = []
+    seen: dict[int, int] = {}
+    _walk_signature(args, key, feed, seen)
+    if kwargs:
+        key.append("**")
+        _walk_signature({k: kwargs[k] for k in sorted(kwargs)}, key, feed, seen)
+    return tuple(key), feed
+
+
+def _walk_signature(x: Any, key: list, feed: list, seen: dict) -> None:
+    t = type(x)
+    if t is Tensor:
+        v = x._value
+        key.append((v.shape, v.dtype))
+        feed.append(v)
+    elif t is Variable:
+        # By position, not identity (a new Variable of the same shape reuses the trace); the
+        # first position of each Variable is kept so f(v, v) and f(v, w) trace apart.
+        first = seen.setdefault(id(x), len(key))
+        key.append(("var", x._value.shape, x._value.dtype, x._trainable, first))
+        feed.append(x)
+    elif t is list or t is tuple or (isinstance(x, tuple) and hasattr(x, "_fields")):
+        key.append((t, len(x)))
+        for item in x:
+            _walk_signature(item, key, feed, seen)
+    elif t is dict:
+        key.append((dict, tuple(x)))
+        for item in x.values():
+            _walk_signature(item, key, feed, seen)
+    elif isinstance(x, (xp.ndarray, xp.generic)):
+        key.append(("array", x.shape, x.dtype))
+        feed.append(to_array(x))
+    elif isinstance(x, Operand):
+        key.append((t, x._value.shape, x._value.dtype))
+        feed.append(x._value)
+    else:
+        try:
+            hash(x)
+            key.append((t, x))
+        except TypeError:  # unhashable: by identity, kept alive by the key
+            key.append((t, id(x), _Held(x)))
+
+
+class _Held:
+    """An unhashable argument in a signature key: equal only to itself."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Held) and other.obj is self.obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+
+# ---- tracing --------------------------------------------------------------------------------------
+
+class _Tracer:
+    """Writes down what one eager run did, then turns it into straight-line code."""
+
+    def __init__(self) -> None:
+        self.sym: dict[int, str] = {}   # id(tensor) -> the name its value has in the generated code
+        self.keep: list[Any] = []       # every tensor seen: their ids must stay unique
+        self.steps: list[tuple] = []    # ("op", name, prim, args, params) | ("read", name, var) | ("assign", ...)
+        self.params: list[str] = []     # the replay's parameters, in feed order
+        self.var_names: dict[int, str] = {}
+        self.names: dict[str, Any] = {}  # the generated code's globals: forwards, constants, Variables
+        self.reason: str | None = None
+        self.saved: dict[int, tuple] = {}  # Variables assigned: their values before the trace
+        self.count = 0
+
+    def fresh(self, prefix: str) -> str:
+        self.count += 1
+        return f"{prefix}{self.count}"
+
+    def constant(self, value: Any) -> str:
+        if isinstance(value, xp.ndarray) and value.ndim == 0:
+            value = value[()]  # a NumPy scalar: same results, and NumPy's fast scalar arithmetic
+        name = self.fresh("c")
+        self.names[name] = value
+        return name
+
+    def fail(self, why: str) -> None:
+        if self.reason is None:
+            self.reason = f"{why} ({_user_line()})"
+
+    # -- what the function receives ----------------------------------------------------------------
+    def inputs(self, args: tuple, kwargs: dict) -> tuple:
+        return self._input(args), {k: self._input(kwargs[k]) for k in sorted(kwargs)}
+
+    def _input(self, x: Any) -> Any:
+        t = type(x)
+        if t is Tensor or isinstance(x, (xp.ndarray, xp.generic)) or (isinstance(x, Operand) and t is not Variable):
+            # A fresh tensor per argument: f(x, x) must not tie the two arguments together in the code.
+            v = _new(Tensor)
+            v._value = to_array(x) if t is not Tensor else x._value
+            name = self.fresh("a")
+            self.params.append(name)
+            self.sym[id(v)] = name
+            self.keep.append(v)
+            return v
+        if t is Variable:
+            if id(x) not in self.var_names:
+                name = self.fresh("v")
+                self.params.append(name)
+                self.var_names[id(x)] = name
+                self.keep.append(x)
+            else:
+                self.params.append(self.fresh("_"))  # the same Variable again: its feed slot is not read
+            return x
+        if t is list:
+            return [self._input(i) for i in x]
+        if t is tuple:
+            return tuple(self._input(i) for i in x)
+        if isinstance(x, tuple) and hasattr(x, "_fields"):
+            return t(*[self._input(i) for i in x])
+        if t is dict:
+            return {k: self._input(v) for k, v in x.items()}
+        return x
+
+    def variable(self, var: Variable) -> str:
+        name = self.var_names.get(id(var))
+        if name is None:  # captured from outside: the code names the Variable object itself
+            name = self.fresh("V")
+            self.names[name] = var
+            self.var_names[id(var)] = name
+            self.keep.append(var)
+        return name
+
+    def value_of(self, x: Any) -> str:
+        name = self.sym.get(id(x))
+        if name is not None:
+            return name
+        return self.constant(x._value)
+
+    # -- what the eager run reports ----------------------------------------------------------------
+    def on_op(self, prim: Any, inputs: tuple, params: dict, out: Any) -> None:
+        self.keep.append(out)
+        if prim is READ:
+            name = self.fresh("t")
+            self.steps.append(("read", name, self.variable(inputs[0])))
+            self.sym[id(out)] = name
+            return
+        if not any(id(x) in self.sym for x in inputs):
+            return  # made of constants only: the output is a constant too, folded as it is
+        self.keep.extend(inputs)
+        alias = self.passed_through(prim, inputs, out)
+        if alias is not None:
+            self.sym[id(out)] = self.value_of(alias)
+            return
+        args = [self.value_of(x) for x in inputs]
+        name = self.fresh("t")
+        self.steps.append(("op", name, prim, args, params))
+        self.sym[id(out)] = name
+
+    def passed_through(self, prim: Any, inputs: tuple, out: Any) -> Any:
+        """The input an op returns unchanged, if any: identity, or x * 1 (the seed cotangent times a rule)."""
+        for x in inputs:
+            if out._value is x._value:
+                return x
+        if prim.forward is operator.mul:
+            a, b = inputs
+            for c, x in ((a, b), (b, a)):
+                v, o = c._value, out._value
+                if (id(c) not in self.sym and id(x) in self.sym and v.size == 1 and v.ndim <= x._value.ndim
+                        and o.shape == x._value.shape and o.dtype == x._value.dtype and v == 1):
+                    return x  # 1 * x == x exactly, NaN and -0.0 included
+        return None
+
+    def tracks(self, x: Any) -> bool:
+        """Whether ``x``'s value may differ from call to call (an input, a Variable, or made from one)."""
+        return type(x) is Variable or id(x) in self.sym
+
+    def escape(self, x: Any) -> None:
+        if self.tracks(x):
+            self.fail("a traced tensor's value is used in Python (bool(), float(), .numpy(), an index, ...)")
+
+    def impure(self, what: str) -> None:
+        self.fail(what)
+
+    def assigned(self, var: Variable, how: str, value: Any, fitted: bool) -> None:
+        if id(var) not in self.saved:
+            self.saved[id(var)] = (var, var._value)
+        cur = var._value
+        if type(value) is Variable:
+            arg, cast = self.variable(value) + "._value", value._value.dtype != cur.dtype
+        elif isinstance(value, Operand):
+            arg, cast = self.value_of(value), value._value.dtype != cur.dtype
+        else:
+            arg, cast = self.constant(to_array(value, cur.dtype)), False
+        self.steps.append(("assign", self.variable(var), how, arg, cur.dtype if cast else None,
+                           (cur.shape, var.name) if fitted else None))
+
+    def undo_assignments(self) -> None:
+        for var, value in self.saved.values():
+            var._value = value
+
+    # -- code ------------------------------------------------------------------------------------------
+    def compile(self, function: Function, key: Any, result: Any, name: str) -> ConcreteFunction:
+        if self.reason is not None:
+            return ConcreteFunction(function, key, name, None, "", self.reason)
+        out_expr = self.output(result)
+        lines = self.live_lines(out_expr)
+        params = ", ".join(self.params)
+        source = "\n".join([f"def replay({params}):", *lines, f"    return {out_expr}", ""])
+        self.names.update(W=_wrap, fit=fit)
+        namespace = dict(self.names)
+        exec(compile(source, f"<tg.function {name}>", "exec"), namespace)  # our generated code only
+        return ConcreteFunction(function, key, name, namespace["replay"], source, None)
+
+    def output(self, x: Any) -> str:
+        t = type(x)
+        if isinstance(x, Operand):
+            if t is Variable:
+                return self.variable(x)
+            name = self.sym.get(id(x))
+            return f"W({name})" if name is not None else self.constant_object(x)
+        if t is list:
+            return "[" + ", ".join(self.output(i) for i in x) + "]"
+        if t is tuple:
+            return "(" + "".join(self.output(i) + ", " for i in x) + ")"
+        if isinstance(x, tuple) and hasattr(x, "_fields"):
+            return self.constant_object(t) + "(" + ", ".join(self.output(i) for i in x) + ")"
+        if t is dict:
+            return "{" + ", ".join(f"{self.constant_object(k)}: {self.output(v)}" for k, v in x.items()) + "}"
+        return self.constant_object(x)
+
+    def constant_object(self, obj: Any) -> str:
+        name = self.fresh("k")
+        self.names[name] = obj
+        return name
+
+    def live_lines(self, out_expr: str) -> list[str]:
+        """The steps as code, backwards from the outputs and assignments: unused values are never computed."""
+        needed = set(_identifiers(out_expr))
+        lines: list[str] = []
+        for step in reversed(self.steps):
+            kind = step[0]
+            if kind == "assign":
+                _, var, how, arg, cast, fitting = step
+                value = f"{arg}.astype({self.constant_object(cast)})" if cast is not None else arg
+                expr = value if how == "assign" else f"{var}._value {'+' if how == 'assign_add' else '-'} {value}"
+                if fitting is not None:
+                    expr = f"fit({expr}, {self.constant_object(fitting[0])}, " \
+                           f"{self.constant_object(how)}, {self.constant_object(fitting[1])})"
+                lines.append(f"    {var}._value = {expr}")
+                needed.update(_identifiers(arg))
+                continue
+            name = step[1]
+            if name not in needed:
+                continue
+            if kind == "read":
+                lines.append(f"    {name} = {step[2]}._value")
+                continue
+            _, _, prim, args, params = step
+            lines.append(f"    {name} = {self.call(prim, args, params)}")
+            needed.update(args)
+        lines.reverse()
+        return lines
+
+    def call(self, prim: Any, args: list, params: dict | None) -> str:
+        fwd = prim.forward
+        if not params and len(args) == 2 and fwd in _INFIX:
+            return f"{args[0]} {_INFIX[fwd]} {args[1]}"
+        if not params and len(args) == 1 and fwd is operator.neg:
+            return f"-{args[0]}"
+        f = self.fresh(prim.name + "_") if prim.name.isidentifier() else self.fresh("f")
+        self.names[f] = fwd
+        if not params:
+            return f"{f}({', '.join(args)})"
+        keywords = ", ".join(f"{k}={self.constant_object(v)}" for k, v in params.items() if k.isidentifier())
+        if len(params) != keywords.count("="):
+            return f"{f}({', '.join(args)}, **{self.constant_object(dict(params))})"
+        return f"{f}({', '.join(args)}, {keywords})"
+
+
+def _identifiers(expr: str) -> list[str]:
+    out, word = [], ""
+    for ch in expr + " ":
+        if ch.isalnum() or ch == "_":
+            word += ch
+        else:
+            if word:
+                out.append(word)
+            word = ""
+    return out
+
+
+def _wrap(value: Any) -> Tensor:
+    t = _new(Tensor)
+    t._value = value
+    return t
+
+
+def _user_line() -> str:
+    """Where the user's code was when tracing stopped: the innermost frame outside tapegrad."""
+    frame = sys._getframe(1)
+    package = __name__.rsplit(".", 1)[0]
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(package):
+        frame = frame.f_back
+    if frame is None:
+        return "inside tapegrad"
+    return f"{frame.f_code.co_filename}, line {frame.f_lineno}, in {frame.f_code.co_name}"
