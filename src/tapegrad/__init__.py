@@ -130,8 +130,8 @@ from tapegrad.ops import (
 )
 from tapegrad.tape import GradientTape, UnconnectedGradients, custom_gradient
 
-# Namespaces over the ops above, transforms, optimizers, and plot (pandas/plotnine only inside its functions).
-from . import autodiff, functional, linalg, math, nn, optimizers, plot, random, testing  # noqa: E402
+# Namespaces over the ops above, transforms and optimizers; `plot` and `testing` load on first use.
+from . import autodiff, functional, linalg, math, nn, optimizers, random  # noqa: E402
 from .functional import (  # noqa: E402
     elementwise_grad,
     grad,
@@ -151,4 +151,13 @@ bool = bool_  # noqa: A001  (tf.bool)
 newaxis = None
 __version__ = "0.1.0"
 
-__all__ = [n for n in dir() if not n.startswith("_")]
+__all__ = [n for n in dir() if not n.startswith("_")] + ["plot", "testing"]
+
+
+def __getattr__(name: str) -> object:
+    # Submodules users reach for rarely are imported when first used, to keep `import tapegrad` quick.
+    if name in ("plot", "testing"):
+        import importlib
+
+        return importlib.import_module(f"tapegrad.{name}")
+    raise AttributeError(f"module 'tapegrad' has no attribute {name!r}")
