@@ -430,7 +430,7 @@ class _CompiledProblem(Problem):
         if self.compiled:
             loss, grads = self._replay()
             self.nfev += 1
-            return _to_float(loss), [z if g is None else g._value for g, z in zip(grads, self._zeros)]
+            return _to_float(loss), self._arrays(grads)
         self._calls += 1
         if self._calls == 1:
             return self._trace()
@@ -456,18 +456,20 @@ class _CompiledProblem(Problem):
                              "compile='auto' to run it eagerly when it cannot be compiled")
         else:
             self.reason = concrete.reason
-        return _to_float(loss), [z if g is None else g._value for g, z in zip(grads, self._zeros)]
+        return _to_float(loss), self._arrays(grads)
 
     def _verify(self) -> tuple[float, list]:
         loss, grads = super().value_and_grad()
         r_loss, r_grads = self._replay()
-        r_grads = [z if g is None else g._value for g, z in zip(r_grads, self._zeros)]
-        if _same(loss, _to_float(r_loss)) and all(_same(a, b) for a, b in zip(grads, r_grads)):
+        if _same(loss, _to_float(r_loss)) and all(_same(a, b) for a, b in zip(grads, self._arrays(r_grads))):
             self.compiled, self.reason = True, None
         else:
             self.reason = ("the function's result depends on Python state that changes between calls (a counter, "
                            "a random draw, ...), which compiled code would freeze")
         return loss, grads
+
+    def _arrays(self, grads: list) -> list:
+        return [z if g is None else g._value for g, z in zip(grads, self._zeros)]
 
     def _eager(self, reason: str) -> tuple[float, list]:
         self.reason = reason
