@@ -1,4 +1,5 @@
-"""What recording the history costs: a 10,000-step minimize with record=True against record=False.
+"""What recording the history costs: a 10,000-step minimize with record=True against record=False;
+and what minimize's compiled path (compile="auto", the default) gains over compile=False.
 
 The issue's budget is 10%. Both runs do the same work but for the history's buffer writes.
 Two floors show what the driver itself adds: the engine alone (tape, w**2, gradient) and the
@@ -32,8 +33,8 @@ def engine_only(steps: int) -> None:
         tape.gradient(y, w)
 
 
-def run(record: bool, steps: int, fn, x0, optimizer: str) -> None:
-    tg.minimize(fn, x0, optimizer=optimizer, steps=steps, record=record, progress=False)
+def run(record: bool, steps: int, fn, x0, optimizer: str, compile="auto") -> None:
+    tg.minimize(fn, x0, optimizer=optimizer, steps=steps, record=record, progress=False, compile=compile)
 
 
 def median_time(fn, repeat: int) -> float:
@@ -67,6 +68,12 @@ def main() -> None:
         off = median_time(lambda case=case: run(False, n, *case), r)
         print(f"{name:<34} record=False {off * 1e6 / n:7.2f} us/step   record=True {on * 1e6 / n:7.2f} us/step   "
               f"recording costs {100 * (on / off - 1):+5.1f}%")
+    print("compile: minimize's default (compiled when fn traces cleanly) against compile=False, record=True")
+    for name, case in cases.items():
+        comp = median_time(lambda case=case: run(True, n, *case), r)
+        eager = median_time(lambda case=case: run(True, n, *case, compile=False), r)
+        print(f"{name:<34} compiled {comp * 1e6 / n:7.2f} us/step   eager {eager * 1e6 / n:7.2f} us/step   "
+              f"eager/compiled {eager / comp:5.2f}x")
 
 
 if __name__ == "__main__":

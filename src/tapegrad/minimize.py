@@ -9,17 +9,21 @@ recording every step.
 """
 from __future__ import annotations
 
+import dis
 import inspect
 import math
 import sys
 import time
+import types
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
 from tapegrad._core import nest
+from tapegrad._core.record import STATE
 from tapegrad._core.tensor import Operand, Variable
+from tapegrad.function import function
 from tapegrad.history import History
 from tapegrad.optimizers import (
     LBFGS,
@@ -40,7 +44,8 @@ from tapegrad.optimizers import (
     RMSprop,
     TransformOptimizer,
 )
-from tapegrad.optimizers.base import assign_value
+from tapegrad.optimizers.base import _to_float, assign_value
+from tapegrad.tape import GradientTape
 
 # name -> (make the optimizer from a learning rate, the learning rate minimize uses when none is given).
 # The defaults suit small problems with parameters of order 1 and a few thousand steps; the classes keep
@@ -72,7 +77,9 @@ class MinimizeResult:
     ``x`` (parameters at the end, with ``x0``'s structure, as NumPy values), ``fun`` (the loss
     there), ``grad``, ``steps`` (updates made), ``status`` (converged / max_steps / diverged /
     interrupted), ``message``, ``success`` (True unless it diverged or was interrupted),
-    ``history`` (a ``History``), ``nfev`` (evaluations of the function) and ``optimizer``.
+    ``history`` (a ``History``), ``nfev`` (evaluations of the function), ``optimizer``,
+    ``compiled`` (True when the loss and gradient were replayed as compiled code, see
+    ``minimize``'s ``compile``) and ``compile_reason`` (why not, when False).
 
     >>> import tapegrad as tg
     >>> r = tg.minimize(lambda w: w ** 2, 1.0, steps=10)
@@ -81,10 +88,12 @@ class MinimizeResult:
     """
 
     def __init__(self, x: Any, fun: float, grad: Any, steps: int, status: str, message: str, history: History,
-                 nfev: int, optimizer: Optimizer, fn: Callable[..., Any]) -> None:
+                 nfev: int, optimizer: Optimizer, fn: Callable[..., Any], compiled: bool = False,
+                 compile_reason: str | None = None) -> None:
         self.x, self.fun, self.grad, self.steps = x, fun, grad, steps
         self.status, self.message, self.history = status, message, history
         self.nfev, self.optimizer, self.fn = nfev, optimizer, fn
+        self.compiled, self.compile_reason = compiled, compile_reason
 
     @property
     def success(self) -> bool:
@@ -138,7 +147,7 @@ class StepInfo:
 def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning_rate: Any = None,
              steps: int = 1000, tol: float | None = None, gtol: float | None = None,
              callbacks: Iterable[Callable[[StepInfo], Any]] | Callable[[StepInfo], Any] = (),
-             record: bool = True, progress: bool | None = None) -> MinimizeResult:
+             record: bool = True, progress: bool | None = None, compile: bool | str = "auto") -> MinimizeResult:
     """Minimize ``fn`` from ``x0`` with gradient-based steps, recording each one.
 
     - ``x0``: a Variable (updated in place), a number, an array, or a list/tuple/dict of
@@ -156,6 +165,13 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
     - ``record``: keep the history (one row per point visited, from ``x0`` to the end).
     - ``progress``: a progress bar (tqdm) on stderr; None shows it on runs longer than half a
       second when stderr is a terminal or in a notebook.
+    - ``compile``: evaluate the loss and gradient with ``tg.function``'s compiled code, several
+      times faster on small problems; the results are the same bit for bit. ``"auto"`` (default)
+      compiles when ``fn`` traces cleanly and gives the same result as ``fn`` run eagerly at the
+      second evaluation, and runs eagerly otherwise (Python control flow on values, ``float(w)``,
+      random draws or other Python state changing between calls); ``True`` always replays the
+      trace (an error if ``fn`` cannot be traced), so Python state ``fn`` reads is frozen as it was
+      at the first call; ``False`` always runs ``fn`` eagerly. ``result.compiled`` tells which.
 
     >>> import numpy as np
     >>> import tapegrad as tg
@@ -165,8 +181,12 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
     ('max_steps', 10000, 10001)
     >>> r.history["w"][:3]                     # w_k = (1 - 2 * 0.01) ** k
     array([1.    , 0.98  , 0.9604])
+    >>> r.compiled
+    True
     """
     steps = _nonnegative_int("steps", steps)
+    if not (compile is True or compile is False or (isinstance(compile, str) and compile == "auto")):
+        raise ValueError(f"compile must be True, False or 'auto', got {compile!r}")
     for name, value in (("tol", tol), ("gtol", gtol)):
         if value is not None and not value >= 0:
             raise ValueError(f"{name} must be a number >= 0 (or None), got {value!r}")
@@ -175,7 +195,7 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
     structure = x0
     variables, names = _variables(x0, fn)
     arg = nest.pack_as(structure, variables)
-    problem = Problem(lambda: fn(arg), variables)
+    problem = Problem(lambda: fn(arg), variables) if compile is False else _CompiledProblem(fn, arg, variables, compile)
     history = History._for_run(names, [v._value for v in variables], min(steps + 1, HISTORY_CHUNK) if record else 0)
     history.fn = fn
     history._structure = structure
@@ -263,7 +283,10 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
     steps_done = last_k if status == "interrupted" else k
     message = _message(status, why, steps_done, steps, loss_end)
     history.meta.update(status=status, message=message, optimizer=type(opt).__name__, config=opt.get_config())
-    return MinimizeResult(x, loss_end, grad, steps_done, status, message, history, problem.nfev, opt, fn)
+    compiled, reason = (problem.compiled, problem.reason) if compile is not False else (False, "compile=False")
+    history.meta.update(compiled=compiled)
+    return MinimizeResult(x, loss_end, grad, steps_done, status, message, history, problem.nfev, opt, fn,
+                          compiled, reason)
 
 
 # -- set-up ----------------------------------------------------------------------------------------
@@ -365,6 +388,159 @@ def _as_variable(leaf: Any, name: str) -> Variable:
     elif arr.dtype.kind != "f":
         raise TypeError(f"x0's {name!r} has dtype {arr.dtype}; starting values must be real numbers")
     return Variable(arr, name=name)
+
+
+# -- the compiled path -----------------------------------------------------------------------------
+
+class _CompiledProblem(Problem):
+    """A Problem whose ``value_and_grad`` replays ``tg.function``'s code for the loss and its gradient.
+
+    Only the loss and gradient are compiled; optimizers update the Variables eagerly, and the
+    compiled code reads them afresh at each call. ``value`` and ``hessian`` stay eager.
+
+    The first call traces (its results are eager ones). With ``mode="auto"`` the second call runs
+    ``fn`` eagerly and the replay beside it: a difference means ``fn`` reads Python state that
+    changes between calls (a counter, a random draw, a batch iterator), which a trace would
+    freeze, so the run stays eager. Until then, ``fn`` runs as often as it would eagerly.
+    """
+
+    def __init__(self, fn: Callable[..., Any], arg: Any, variables: list, mode: bool | str) -> None:
+        super().__init__(lambda: fn(arg), variables)
+
+        def loss_and_grads() -> tuple:
+            with GradientTape() as tape:
+                loss = fn(arg)
+            if not isinstance(loss, Operand):
+                return loss, None  # _check says what is wrong, rather than tape.gradient
+            return loss, tape.gradient(loss, self.variables)
+
+        # The Variables are captured, not passed: a call with no argument skips the signature walk.
+        self._function = function(loss_and_grads)
+        self._replay: Callable[[], tuple] | None = None
+        self._strict = mode is True
+        self._calls = 0
+        self.compiled = False
+        self.reason: str | None = "the run ended before the second evaluation, where compiled code starts"
+        if not self._strict:
+            state = _python_state(fn)
+            if state:
+                self._calls, self.reason = 2, state  # stay eager
+
+    def value_and_grad(self) -> tuple[float, list]:
+        if self.compiled:
+            loss, grads = self._replay()
+            self.nfev += 1
+            return _to_float(loss), self._arrays(grads)
+        self._calls += 1
+        if self._calls == 1:
+            return self._trace()
+        if self._calls == 2 and self._replay is not None:
+            return self._verify()
+        return super().value_and_grad()
+
+    def _trace(self) -> tuple[float, list]:
+        if STATE.tapes or STATE.hooks:
+            # A tape or tracer outside must see every op, so tg.function would run eagerly anyway.
+            return self._eager("minimize runs inside a GradientTape or a tg.function trace")
+        loss, grads = self._function()
+        self._check(loss)
+        self.nfev += 1
+        self._check_grads(grads)
+        concrete = self._function.get_concrete_function()
+        if concrete.compiled:
+            self._replay = concrete.replay
+            if self._strict:
+                self.compiled, self.reason = True, None
+        elif self._strict:
+            raise ValueError(f"compile=True, but the function cannot be compiled: {concrete.reason}. Use "
+                             "compile='auto' to run it eagerly when it cannot be compiled")
+        else:
+            self.reason = concrete.reason
+        return _to_float(loss), self._arrays(grads)
+
+    def _verify(self) -> tuple[float, list]:
+        loss, grads = super().value_and_grad()
+        r_loss, r_grads = self._replay()
+        if _same(loss, _to_float(r_loss)) and all(_same(a, b) for a, b in zip(grads, self._arrays(r_grads))):
+            self.compiled, self.reason = True, None
+        else:
+            self.reason = ("the function's result depends on Python state that changes between calls (a counter, "
+                           "a random draw, ...), which compiled code would freeze")
+        return loss, grads
+
+    def _arrays(self, grads: list) -> list:
+        return [z if g is None else g._value for g, z in zip(grads, self._zeros)]
+
+    def _eager(self, reason: str) -> tuple[float, list]:
+        self.reason = reason
+        self._calls = 2  # never trace
+        return super().value_and_grad()
+
+
+# Values a function may read that a trace can safely take as constants.
+_FROZEN = (int, float, complex, str, bytes, type(None), range, np.generic, np.ndarray, np.dtype, Operand, type,
+           types.ModuleType, types.BuiltinFunctionType)
+
+
+def _python_state(fn: Any, depth: int = 0, seen: set | None = None) -> str:
+    """Why ``fn`` may depend on Python state that changes between calls ('' when it seems not to).
+
+    A trace freezes such state, so "auto" runs these functions eagerly: ones that assign to a
+    global or nonlocal name, or read a captured or global value that can change in place (a list,
+    a dict, an object's attributes). NumPy arrays count as constant data, as in ``tg.function``.
+    """
+    seen = set() if seen is None else seen
+    if id(fn) in seen or isinstance(fn, _FROZEN):
+        return ""
+    seen.add(id(fn))
+    if isinstance(fn, types.MethodType):
+        return _python_state(fn.__func__, depth, seen) or _value_state(fn.__self__, "self", depth, seen)
+    if not isinstance(fn, types.FunctionType):
+        return f"{type(fn).__name__} objects are not checked for Python state; pass compile=True to compile it"
+    if fn.__module__ and fn.__module__.split(".")[0] in ("tapegrad", "numpy"):
+        return ""
+    code = fn.__code__
+    cells = dict(zip(code.co_freevars, fn.__closure__ or ()))
+    for co in _code_objects(code):
+        for ins in dis.get_instructions(co):
+            if ins.opname == "STORE_GLOBAL" or (ins.opname == "STORE_DEREF" and ins.argval in cells):
+                return f"{fn.__name__} assigns to the outer name {ins.argval!r}, so its result may change between calls"
+            if ins.opname == "LOAD_GLOBAL" and ins.argval in fn.__globals__:
+                why = _value_state(fn.__globals__[ins.argval], ins.argval, depth, seen)
+            elif ins.opname == "LOAD_DEREF" and ins.argval in cells:
+                try:
+                    why = _value_state(cells[ins.argval].cell_contents, ins.argval, depth, seen)
+                except ValueError:  # an empty cell: defined later
+                    why = ""
+            else:
+                continue
+            if why:
+                return why
+    return ""
+
+
+def _value_state(value: Any, name: str, depth: int, seen: set) -> str:
+    if isinstance(value, _FROZEN):
+        return ""
+    if isinstance(value, (tuple, frozenset)):
+        return next((w for w in (_value_state(v, name, depth, seen) for v in value) if w), "")
+    if isinstance(value, (types.FunctionType, types.MethodType)):
+        return _python_state(value, depth + 1, seen) if depth < 4 else ""
+    return f"it reads {name!r}, a {type(value).__name__} whose contents may change between calls"
+
+
+def _code_objects(code: types.CodeType) -> list[types.CodeType]:
+    out = [code]
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            out.extend(_code_objects(c))
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal bit for bit in value, shape and dtype (NaN equal to NaN)."""
+    a, b = np.asarray(a), np.asarray(b)
+    return a.dtype == b.dtype and a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=True))
 
 
 # -- the run ---------------------------------------------------------------------------------------
