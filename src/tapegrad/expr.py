@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import math
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -192,7 +193,9 @@ def parse(text: str, variables: Any = None) -> Expression:
     if not body:
         raise ExpressionError("the expression is empty; write one such as x**2 + 1")
     try:
-        tree = ast.parse(body, mode="eval")
+        with warnings.catch_warnings():  # e.g. SyntaxWarning "invalid decimal literal": the error says it better
+            warnings.simplefilter("ignore")
+            tree = ast.parse(body, mode="eval")
     except SyntaxError as e:
         raise _syntax_error(e, text, body, shift) from None
     except (RecursionError, MemoryError):
@@ -205,6 +208,8 @@ def parse(text: str, variables: Any = None) -> Expression:
 def _check_variable_name(name: Any) -> None:
     if not isinstance(name, str) or not name.isidentifier():
         raise ExpressionError(f"{name!r} cannot be a variable name; use letters, digits and _ (x, w0, theta_1)")
+    if name.startswith("__"):
+        raise ExpressionError(f"{name!r} cannot be a variable name: names beginning with __ are reserved")
     if name in FUNCTIONS:
         raise ExpressionError(f"{name!r} is the name of a function; choose another variable name")
     if name in CONSTANTS:
@@ -310,6 +315,8 @@ class _Compiler:
             return np.float64(CONSTANTS[name])
         if name in FUNCTIONS:
             raise self.error(f"{name} is a function; call it with its argument in parentheses: {name}(...)", node)
+        if name.startswith("__"):
+            raise self.error(f"{name} is not allowed: names beginning with __ are reserved", node)
         if self.allowed is not None and name not in self.allowed:
             known = ", ".join(self.allowed) if self.allowed else "none"
             raise self.error(f"unknown name {name!r}: it is not one of the variables ({known}) nor a constant "
