@@ -317,6 +317,9 @@ class _Compiler:
             raise self.error(f"{name} is a function; call it with its argument in parentheses: {name}(...)", node)
         if name.startswith("__"):
             raise self.error(f"{name} is not allowed: names beginning with __ are reserved", node)
+        if self.allowed == ():
+            raise self.error(f"{name!r} is not a number; only numbers and the constants {', '.join(CONSTANTS)} "
+                             "can be used here", node)
         if self.allowed is not None and name not in self.allowed:
             known = ", ".join(self.allowed) if self.allowed else "none"
             raise self.error(f"unknown name {name!r}: it is not one of the variables ({known}) nor a constant "
