@@ -18,6 +18,7 @@ class UsageError(Exception):
 def assignments(items: Sequence[str], option: str) -> dict[str, float]:
     """``["x=20", "b=pi/2"]`` -> ``{"x": 20.0, "b": 1.5707963267948966}``; values are constant expressions.
 
+    >>> from tapegrad.cli._common import assignments
     >>> assignments(["x=-1.2", "y=2**-1"], "--init")
     {'x': -1.2, 'y': 0.5}
     """
@@ -58,6 +59,7 @@ def expression(text: str, names: Sequence[str], option: str) -> Expression:
 def number(v: Any) -> str:
     """A float for people: 12 significant digits, no trailing zeros.
 
+    >>> from tapegrad.cli._common import number
     >>> number(40.0), number(1 / 3), number(-2.5e-12), number(float("nan"))
     ('40', '0.333333333333', '-2.5e-12', 'nan')
     """

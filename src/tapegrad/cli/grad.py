@@ -56,6 +56,7 @@ def derivatives(f: Callable[[dict], Any], at: dict[str, float], wrt: list[str], 
     Each level is the gradient of every entry of the level below, taken by a tape that
     recorded the computation of that level: the seed's nested tapes, to any order.
 
+    >>> from tapegrad.cli.grad import derivatives
     >>> from tapegrad.expr import parse
     >>> [a.tolist() for a in derivatives(parse("x**3 * b"), {"x": 2.0, "b": 1.0}, ["x"], 3)]
     [8.0, [12.0], [[12.0]], [[[6.0]]]]
