@@ -125,7 +125,8 @@ class Expression:
 
     >>> import numpy as np
     >>> import tapegrad as tg
-    >>> f = tg.expr.parse("sin(x) * y")
+    >>> from tapegrad.expr import parse
+    >>> f = parse("sin(x) * y")
     >>> x, y = tg.Variable(np.float64(0.0)), tg.Variable(np.float64(3.0))
     >>> with tg.GradientTape() as tape:
     ...     z = f({"x": x, "y": y})

@@ -112,6 +112,8 @@ def test_not_finite_results_exit_1_and_say_so(capsys):
     (["x*y", "--at", "x=1", "y=2", "--wrt", "z"], "--wrt z: not one of the variables"),
     (["x*y", "--at", "x=1", "y=2", "--wrt", "x,x"], "distinct"),
     (["x**2", "--at", "x=1", "--order", "4"], "invalid choice"),
+    (["+".join(f"x{i}**3" for i in range(60)), "--at", *[f"x{i}=1" for i in range(60)], "--order", "3"],
+     "choose fewer variables with --wrt"),
     (["__import__('os').system('true')", "--at", "x=1"], "only the named functions can be called"),
     (["x.__class__", "--at", "x=1"], "attribute access"),
     (["-x**2", "--at", "x=1"], "leading space or in parentheses"),

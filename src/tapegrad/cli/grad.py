@@ -33,6 +33,7 @@ leading space or in parentheses, e.g. " -x**2" or "(-x**2)".
 
 exit status: 0 success, 1 a result is inf or nan, 2 bad usage or a bad expression"""
 
+MAX_PASSES = 2500  # gradients of gradients: n ** (order - 1) backward passes, each over the whole tape
 ORDER_NAMES = {1: "gradient", 2: "Hessian", 3: "third derivatives"}
 
 
@@ -86,6 +87,10 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--wrt {w}: not one of the variables given with --at ({', '.join(at)})")
     if len(set(wrt)) != len(wrt) or not wrt:
         raise UsageError("--wrt takes distinct variable names separated by commas, e.g. --wrt x,b")
+    passes = len(wrt) ** (args.order - 1)
+    if passes > MAX_PASSES:
+        raise UsageError(f"--order {args.order} with {len(wrt)} variables takes {passes:,} backward passes (the limit "
+                         f"is {MAX_PASSES:,}); choose fewer variables with --wrt")
     with np.errstate(all="ignore"):  # inf and nan are reported below, not as NumPy warnings
         results = derivatives(expr, at, wrt, args.order)
     if args.json:
