@@ -185,6 +185,8 @@ def parse(text: str, variables: Any = None) -> Expression:
     if len(text) > MAX_CHARS:
         raise ExpressionError(f"the expression is {len(text)} characters long; the limit is {MAX_CHARS}", text,
                               MAX_CHARS, len(text))
+    # Python reads \r\n and \r as line ends; make them \n without moving any character, so positions hold.
+    text = text.replace("\r\n", " \n").replace("\r", "\n")
     allowed = None if variables is None else tuple(variables)
     if allowed is not None:
         for name in allowed:

@@ -256,21 +256,34 @@ def test_injection_attempts_are_refused_and_do_nothing(template, tmp_path):
 # --- arbitrary text: a result or a clean refusal, never anything else -------------------------
 
 def _result_or_refusal(text):
-    try:
-        f = parse(text)
-        with np.errstate(all="ignore"):
-            y = f({name: 0.5 for name in f.variables})
-    except ExpressionError as e:
-        assert e.message and str(e)
-        return None
-    assert isinstance(y, tg.Tensor) and y.dtype == tg.float64
-    return y
+    for variables in (None, ["x", "y"]):  # any name a variable, or only x and y
+        try:
+            f = parse(text, variables=variables)
+            with np.errstate(all="ignore"):
+                y = f({name: 0.5 for name in f.variables})
+        except ExpressionError as e:
+            assert e.message and str(e)
+            continue
+        assert isinstance(y, tg.Tensor) and y.dtype == tg.float64
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=60))
 def test_arbitrary_text_gives_a_result_or_a_clean_refusal(text):
     _result_or_refusal(text)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet="x+*()\r\n\x0c\x0b\t \\$1z#é", max_size=30))
+def test_line_breaks_and_odd_spaces_give_a_result_or_a_clean_refusal(text):
+    _result_or_refusal(text)
+
+
+@pytest.mark.parametrize("text", ["(x\r+\rz)", "(x\r\n+\r\nz)", "(x\n+\nz)"])
+def test_caret_on_a_later_line(text):
+    with pytest.raises(ExpressionError, match="unknown name 'z'") as info:
+        parse(text, variables=["x"])
+    assert info.value.text[info.value.start] == "z" and "(line 3)" in str(info.value)
 
 
 TOKENS = ["x", "y", "1", "2.5", "0", "1e308", "9", "**", "*", "/", "+", "-", "//", "%", "(", ")", ",", ".",
