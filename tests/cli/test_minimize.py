@@ -58,7 +58,7 @@ def test_divergence_exits_1_with_the_reason(capsys):
 def test_human_output_says_why_it_stopped(capsys):
     assert main(["minimize", "w**2", "--init", "w=1", "--lr", "0.25", "--steps", "3", "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("max steps after 3 steps")
+    assert out.startswith("max_steps after 3 steps")
     assert f"w = {0.5 ** 3:g}" in out  # w_k = (1 - 2 lr)^k
 
 

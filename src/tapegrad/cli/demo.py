@@ -156,8 +156,8 @@ def run(args: argparse.Namespace, progress: bool | None = None) -> int:
         return 1
     final = np.float32(result.x)
     print(f"    w0 after {result.steps:,} epochs = {final:.6e}")
-    print(f"    The blog's TensorFlow printed {TF_FINAL_W0}: its CPU kernels flush float32 denormals to zero, which "
-          f"freezes w0 once 0.01 * dy/dw0 drops below 1.2e-38; exact IEEE float32 (NumPy) goes on to {final:.6e}.")
+    print(f"    (TensorFlow printed {TF_FINAL_W0} here: it flushes float32 denormals to zero, which freezes w0 once "
+          f"each step is below 1.2e-38; exact IEEE float32 continues to {final:.6e}.)")
 
     os.makedirs(out, exist_ok=True)
     csv_path, png_path = os.path.join(out, "w0_over_epochs.csv"), os.path.join(out, "w0_over_epochs.png")

@@ -120,7 +120,7 @@ WHAT = {"csv": "every step", "plot": "the parameters over the steps", "landscape
 
 
 def _as_text(result: Any, written: dict[str, str]) -> list[str]:
-    lines = [f"{result.status.replace('_', ' ')} after {result.steps} steps: {result.message}",
+    lines = [f"{result.status} after {result.steps} steps: {result.message}",
              f"  f = {number(result.fun)}"]
     grad = result.grad
     lines += [f"  {name} = {number(v)}" + (f"   (df/d{name} = {number(grad[name])})" if grad is not None else "")
