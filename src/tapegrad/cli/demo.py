@@ -131,14 +131,14 @@ def derivatives() -> list[Section]:
     return sections
 
 
-def descent(progress: bool | None = None) -> Any:
+def descent() -> Any:
     """The blog's section 3: y = w0**2, w0 <- w0 - 0.01 * dy/dw0, 10,000 epochs from w0 = 1.0 (float32)."""
     w0 = tg.Variable(1.0, name="w0")
     return tg.minimize(lambda w: tg.math.square(w), w0, optimizer="sgd", learning_rate=LEARNING_RATE,
-                       steps=EPOCHS, progress=progress)
+                       steps=EPOCHS)
 
 
-def run(args: argparse.Namespace, progress: bool | None = None) -> int:
+def run(args: argparse.Namespace) -> int:
     out = args.out
     if os.path.exists(out) and not os.path.isdir(out):
         raise UsageError(f"--out {out}: this is a file, not a folder; give a folder to write into")
@@ -150,7 +150,7 @@ def run(args: argparse.Namespace, progress: bool | None = None) -> int:
     print(f"\n3. Gradient descent on y = w0**2: w0 <- w0 - {LEARNING_RATE} * dy/dw0, {EPOCHS:,} epochs from w0 = 1.0 "
           "(float32)")
     sys.stdout.flush()  # the progress bar goes to stderr
-    result = descent(progress)
+    result = descent()
     if result.status not in ("max_steps", "converged"):
         print(f"    the descent stopped early ({result.status}): {result.message}", file=sys.stderr)
         return 1

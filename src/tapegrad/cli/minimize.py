@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 import numpy as np
@@ -79,9 +80,6 @@ def run(args: argparse.Namespace) -> int:
 
     import tapegrad as tg  # the descent layer is needed only by this command
 
-    def fn(params: dict) -> Any:
-        return expr(params)
-
     x0 = {name: np.float64(v) for name, v in init.items()}
     talk = not (args.quiet or args.json)
     if talk:
@@ -89,31 +87,39 @@ def run(args: argparse.Namespace) -> int:
         print(f"minimizing {args.expression.strip()} with {args.optimizer} ({lr}), at most {args.steps} steps, "
               f"from {point(init)}")
     with np.errstate(all="ignore"):  # an overflow is the divergence the result reports, not a warning
-        result = tg.minimize(fn, x0, optimizer=args.optimizer, learning_rate=args.lr, steps=args.steps,
+        result = tg.minimize(expr, x0, optimizer=args.optimizer, learning_rate=args.lr, steps=args.steps,
                              tol=args.tol, gtol=args.gtol, progress=False if args.quiet or args.json else None)
-    written = _write(files, fn, result)
+    written, failed = _write(files, expr, result)
     if args.json:
         print(json.dumps(_as_json(args, init, result, written), indent=2))
     else:
         print("\n".join(_as_text(result, written)))
-    return EXIT.get(result.status, 1)
+    for problem in failed:
+        print(f"tapegrad minimize: {problem}", file=sys.stderr)
+    code = EXIT.get(result.status, 1)
+    return 1 if failed and code == 0 else code
 
 
-def _write(files: dict[str, str | None], fn: Any, result: Any) -> dict[str, str]:
-    written = {}
+def _write(files: dict[str, str | None], fn: Any, result: Any) -> tuple[dict[str, str], list[str]]:
+    """Write the files asked for; return those written and, for any that could not be, why."""
+    written, failed = {}, []
     if files["csv"]:
         result.history.to_csv(files["csv"])
         written["csv"] = files["csv"]
-    if files["plot"] or files["landscape"]:
-        from tapegrad import plot
+    for kind in ("plot", "landscape"):
+        if not files[kind]:
+            continue
+        try:
+            from tapegrad import plot
 
-        if files["plot"]:
-            plot.trajectory(result.history).save(files["plot"])
-            written["plot"] = files["plot"]
-        if files["landscape"]:
-            plot.landscape(fn, result.history).save(files["landscape"])
-            written["landscape"] = files["landscape"]
-    return written
+            figure = plot.trajectory(result.history) if kind == "plot" else plot.landscape(fn, result.history)
+            figure.save(files[kind])
+        except ImportError as e:
+            failed.append(f"could not draw --{kind} {files[kind]}: {e}. Install the plotting extras: "
+                          "pip install 'tapegrad[plot]'")
+            continue
+        written[kind] = files[kind]
+    return written, failed
 
 
 WHAT = {"csv": "every step", "plot": "the parameters over the steps", "landscape": "the path over the contours"}
