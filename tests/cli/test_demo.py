@@ -1,5 +1,6 @@
 """`tapegrad demo`: the seed's numbers, derived here from the math, and the files it writes."""
 import csv
+import sys
 
 import numpy as np
 import pytest
@@ -78,3 +79,11 @@ def test_demo_end_to_end(tmp_path, capsys):
     assert np.float32(rows[-1]["w0"]) == exact
     assert np.float32(rows[1]["w0"]) == np.float32(1) - np.float32(0.01) * np.float32(2)
     assert png_path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+@needs_minimize
+def test_demo_without_the_plotting_extras(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tapegrad.plot", None)  # as if plotnine were not installed
+    assert main(["demo", "--out", str(tmp_path)]) == 1
+    assert "pip install 'tapegrad[plot]'" in capsys.readouterr().err
+    assert (tmp_path / "w0_over_epochs.csv").exists()

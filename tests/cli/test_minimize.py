@@ -1,5 +1,6 @@
 """`tapegrad minimize`: checks before the run, the descent against its formula, files, exit codes."""
 import csv
+import sys
 import json
 
 import pytest
@@ -74,3 +75,14 @@ def test_files_are_written(capsys, tmp_path):
     assert float(rows[-1]["x"]) == pytest.approx(r["x"]["x"], rel=1e-12)
     assert paths["plot"].read_bytes().startswith(PNG)
     assert b"<svg" in paths["landscape"].read_bytes()[:1000]
+
+
+@needs_minimize
+def test_without_the_plotting_extras_the_rest_is_still_written(capsys, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tapegrad.plot", None)  # as if plotnine were not installed
+    steps_csv, plot_png = tmp_path / "steps.csv", tmp_path / "w.png"
+    code = main(["minimize", "w**2", "--init", "w=1", "--lr", "0.1", "--steps", "5", "--quiet",
+                 "--csv", str(steps_csv), "--plot", str(plot_png)])
+    captured = capsys.readouterr()
+    assert code == 1 and "pip install 'tapegrad[plot]'" in captured.err
+    assert steps_csv.exists() and not plot_png.exists() and f"wrote {steps_csv}" in captured.out
