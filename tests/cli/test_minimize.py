@@ -1,7 +1,7 @@
 """`tapegrad minimize`: checks before the run, the descent against its formula, files, exit codes."""
 import csv
-import sys
 import json
+import sys
 
 import pytest
 
