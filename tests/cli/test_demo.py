@@ -83,7 +83,9 @@ def test_demo_end_to_end(tmp_path, capsys):
 
 @needs_minimize
 def test_demo_without_the_plotting_extras(tmp_path, capsys, monkeypatch):
-    monkeypatch.setitem(sys.modules, "tapegrad.plot", None)  # as if plotnine were not installed
+    for name in ("tapegrad.plot", "plotnine", "matplotlib"):  # as if the plotting extras were not installed
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.delattr(tg, "plot", raising=False)
     assert main(["demo", "--out", str(tmp_path)]) == 1
     assert "pip install 'tapegrad[plot]'" in capsys.readouterr().err
     assert (tmp_path / "w0_over_epochs.csv").exists()

@@ -79,7 +79,9 @@ def test_files_are_written(capsys, tmp_path):
 
 @needs_minimize
 def test_without_the_plotting_extras_the_rest_is_still_written(capsys, tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "tapegrad.plot", None)  # as if plotnine were not installed
+    for name in ("tapegrad.plot", "plotnine", "matplotlib"):  # as if the plotting extras were not installed
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.delattr(tg, "plot", raising=False)
     steps_csv, plot_png = tmp_path / "steps.csv", tmp_path / "w.png"
     code = main(["minimize", "w**2", "--init", "w=1", "--lr", "0.1", "--steps", "5", "--quiet",
                  "--csv", str(steps_csv), "--plot", str(plot_png)])
