@@ -64,24 +64,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``tapegrad`` command line with ``argv`` (default: ``sys.argv[1:]``); return the exit status.
 
     >>> from tapegrad.cli import main
-    >>> main(["grad", "x**3", "--at", "x=2", "--order", "2", "--json"])  # doctest: +NORMALIZE_WHITESPACE
+    >>> main(["grad", "x**3", "--at", "x=2", "--order", "2", "--json"])
     {
       "expression": "x**3",
-      "at": {
-        "x": 2.0
-      },
-      "wrt": [
-        "x"
-      ],
+      "at": {"x": 2.0},
+      "wrt": ["x"],
       "value": 8.0,
-      "gradient": {
-        "x": 12.0
-      },
-      "hessian": [
-        [
-          12.0
-        ]
-      ]
+      "gradient": {"x": 12.0},
+      "hessian": [[12.0]]
     }
     0
     """

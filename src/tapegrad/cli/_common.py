@@ -1,6 +1,7 @@
 """What the subcommands share: NAME=VALUE arguments, the expression, number formatting, output files."""
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Sequence
@@ -60,16 +61,30 @@ def number(v: Any) -> str:
     """A float for people: 12 significant digits, no trailing zeros.
 
     >>> from tapegrad.cli._common import number
-    >>> number(40.0), number(1 / 3), number(-2.5e-12), number(float("nan"))
-    ('40', '0.333333333333', '-2.5e-12', 'nan')
+    >>> number(40.0), number(1 / 3), number(-2.5e-12), number(-0.0), number(float("nan"))
+    ('40', '0.333333333333', '-2.5e-12', '0', 'nan')
     """
-    return format(float(v), ".12g")
+    return format(float(v) + 0.0, ".12g")  # + 0.0: no "-0"
 
 
 def json_number(v: Any) -> float | None:
     """A float for JSON, where inf and nan do not exist: they become null."""
-    v = float(v)
+    v = float(v) + 0.0  # -0.0 -> 0.0
     return v if math.isfinite(v) else None
+
+
+def json_text(record: dict[str, Any]) -> str:
+    """A JSON object with one key per line and each value on that line: readable, and still JSON.
+
+    >>> from tapegrad.cli._common import json_text
+    >>> print(json_text({"wrt": ["x", "y"], "hessian": [[2.0, 0.0], [0.0, 2.0]]}))
+    {
+      "wrt": ["x", "y"],
+      "hessian": [[2.0, 0.0], [0.0, 2.0]]
+    }
+    """
+    return "{\n" + ",\n".join(f"  {json.dumps(k)}: {json.dumps(v, allow_nan=False)}" for k, v in record.items()) \
+        + "\n}"
 
 
 def point(values: dict[str, float]) -> str:

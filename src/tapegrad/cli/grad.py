@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -11,7 +10,7 @@ import numpy as np
 
 import tapegrad as tg
 
-from ._common import UsageError, assignments, expression, json_number, number, point, table
+from ._common import UsageError, assignments, expression, json_number, json_text, number, point, table
 
 HELP = "value, gradient and (with --order 2 or 3) higher derivatives of an expression at a point"
 DESCRIPTION = """\
@@ -94,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     with np.errstate(all="ignore"):  # inf and nan are reported below, not as NumPy warnings
         results = derivatives(expr, at, wrt, args.order)
     if args.json:
-        print(json.dumps(_as_json(args.expression, at, wrt, results), indent=2))
+        print(json_text(_as_json(args.expression, at, wrt, results)))
     else:
         print("\n".join(_as_text(args.expression, at, wrt, results)))
     bad = [name for name, r in zip(("value",) + tuple(ORDER_NAMES.values()), results) if not np.all(np.isfinite(r))]

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
 import numpy as np
 
-from ._common import UsageError, assignments, expression, json_number, number, output_file, point
+from ._common import UsageError, assignments, expression, json_number, json_text, number, output_file, point
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad", "lbfgs", "newton")
 HELP = "minimize an expression by gradient descent (or Adam, L-BFGS, Newton, ...)"
@@ -91,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
                              tol=args.tol, gtol=args.gtol, progress=False if args.quiet or args.json else None)
     written, failed = _write(files, expr, result)
     if args.json:
-        print(json.dumps(_as_json(args, init, result, written), indent=2))
+        print(json_text(_as_json(args, init, result, written)))
     else:
         print("\n".join(_as_text(result, written)))
     for problem in failed:
