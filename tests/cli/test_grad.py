@@ -1,9 +1,13 @@
 """`tapegrad grad`: values and derivatives against the math, output formats, exit codes."""
+import contextlib
+import io
 import json
 import math
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tapegrad.cli import main
 
@@ -135,3 +139,13 @@ def test_refusal_shows_the_caret_under_the_offending_part(capsys):
     lines = capsys.readouterr().err.splitlines()
     assert lines[-2].strip() == "x + y[0]"
     assert lines[-1].strip() == "^^^^" and lines[-2].index("y") == lines[-1].index("^")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.text(max_size=40), value=st.text(max_size=12))
+def test_any_text_gives_an_exit_status_never_an_exception(text, value):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["grad", text, "--at", f"x={value}"])
+    assert code in (0, 1, 2)
+    assert (code == 2) == ("error" in err.getvalue())
