@@ -134,8 +134,9 @@ def derivatives() -> list[Section]:
 def descent() -> Any:
     """The blog's section 3: y = w0**2, w0 <- w0 - 0.01 * dy/dw0, 10,000 epochs from w0 = 1.0 (float32)."""
     w0 = tg.Variable(1.0, name="w0")
+    # 10,000 steps take a fraction of a second: show the bar in a terminal anyway (it is part of the demo).
     return tg.minimize(lambda w: tg.math.square(w), w0, optimizer="sgd", learning_rate=LEARNING_RATE,
-                       steps=EPOCHS)
+                       steps=EPOCHS, progress=True if sys.stderr.isatty() else None)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -166,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         from tapegrad import plot
 
-        plot.trajectory(result.history, param="w0").save(png_path)
+        plot.trajectory(result.history, param="w0").save(png_path, verbose=False)
     except ImportError as e:
         print(f"    could not draw {png_path}: {e}. Install the plotting extras: pip install 'tapegrad[plot]'",
               file=sys.stderr)

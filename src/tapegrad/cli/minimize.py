@@ -57,7 +57,7 @@ def add_parser(subparsers: Any) -> None:
                    help="learning rate (default: the optimizer's own)")
     p.add_argument("--steps", type=_positive(int), default=1000, help="the most steps to take (default: 1000)")
     p.add_argument("--tol", type=_positive(float),
-                   help="stop when the loss improves by less than this (see tapegrad.minimize)")
+                   help="stop when the loss changes by at most TOL * max(1, |loss|) in one step")
     p.add_argument("--gtol", type=_positive(float), help="stop when the gradient's norm falls below this")
     p.add_argument("--plot", metavar="FILE", help="write the parameters over the steps as an image (.png, .svg, .pdf)")
     p.add_argument("--landscape", metavar="FILE",
@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json_text(_as_json(args, init, result, written)))
     else:
-        print("\n".join(_as_text(result, written)))
+        print("\n".join(_as_text(init, result, written)))
     for problem in failed:
         print(f"tapegrad minimize: {problem}", file=sys.stderr)
     code = EXIT.get(result.status, 1)
@@ -112,7 +112,7 @@ def _write(files: dict[str, str | None], fn: Any, result: Any) -> tuple[dict[str
             from tapegrad import plot
 
             figure = plot.trajectory(result.history) if kind == "plot" else plot.landscape(fn, result.history)
-            figure.save(files[kind])
+            figure.save(files[kind], verbose=False)
         except ImportError as e:
             failed.append(f"could not draw --{kind} {files[kind]}: {e}. Install the plotting extras: "
                           "pip install 'tapegrad[plot]'")
@@ -124,12 +124,10 @@ def _write(files: dict[str, str | None], fn: Any, result: Any) -> tuple[dict[str
 WHAT = {"csv": "every step", "plot": "the parameters over the steps", "landscape": "the path over the contours"}
 
 
-def _as_text(result: Any, written: dict[str, str]) -> list[str]:
+def _as_text(init: dict[str, float], result: Any, written: dict[str, str]) -> list[str]:
     lines = [f"{result.status} after {result.steps} steps: {result.message}",
              f"  f = {number(result.fun)}"]
-    grad = result.grad
-    lines += [f"  {name} = {number(v)}" + (f"   (df/d{name} = {number(grad[name])})" if grad is not None else "")
-              for name, v in result.x.items()]
+    lines += [f"  {name} = {number(result.x[name])}   (df/d{name} = {number(result.grad[name])})" for name in init]
     lines += [f"wrote {path} ({WHAT[kind]})" for kind, path in written.items()]
     return lines
 
@@ -139,8 +137,8 @@ def _as_json(args: argparse.Namespace, init: dict[str, float], result: Any, writ
         "expression": args.expression.strip(), "init": init, "optimizer": args.optimizer,
         "learning_rate": args.lr, "status": result.status, "success": bool(result.success),
         "message": result.message, "steps": int(result.steps), "fun": json_number(result.fun),
-        "x": {name: json_number(v) for name, v in result.x.items()},
-        "grad": None if result.grad is None else {name: json_number(v) for name, v in result.grad.items()},
+        "x": {name: json_number(result.x[name]) for name in init},
+        "grad": {name: json_number(result.grad[name]) for name in init},
         "files": written,
     }
 
