@@ -1,7 +1,11 @@
 """`tapegrad minimize`: checks before the run, the descent against its formula, files, exit codes."""
 import csv
 import json
+import os
+import signal
+import subprocess
 import sys
+import time
 
 import pytest
 
@@ -59,7 +63,7 @@ def test_divergence_exits_1_with_the_reason(capsys):
 def test_human_output_says_why_it_stopped(capsys):
     assert main(["minimize", "w**2", "--init", "w=1", "--lr", "0.25", "--steps", "3", "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("max_steps after 3 steps")
+    assert "status = max_steps, steps = 3" in out
     assert f"w = {0.5 ** 3:g}" in out  # w_k = (1 - 2 lr)^k
 
 
@@ -88,3 +92,22 @@ def test_without_the_plotting_extras_the_rest_is_still_written(capsys, tmp_path,
     captured = capsys.readouterr()
     assert code == 1 and "pip install 'tapegrad[plot]'" in captured.err
     assert steps_csv.exists() and not plot_png.exists() and f"wrote {steps_csv}" in captured.out
+
+
+@needs_minimize
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
+def test_ctrl_c_stops_cleanly_with_status_interrupted(tmp_path):
+    steps_csv = tmp_path / "steps.csv"
+    src = os.path.dirname(os.path.dirname(tg.__file__))
+    env = dict(os.environ, PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen([sys.executable, "-u", "-m", "tapegrad", "minimize", "x**2 + y**2", "--init", "x=1",
+                             "y=1", "--lr", "1e-9", "--steps", "100000000", "--csv", str(steps_csv)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout.readline().startswith("minimizing")  # the run has started
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "status = interrupted" in out and "Traceback" not in err
+    with open(steps_csv) as f:
+        assert len(list(csv.DictReader(f))) > 1  # the steps made before Ctrl-C are kept

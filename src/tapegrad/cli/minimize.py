@@ -125,8 +125,7 @@ WHAT = {"csv": "every step", "plot": "the parameters over the steps", "landscape
 
 
 def _as_text(init: dict[str, float], result: Any, written: dict[str, str]) -> list[str]:
-    lines = [f"{result.status} after {result.steps} steps: {result.message}",
-             f"  f = {number(result.fun)}"]
+    lines = [result.message, f"  status = {result.status}, steps = {result.steps}", f"  f = {number(result.fun)}"]
     lines += [f"  {name} = {number(result.x[name])}   (df/d{name} = {number(result.grad[name])})" for name in init]
     lines += [f"wrote {path} ({WHAT[kind]})" for kind, path in written.items()]
     return lines
