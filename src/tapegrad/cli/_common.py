@@ -115,3 +115,9 @@ def output_file(path: str | None, option: str) -> str | None:
     if not os.access(folder, os.W_OK):
         raise UsageError(f"{option} {path}: the folder {folder} is not writable")
     return path
+
+
+def missing_extra(error: ImportError, what: str) -> str:
+    """Why ``what`` could not be made, and the install command (once, if the error does not give it)."""
+    text = f"could not draw {what}: {error}"
+    return text if "pip install" in text else text + ". Install the plotting extras: pip install 'tapegrad[plot]'"

@@ -17,7 +17,7 @@ import numpy as np
 
 import tapegrad as tg
 
-from ._common import UsageError
+from ._common import UsageError, missing_extra
 
 HELP = "the seed blog post end to end: derivatives, a 10,000-epoch descent and its plot"
 DESCRIPTION = """\
@@ -169,8 +169,7 @@ def run(args: argparse.Namespace) -> int:
 
         plot.trajectory(result.history, param="w0").save(png_path, verbose=False)
     except ImportError as e:
-        print(f"    could not draw {png_path}: {e}. Install the plotting extras: pip install 'tapegrad[plot]'",
-              file=sys.stderr)
+        print(f"    {missing_extra(e, png_path)}", file=sys.stderr)
         return 1
     print(f"    wrote {png_path} (the blog's plot: w0 over epochs)")
     return 0

@@ -7,7 +7,17 @@ from typing import Any
 
 import numpy as np
 
-from ._common import UsageError, assignments, expression, json_number, json_text, number, output_file, point
+from ._common import (
+    UsageError,
+    assignments,
+    expression,
+    json_number,
+    json_text,
+    missing_extra,
+    number,
+    output_file,
+    point,
+)
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad", "lbfgs", "newton")
 HELP = "minimize an expression by gradient descent (or Adam, L-BFGS, Newton, ...)"
@@ -39,7 +49,7 @@ def _positive(kind: type) -> Any:
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a {'whole ' if kind is int else ''}number") from None
         if not value > 0 or value == float("inf"):
-            raise argparse.ArgumentTypeError(f"{text} must be a positive number")
+            raise argparse.ArgumentTypeError(f"{text} must be a positive, finite number")
         return value
     convert.__name__ = kind.__name__
     return convert
@@ -80,8 +90,7 @@ def run(args: argparse.Namespace) -> int:
     import tapegrad as tg  # the descent layer is needed only by this command
 
     x0 = {name: np.float64(v) for name, v in init.items()}
-    talk = not (args.quiet or args.json)
-    if talk:
+    if not (args.quiet or args.json):
         lr = "the default learning rate" if args.lr is None else f"learning rate {number(args.lr)}"
         print(f"minimizing {args.expression.strip()} with {args.optimizer} ({lr}), at most {args.steps} steps, "
               f"from {point(init)}")
@@ -114,8 +123,7 @@ def _write(files: dict[str, str | None], fn: Any, result: Any) -> tuple[dict[str
             figure = plot.trajectory(result.history) if kind == "plot" else plot.landscape(fn, result.history)
             figure.save(files[kind], verbose=False)
         except ImportError as e:
-            failed.append(f"could not draw --{kind} {files[kind]}: {e}. Install the plotting extras: "
-                          "pip install 'tapegrad[plot]'")
+            failed.append(missing_extra(e, f"--{kind} {files[kind]}"))
             continue
         written[kind] = files[kind]
     return written, failed
