@@ -46,8 +46,9 @@ FUNCTIONS: dict[str, tuple[Callable[..., Tensor], int]] = {
 }
 CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
 
+# ** is handled on its own: it binds to the right, the others chain to the left.
 _BINARY: dict[type, Callable[..., Tensor]] = {
-    ast.Add: ops.add, ast.Sub: ops.subtract, ast.Mult: ops.multiply, ast.Div: ops.divide, ast.Pow: ops.pow}
+    ast.Add: ops.add, ast.Sub: ops.subtract, ast.Mult: ops.multiply, ast.Div: ops.divide}
 _OTHER_OPERATORS = {ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>",
                     ast.BitOr: "|", ast.BitXor: "^", ast.BitAnd: "&", ast.Not: "not", ast.Invert: "~"}
 _ALLOWED = "numbers, variables, + - * / **, parentheses and functions such as sin(x)"
@@ -324,9 +325,8 @@ class _Compiler:
             raise self.error(f"{name!r} is not a number; only numbers and the constants {', '.join(CONSTANTS)} "
                              "can be used here", node)
         if self.allowed is not None and name not in self.allowed:
-            known = ", ".join(self.allowed) if self.allowed else "none"
-            raise self.error(f"unknown name {name!r}: it is not one of the variables ({known}) nor a constant "
-                             f"({', '.join(CONSTANTS)}); give {name} a value too, or fix the spelling", node)
+            raise self.error(f"unknown name {name!r}: it is not one of the variables ({', '.join(self.allowed)}) nor a "
+                             f"constant ({', '.join(CONSTANTS)}); give {name} a value too, or fix the spelling", node)
         self.names.setdefault(name, self.span(node))
         return lambda values: values[name]
 
