@@ -129,7 +129,19 @@ from tapegrad.ops import (
 )
 from tapegrad.tape import GradientTape, UnconnectedGradients, custom_gradient
 
-from . import linalg, math, nn, random  # noqa: E402  (namespaces over the ops above)
+from . import autodiff, functional, linalg, math, nn, random, testing  # noqa: E402  (namespaces over the ops above)
+from .functional import (  # noqa: E402
+    elementwise_grad,
+    grad,
+    hessian,
+    hvp,
+    jacfwd,
+    jacobian,
+    jacrev,
+    jvp,
+    value_and_grad,
+    vjp,
+)
 
 bool = bool_  # noqa: A001  (tf.bool)
 newaxis = None

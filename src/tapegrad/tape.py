@@ -9,6 +9,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from tapegrad import explain as _explain
 from tapegrad import ops
 from tapegrad._core import nest
 from tapegrad._core.backend import xp
@@ -58,6 +59,7 @@ class GradientTape:
         self._state: TapeState | None = TapeState(self._persistent, self._watch_accessed_variables)
         self._warned_inside = False
         self._spent_variables: tuple = ()
+        self._paused = 0  # how often stop_recording() ran: explain() names it as a cause
 
     # -- context -------------------------------------------------------------------------------
     def __enter__(self) -> GradientTape:
@@ -133,6 +135,7 @@ class GradientTape:
             raise ValueError("stop_recording() needs the tape to be recording: call it inside the tape's "
                              "`with` block")
         pop(state)
+        self._paused += 1
         try:
             yield
         finally:
@@ -154,6 +157,7 @@ class GradientTape:
         state.entries.clear()
         state.ids.clear()
         state.variables.clear()
+        state.cuts.clear()
 
     # -- gradients -----------------------------------------------------------------------------
     def _begin(self, what: str) -> TapeState:
@@ -204,9 +208,13 @@ class GradientTape:
         out = [by_id.get(id(s)) if ok is not None else None for s, ok in zip(flat_sources, live)]
         if zero:
             out = [ops.zeros_like(s) if g is None else g for g, s in zip(out, flat_sources)]
+        _explain.note_results(self, out)
         if not self._persistent:
             self._spend()
         return nest.pack_as(sources, out)
+
+    explain = _explain.explain
+    graph = _explain.graph
 
     def _spend(self) -> None:
         """A non-persistent tape is done after one gradient: drop what it recorded."""
@@ -248,6 +256,7 @@ class GradientTape:
                 continue
             full = [ops.zeros_like(s) if g is None else g for g in grads]
             out.append(ops.reshape(ops.stack(full), shape) if full else ops.zeros(shape, s.dtype))
+        _explain.note_results(self, out)
         if not self._persistent:
             self._spend()
         return nest.pack_as(sources, out)

@@ -50,10 +50,12 @@ class Primitive:
 class TapeState:
     """What one GradientTape records: entries in execution order and the ids it tracks."""
 
-    __slots__ = ("entries", "ids", "persistent", "watch_accessed_variables", "variables", "__weakref__")
+    __slots__ = ("entries", "ids", "persistent", "watch_accessed_variables", "variables", "cuts", "__weakref__")
 
     def __init__(self, persistent: bool, watch_accessed_variables: bool) -> None:
         self.entries: list[Any] = []
+        # (len(entries) at the time, prim, inputs, out) of ops that stopped a gradient: read only by explain()
+        self.cuts: list[Any] = []
         self.ids: dict[int, Any] = {}  # id -> object: the reference keeps the id unique
         self.persistent = persistent
         self.watch_accessed_variables = watch_accessed_variables
@@ -115,8 +117,13 @@ def apply(prim: Primitive, inputs: tuple, params: dict | None = None) -> Tensor:
     if type(out) is not xp.ndarray and not isinstance(out, xp.generic):
         out = to_array(out)
     result = wrap(out)
-    if STATE.tapes and prim.differentiable:
-        record(prim, inputs, params, result)
+    if STATE.tapes:
+        if prim.differentiable:
+            record(prim, inputs, params, result)
+        else:
+            _cut(prim, inputs, result)
+            if STATE.hooks:
+                _notify(prim, inputs, params, result)
     elif STATE.hooks:
         _notify(prim, inputs, params, result)
     return result
@@ -135,8 +142,23 @@ def record(prim: Primitive, inputs: tuple, params: dict | None, out: Tensor) -> 
                     tape.entries.append((prim, inputs, params, out))
                     ids[id(out)] = out
                     break
+    else:
+        _cut(prim, inputs, out)
     if STATE.hooks:
         _notify(prim, inputs, params, out)
+
+
+def _cut(prim: Primitive, inputs: tuple, out: Tensor) -> None:
+    """Note, on each tape tracking an input (or reading a Variable), that this op's result carries no gradient.
+
+    Only explain() reads these notes.
+    """
+    for tape in STATE.tapes:
+        ids = tape.ids
+        for x in inputs:
+            if id(x) in ids or type(x) is Variable:
+                tape.cuts.append((len(tape.entries), prim, inputs, out))
+                break
 
 
 def _notify(prim: Primitive, inputs: tuple, params: dict | None, out: Tensor) -> None:
