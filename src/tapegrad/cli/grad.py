@@ -14,7 +14,7 @@ from ._common import UsageError, assignments, expression, json_number, json_text
 
 HELP = "value, gradient and (with --order 2 or 3) higher derivatives of an expression at a point"
 DESCRIPTION = """\
-Differentiate EXPR at the point given with --at, in float64 (reverse mode, nested tapes).
+Differentiate EXPR at the point given with --at, in float64.
 
 EXPR uses numbers, the variables named in --at, + - * / **, parentheses and the
 functions abs acos asin atan cos cosh exp expm1 log log1p maximum minimum pow relu
@@ -32,7 +32,7 @@ leading space or in parentheses, e.g. " -x**2" or "(-x**2)".
 
 exit status: 0 success, 1 a result is inf or nan, 2 bad usage or a bad expression"""
 
-MAX_PASSES = 2500  # gradients of gradients: n ** (order - 1) backward passes, each over the whole tape
+MAX_PASSES = 2500  # derivatives of derivatives: about n ** (order - 1) passes, each over the whole computation
 ORDER_NAMES = {1: "gradient", 2: "Hessian", 3: "third derivatives"}
 
 
@@ -53,28 +53,26 @@ def add_parser(subparsers: Any) -> None:
 def derivatives(f: Callable[[dict], Any], at: dict[str, float], wrt: list[str], order: int) -> list[np.ndarray]:
     """[value, gradient, Hessian, third derivatives][:order + 1] of ``f`` at ``at``, as float64 arrays.
 
-    Each level is the gradient of every entry of the level below, taken by a tape that
-    recorded the computation of that level: the seed's nested tapes, to any order.
+    The variables in ``wrt`` become one vector ``v``, the others stay constants; then the
+    library's transforms do the rest: ``value_and_grad``, ``hessian`` and ``jacfwd(hessian)``.
 
     >>> from tapegrad.cli.grad import derivatives
     >>> from tapegrad.expr import parse
     >>> [a.tolist() for a in derivatives(parse("x**3 * b"), {"x": 2.0, "b": 1.0}, ["x"], 3)]
     [8.0, [12.0], [[12.0]], [[[6.0]]]]
     """
-    variables = {n: tg.Variable(np.float64(v), name=n) for n, v in at.items() if n in wrt}
-    values = {n: variables[n] if n in variables else tg.constant(np.float64(v)) for n, v in at.items()}
-    sources = [variables[n] for n in wrt]
+    fixed = {n: tg.constant(np.float64(v)) for n, v in at.items() if n not in wrt}
 
-    def levels(k: int) -> list[list[Any]]:
-        if k == 0:
-            return [[f(values)]]
-        with tg.GradientTape(persistent=True) as tape:
-            below = levels(k - 1)
-        top = [g for t in below[-1] for g in tape.gradient(t, sources, unconnected_gradients="zero")]
-        return below + [top]
+    def g(v: Any) -> Any:
+        return f({**fixed, **{n: v[i] for i, n in enumerate(wrt)}})
 
-    n = len(sources)
-    return [np.array([float(t) for t in level]).reshape((n,) * k) for k, level in enumerate(levels(order))]
+    v = tg.constant(np.array([at[n] for n in wrt], dtype=np.float64))
+    out = list(tg.value_and_grad(g)(v))
+    if order >= 2:
+        out.append(tg.hessian(g)(v))
+    if order >= 3:
+        out.append(tg.jacfwd(tg.hessian(g))(v))
+    return [np.asarray(t, dtype=np.float64) for t in out]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--wrt takes distinct variable names separated by commas, e.g. --wrt x,b")
     passes = len(wrt) ** (args.order - 1)
     if passes > MAX_PASSES:
-        raise UsageError(f"--order {args.order} with {len(wrt)} variables takes {passes:,} backward passes (the limit "
+        raise UsageError(f"--order {args.order} with {len(wrt)} variables takes {passes:,} passes (the limit "
                          f"is {MAX_PASSES:,}); choose fewer variables with --wrt")
     with np.errstate(all="ignore"):  # inf and nan are reported below, not as NumPy warnings
         results = derivatives(expr, at, wrt, args.order)
