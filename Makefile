@@ -21,7 +21,7 @@ test: $(STAMP) lint
 	$(BIN)/python -m pytest
 
 demo: $(STAMP)
-	$(BIN)/python examples/seed.py
+	$(BIN)/tapegrad demo
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -1,0 +1,123 @@
+"""What the subcommands share: NAME=VALUE arguments, the expression, number formatting, output files."""
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from tapegrad.expr import Expression, ExpressionError, parse
+
+
+class UsageError(Exception):
+    """The command line asks for something impossible: exit code 2, with this message."""
+
+
+def assignments(items: Sequence[str], option: str) -> dict[str, float]:
+    """``["x=20", "b=pi/2"]`` -> ``{"x": 20.0, "b": 1.5707963267948966}``; values are constant expressions.
+
+    >>> from tapegrad.cli._common import assignments
+    >>> assignments(["x=-1.2", "y=2**-1"], "--init")
+    {'x': -1.2, 'y': 0.5}
+    """
+    values: dict[str, float] = {}
+    for item in items:
+        name, eq, text = item.partition("=")
+        name = name.strip()
+        if not eq or not name or not text.strip():
+            raise UsageError(f"{option} takes NAME=VALUE pairs such as x=20, not {item!r}"
+                             + (" (put the expression before the options)" if not eq else ""))
+        if name in values:
+            raise UsageError(f"{option} gives {name} twice")
+        try:
+            parse("0", variables=[name])  # the rules for names: not a function, a constant, or reserved
+            value = parse(text, variables=())({})
+        except ExpressionError as e:
+            if e.start is None:
+                raise ExpressionError(f"{option} {item}: {e.message}") from None
+            shift = len(item) - len(text)
+            raise ExpressionError(f"{option} {name}: {e.message}", item, e.start + shift,
+                                  None if e.end is None else e.end + shift) from None
+        values[name] = float(value)
+    return values
+
+
+def expression(text: str, names: Sequence[str], option: str) -> Expression:
+    """The parsed expression, which must use exactly the variables given with ``option``."""
+    expr = parse(text, variables=names)
+    unused = [n for n in names if n not in expr.variables]
+    if unused:
+        listed = ", ".join(unused)
+        raise UsageError(f"{listed} {'is' if len(unused) == 1 else 'are'} given with {option} but the expression "
+                         f"does not use {'it' if len(unused) == 1 else 'them'}; check the spelling, or leave "
+                         f"{'it' if len(unused) == 1 else 'them'} out")
+    return expr
+
+
+def number(v: Any) -> str:
+    """A float for people: 12 significant digits, no trailing zeros.
+
+    >>> from tapegrad.cli._common import number
+    >>> number(40.0), number(1 / 3), number(-2.5e-12), number(-0.0), number(float("nan"))
+    ('40', '0.333333333333', '-2.5e-12', '0', 'nan')
+    """
+    return format(float(v) + 0.0, ".12g")  # + 0.0: no "-0"
+
+
+def json_number(v: Any) -> float | None:
+    """A float for JSON, where inf and nan do not exist: they become null."""
+    v = float(v) + 0.0  # -0.0 -> 0.0
+    return v if math.isfinite(v) else None
+
+
+def json_text(record: dict[str, Any]) -> str:
+    """A JSON object with one key per line and each value on that line: readable, and still JSON.
+
+    >>> from tapegrad.cli._common import json_text
+    >>> print(json_text({"wrt": ["x", "y"], "hessian": [[2.0, 0.0], [0.0, 2.0]]}))
+    {
+      "wrt": ["x", "y"],
+      "hessian": [[2.0, 0.0], [0.0, 2.0]]
+    }
+    """
+    return "{\n" + ",\n".join(f"  {json.dumps(k)}: {json.dumps(v, allow_nan=False)}" for k, v in record.items()) \
+        + "\n}"
+
+
+def point(values: dict[str, float]) -> str:
+    """``x = 20, b = 10``."""
+    return ", ".join(f"{k} = {number(v)}" for k, v in values.items())
+
+
+def table(rows: Sequence[str], cols: Sequence[str], data: Any, indent: str = "  ") -> list[str]:
+    """A matrix as text lines, with row and column headers, numbers right-aligned."""
+    cells = [[number(v) for v in row] for row in np.asarray(data, dtype=float)]
+    width = max([len(c) for c in cols] + [len(c) for row in cells for c in row])
+    head = max(len(r) for r in rows)
+    lines = [indent + " " * head + "".join(f"  {c:>{width}}" for c in cols)]
+    for r, row in zip(rows, cells):
+        lines.append(indent + f"{r:<{head}}" + "".join(f"  {c:>{width}}" for c in row))
+    return lines
+
+
+def output_file(path: str | None, option: str) -> str | None:
+    """Check before a long run that ``path`` can be written, so no result is lost at the end."""
+    if path is None:
+        return None
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise UsageError(f"{option} {path}: this is a folder; give a file name, e.g. {os.path.join(path, 'out.png')}")
+    if not os.path.isdir(folder):
+        raise UsageError(f"{option} {path}: the folder {folder} does not exist; create it first")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"{option} {path}: the folder {folder} is not writable")
+    return path
+
+
+def missing_extra(error: ImportError, what: str) -> str:
+    """Why ``what`` could not be made, and the install command (once, if the error does not give it)."""
+    text = f"could not draw {what}: {error}"
+    return text if "pip install" in text else text + ". Install the plotting extras: pip install 'tapegrad[plot]'"

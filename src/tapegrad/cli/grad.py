@@ -1,0 +1,132 @@
+"""``tapegrad grad``: the value of an expression at a point, its gradient, Hessian and third derivatives."""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+import tapegrad as tg
+
+from ._common import UsageError, assignments, expression, json_number, json_text, number, point, table
+
+HELP = "value, gradient and (with --order 2 or 3) higher derivatives of an expression at a point"
+DESCRIPTION = """\
+Differentiate EXPR at the point given with --at, in float64.
+
+EXPR uses numbers, the variables named in --at, + - * / **, parentheses and the
+functions abs acos asin atan cos cosh exp expm1 log log1p maximum minimum pow relu
+rsqrt sigmoid sin sinh softplus sqrt square tan tanh; pi and e are constants.
+Values given with --at may be constant expressions too (x=pi/4)."""
+EPILOG = """\
+examples:
+  tapegrad grad "x**2 + b" --at x=100 b=10            # the seed's 1.1: df/dx = 200
+  tapegrad grad "x**2 + b**2" --at x=20 b=10 --order 2
+  tapegrad grad "sin(x) * exp(-y)" --at x=pi/4 y=0 --wrt x --order 3
+  tapegrad grad "(1-x)**2 + 100*(y-x**2)**2" --at x=-1.2 y=1 --json
+
+An expression that starts with '-' would look like an option: write it with a
+leading space or in parentheses, e.g. " -x**2" or "(-x**2)".
+
+exit status: 0 success, 1 a result is inf or nan, 2 bad usage or a bad expression"""
+
+MAX_PASSES = 2500  # derivatives of derivatives: about n ** (order - 1) passes, each over the whole computation
+ORDER_NAMES = {1: "gradient", 2: "Hessian", 3: "third derivatives"}
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser("grad", help=HELP, description=DESCRIPTION, epilog=EPILOG,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("expression", metavar="EXPR", help='the expression, in quotes: "x**2 + b**2"')
+    p.add_argument("--at", nargs="+", required=True, metavar="NAME=VALUE",
+                   help="the point: a value for every variable, e.g. --at x=20 b=10")
+    p.add_argument("--wrt", metavar="NAMES",
+                   help="differentiate with respect to these variables only (comma-separated; default: all)")
+    p.add_argument("--order", type=int, choices=(1, 2, 3), default=1,
+                   help="1: gradient (default); 2: also the Hessian; 3: also the third derivatives")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(run=run)
+
+
+def derivatives(f: Callable[[dict], Any], at: dict[str, float], wrt: list[str], order: int) -> list[np.ndarray]:
+    """[value, gradient, Hessian, third derivatives][:order + 1] of ``f`` at ``at``, as float64 arrays.
+
+    The variables in ``wrt`` become one vector ``v``, the others stay constants; then the
+    library's transforms do the rest: ``value_and_grad``, ``hessian`` and ``jacfwd(hessian)``.
+
+    >>> from tapegrad.cli.grad import derivatives
+    >>> from tapegrad.expr import parse
+    >>> [a.tolist() for a in derivatives(parse("x**3 * b"), {"x": 2.0, "b": 1.0}, ["x"], 3)]
+    [8.0, [12.0], [[12.0]], [[[6.0]]]]
+    """
+    fixed = {n: tg.constant(np.float64(v)) for n, v in at.items() if n not in wrt}
+
+    def g(v: Any) -> Any:
+        return f({**fixed, **{n: v[i] for i, n in enumerate(wrt)}})
+
+    v = tg.constant(np.array([at[n] for n in wrt], dtype=np.float64))
+    out = list(tg.value_and_grad(g)(v))
+    if order >= 2:
+        out.append(tg.hessian(g)(v))
+    if order >= 3:
+        out.append(tg.jacfwd(tg.hessian(g))(v))
+    return [np.asarray(t, dtype=np.float64) for t in out]
+
+
+def run(args: argparse.Namespace) -> int:
+    at = assignments(args.at, "--at")
+    expr = expression(args.expression, list(at), "--at")
+    wrt = list(at) if args.wrt is None else [w.strip() for w in args.wrt.split(",") if w.strip()]
+    for w in wrt:
+        if w not in at:
+            raise UsageError(f"--wrt {w}: not one of the variables given with --at ({', '.join(at)})")
+    if len(set(wrt)) != len(wrt) or not wrt:
+        raise UsageError("--wrt takes distinct variable names separated by commas, e.g. --wrt x,b")
+    passes = len(wrt) ** (args.order - 1)
+    if passes > MAX_PASSES:
+        raise UsageError(f"--order {args.order} with {len(wrt)} variables takes {passes:,} passes (the limit "
+                         f"is {MAX_PASSES:,}); choose fewer variables with --wrt")
+    with np.errstate(all="ignore"):  # inf and nan are reported below, not as NumPy warnings
+        results = derivatives(expr, at, wrt, args.order)
+    if args.json:
+        print(json_text(_as_json(args.expression, at, wrt, results)))
+    else:
+        print("\n".join(_as_text(args.expression, at, wrt, results)))
+    bad = [name for name, r in zip(("value",) + tuple(ORDER_NAMES.values()), results) if not np.all(np.isfinite(r))]
+    if bad:
+        print(f"tapegrad grad: the {' and '.join(bad)} {'is' if len(bad) == 1 else 'are'} not finite (inf or nan) "
+              f"at {point(at)}: the expression or its derivatives are undefined or infinite there",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _as_text(text: str, at: dict[str, float], wrt: list[str], results: list[np.ndarray]) -> list[str]:
+    lines = [f"f({', '.join(at)}) = {text.strip()}", f"at {point(at)}", "", f"value  {number(results[0])}"]
+    if len(results) > 1:
+        lines += ["", "gradient"]
+        head = max(len(f"df/d{w}") for w in wrt)
+        lines += [f"  {f'df/d{w}':<{head}}  {number(g)}" for w, g in zip(wrt, results[1])]
+    if len(results) > 2:
+        lines += ["", "Hessian (d2f / d row d column)"] + table(wrt, wrt, results[2])
+    if len(results) > 3:
+        lines += ["", "third derivatives (d3f / d block d row d column)"]
+        for w, block in zip(wrt, results[3]):
+            lines += [f"  d{w}:"] + table(wrt, wrt, block, indent="    ")
+    return lines
+
+
+def _as_json(text: str, at: dict[str, float], wrt: list[str], results: list[np.ndarray]) -> dict[str, Any]:
+    def nested(a: np.ndarray) -> Any:
+        return [nested(x) for x in a] if a.ndim else json_number(a)
+
+    out: dict[str, Any] = {"expression": text.strip(), "at": at, "wrt": wrt, "value": json_number(results[0])}
+    if len(results) > 1:
+        out["gradient"] = {w: json_number(g) for w, g in zip(wrt, results[1])}
+    if len(results) > 2:
+        out["hessian"] = nested(results[2])
+    if len(results) > 3:
+        out["third_derivatives"] = nested(results[3])
+    return out

@@ -1,0 +1,151 @@
+"""``tapegrad minimize``: run a descent on an expression, show progress, write the files asked for."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+import numpy as np
+
+from ._common import (
+    UsageError,
+    assignments,
+    expression,
+    json_number,
+    json_text,
+    missing_extra,
+    number,
+    output_file,
+    point,
+)
+
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad", "lbfgs", "newton")
+HELP = "minimize an expression by gradient descent (or Adam, L-BFGS, Newton, ...)"
+DESCRIPTION = """\
+Minimize EXPR from the starting point given with --init, in float64, recording every
+step. Shows a progress bar in a terminal, then the result and why the run stopped.
+
+EXPR uses numbers, the variables named in --init, + - * / **, parentheses and the
+functions abs acos asin atan cos cosh exp expm1 log log1p maximum minimum pow relu
+rsqrt sigmoid sin sinh softplus sqrt square tan tanh; pi and e are constants."""
+EPILOG = """\
+examples:
+  tapegrad minimize "w**2" --init w=1 --lr 0.01 --steps 10000 --plot w.png
+  tapegrad minimize "(1-x)**2 + 100*(y-x**2)**2" --init x=-1.2 y=1 \\
+      --optimizer adam --lr 0.01 --steps 5000 --landscape path.png
+  tapegrad minimize "(1-x)**2 + 100*(y-x**2)**2" --init x=-1.2 y=1 --optimizer lbfgs --json
+  tapegrad minimize "x**2 + 3*y**2" --init x=1 y=1 --lr 0.1 --tol 1e-12 --csv steps.csv
+
+exit status: 0 the run converged or used all its steps, 1 it diverged (inf or nan),
+2 bad usage or a bad expression, 130 interrupted (Ctrl-C; the files are still written)"""
+
+EXIT = {"converged": 0, "max_steps": 0, "diverged": 1, "interrupted": 130}
+
+
+def _positive(kind: type) -> Any:
+    def convert(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {'whole ' if kind is int else ''}number") from None
+        if not value > 0 or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"{text} must be a positive, finite number")
+        return value
+    convert.__name__ = kind.__name__
+    return convert
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser("minimize", help=HELP, description=DESCRIPTION, epilog=EPILOG,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("expression", metavar="EXPR", help='the function to minimize, in quotes: "(1-x)**2 + y**2"')
+    p.add_argument("--init", nargs="+", required=True, metavar="NAME=VALUE",
+                   help="the starting point: a value for every variable, e.g. --init x=-1.2 y=1")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", metavar="NAME",
+                   help=f"one of {', '.join(OPTIMIZERS)} (default: sgd)")
+    p.add_argument("--lr", type=_positive(float), metavar="RATE",
+                   help="learning rate (default: the optimizer's own)")
+    p.add_argument("--steps", type=_positive(int), default=1000, help="the most steps to take (default: 1000)")
+    p.add_argument("--tol", type=_positive(float),
+                   help="stop when the loss changes by at most TOL * max(1, |loss|) in one step")
+    p.add_argument("--gtol", type=_positive(float), help="stop when the gradient's norm falls below this")
+    p.add_argument("--plot", metavar="FILE", help="write the parameters over the steps as an image (.png, .svg, .pdf)")
+    p.add_argument("--landscape", metavar="FILE",
+                   help="write the path of the descent over the contours of EXPR (two variables only)")
+    p.add_argument("--csv", metavar="FILE", help="write every step (loss, parameters, gradient norm, ...) as CSV")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bar; print the result only")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    init = assignments(args.init, "--init")
+    expr = expression(args.expression, list(init), "--init")
+    if args.landscape and len(init) != 2:
+        raise UsageError(f"--landscape draws the contours of a function of two variables; this one has {len(init)} "
+                         f"({', '.join(init)}). Use --plot to see the parameters over the steps")
+    files = {"plot": output_file(args.plot, "--plot"), "landscape": output_file(args.landscape, "--landscape"),
+             "csv": output_file(args.csv, "--csv")}
+
+    import tapegrad as tg  # the descent layer is needed only by this command
+
+    x0 = {name: np.float64(v) for name, v in init.items()}
+    if not (args.quiet or args.json):
+        lr = "the default learning rate" if args.lr is None else f"learning rate {number(args.lr)}"
+        print(f"minimizing {args.expression.strip()} with {args.optimizer} ({lr}), at most {args.steps} steps, "
+              f"from {point(init)}")
+    with np.errstate(all="ignore"):  # an overflow is the divergence the result reports, not a warning
+        result = tg.minimize(expr, x0, optimizer=args.optimizer, learning_rate=args.lr, steps=args.steps,
+                             tol=args.tol, gtol=args.gtol, progress=False if args.quiet or args.json else None)
+    written, failed = _write(files, expr, result)
+    if args.json:
+        print(json_text(_as_json(args, init, result, written)))
+    else:
+        print("\n".join(_as_text(init, result, written)))
+    for problem in failed:
+        print(f"tapegrad minimize: {problem}", file=sys.stderr)
+    code = EXIT.get(result.status, 1)
+    return 1 if failed and code == 0 else code
+
+
+def _write(files: dict[str, str | None], fn: Any, result: Any) -> tuple[dict[str, str], list[str]]:
+    """Write the files asked for; return those written and, for any that could not be, why."""
+    written, failed = {}, []
+    if files["csv"]:
+        result.history.to_csv(files["csv"])
+        written["csv"] = files["csv"]
+    for kind in ("plot", "landscape"):
+        if not files[kind]:
+            continue
+        try:
+            from tapegrad import plot
+
+            figure = plot.trajectory(result.history) if kind == "plot" else plot.landscape(fn, result.history)
+            figure.save(files[kind], verbose=False)
+        except ImportError as e:
+            failed.append(missing_extra(e, f"--{kind} {files[kind]}"))
+            continue
+        written[kind] = files[kind]
+    return written, failed
+
+
+WHAT = {"csv": "every step", "plot": "the parameters over the steps", "landscape": "the path over the contours"}
+
+
+def _as_text(init: dict[str, float], result: Any, written: dict[str, str]) -> list[str]:
+    lines = [result.message, f"  status = {result.status}, steps = {result.steps}", f"  f = {number(result.fun)}"]
+    lines += [f"  {name} = {number(result.x[name])}   (df/d{name} = {number(result.grad[name])})" for name in init]
+    lines += [f"wrote {path} ({WHAT[kind]})" for kind, path in written.items()]
+    return lines
+
+
+def _as_json(args: argparse.Namespace, init: dict[str, float], result: Any, written: dict[str, str]) -> dict:
+    return {
+        "expression": args.expression.strip(), "init": init, "optimizer": args.optimizer,
+        "learning_rate": args.lr, "status": result.status, "success": bool(result.success),
+        "message": result.message, "steps": int(result.steps), "fun": json_number(result.fun),
+        "x": {name: json_number(result.x[name]) for name in init},
+        "grad": {name: json_number(result.grad[name]) for name in init},
+        "files": written,
+    }
+

@@ -1,0 +1,113 @@
+"""`tapegrad minimize`: checks before the run, the descent against its formula, files, exit codes."""
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+import tapegrad as tg
+from tapegrad.cli import main
+
+needs_minimize = pytest.mark.skipif(not hasattr(tg, "minimize"), reason="tapegrad.minimize (issue 3) not merged yet")
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["x**2"], "required: --init"),
+    (["x**2 + y", "--init", "x=1"], "unknown name 'y'"),
+    (["x**2", "--init", "x=1", "--optimizer", "bfgs"], "invalid choice"),
+    (["x**2", "--init", "x=1", "--lr", "-0.1"], "must be a positive, finite number"),
+    (["x**2", "--init", "x=1", "--lr", "fast"], "not a number"),
+    (["x**2", "--init", "x=1", "--steps", "0"], "must be a positive, finite number"),
+    (["x**2", "--init", "x=1", "--steps", "2.5"], "not a whole number"),
+    (["x**2", "--init", "x=1", "--landscape", "p.png"], "two variables; this one has 1"),
+    (["x**2 + y**2 + z**2", "--init", "x=1", "y=1", "z=1", "--landscape", "p.png"], "this one has 3"),
+    (["x**2", "--init", "x=1", "--csv", "no/such/folder/steps.csv"], "does not exist"),
+    (["x**2", "--init", "x=1", "--plot", "."], "this is a folder"),
+    (["x.real", "--init", "x=1"], "attribute access"),
+])
+def test_bad_usage_exits_2_before_running(capsys, argv, words):
+    assert main(["minimize", *argv]) == 2
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err
+
+
+def run_json(capsys, *argv):
+    code = main(["minimize", *argv, "--json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+@needs_minimize
+def test_sgd_on_a_quadratic_follows_the_formula(capsys):
+    # f = x**2 + 3 y**2; SGD: x_k = (1 - 2 lr)^k x0, y_k = (1 - 6 lr)^k y0, in float64.
+    lr, k = 0.1, 50
+    code, r = run_json(capsys, "x**2 + 3*y**2", "--init", "x=1", "y=-2", "--lr", str(lr), "--steps", str(k))
+    assert code == 0 and r["status"] == "max_steps" and r["steps"] == k
+    assert r["x"]["x"] == pytest.approx((1 - 2 * lr) ** k, rel=1e-12)
+    assert r["x"]["y"] == pytest.approx(-2 * (1 - 6 * lr) ** k, rel=1e-12)
+    assert r["fun"] == pytest.approx(r["x"]["x"] ** 2 + 3 * r["x"]["y"] ** 2, rel=1e-12)
+
+
+@needs_minimize
+def test_divergence_exits_1_with_the_reason(capsys):
+    code, r = run_json(capsys, "w**2", "--init", "w=1", "--lr", "1.5", "--steps", "10000")
+    assert code == 1 and r["status"] == "diverged" and not r["success"]
+    assert "learning rate" in r["message"]
+
+
+@needs_minimize
+def test_human_output_says_why_it_stopped(capsys):
+    assert main(["minimize", "w**2", "--init", "w=1", "--lr", "0.25", "--steps", "3", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "status = max_steps, steps = 3" in out
+    assert f"w = {0.5 ** 3:g}" in out  # w_k = (1 - 2 lr)^k
+
+
+@needs_minimize
+def test_files_are_written(capsys, tmp_path):
+    paths = {k: tmp_path / f"out.{ext}" for k, ext in (("csv", "csv"), ("plot", "png"), ("landscape", "svg"))}
+    code, r = run_json(capsys, "(1-x)**2 + 100*(y-x**2)**2", "--init", "x=-1.2", "y=1", "--optimizer", "adam",
+                       "--lr", "0.01", "--steps", "200", "--csv", str(paths["csv"]), "--plot", str(paths["plot"]),
+                       "--landscape", str(paths["landscape"]))
+    assert code == 0 and r["files"] == {k: str(p) for k, p in paths.items()}
+    with open(paths["csv"]) as f:
+        rows = list(csv.DictReader(f))
+    assert float(rows[-1]["x"]) == pytest.approx(r["x"]["x"], rel=1e-12)
+    assert paths["plot"].read_bytes().startswith(PNG)
+    assert b"<svg" in paths["landscape"].read_bytes()[:1000]
+
+
+@needs_minimize
+def test_without_the_plotting_extras_the_rest_is_still_written(capsys, tmp_path, monkeypatch):
+    for name in ("tapegrad.plot", "plotnine", "matplotlib"):  # as if the plotting extras were not installed
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.delattr(tg, "plot", raising=False)
+    steps_csv, plot_png = tmp_path / "steps.csv", tmp_path / "w.png"
+    code = main(["minimize", "w**2", "--init", "w=1", "--lr", "0.1", "--steps", "5", "--quiet",
+                 "--csv", str(steps_csv), "--plot", str(plot_png)])
+    captured = capsys.readouterr()
+    assert code == 1 and "pip install 'tapegrad[plot]'" in captured.err
+    assert steps_csv.exists() and not plot_png.exists() and f"wrote {steps_csv}" in captured.out
+
+
+@needs_minimize
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
+def test_ctrl_c_stops_cleanly_with_status_interrupted(tmp_path):
+    steps_csv = tmp_path / "steps.csv"
+    src = os.path.dirname(os.path.dirname(tg.__file__))
+    env = dict(os.environ, PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen([sys.executable, "-u", "-m", "tapegrad", "minimize", "x**2 + y**2", "--init", "x=1",
+                             "y=1", "--lr", "1e-9", "--steps", "100000000", "--csv", str(steps_csv)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout.readline().startswith("minimizing")  # the run has started
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "status = interrupted" in out and "Traceback" not in err
+    with open(steps_csv) as f:
+        assert len(list(csv.DictReader(f))) > 1  # the steps made before Ctrl-C are kept
