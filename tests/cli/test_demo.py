@@ -3,12 +3,9 @@ import csv
 import sys
 
 import numpy as np
-import pytest
 
 import tapegrad as tg
 from tapegrad.cli import demo, main
-
-needs_minimize = pytest.mark.skipif(not hasattr(tg, "minimize"), reason="tapegrad.minimize (issue 3) not merged yet")
 
 
 def seed_descent(flush_denormals):
@@ -62,7 +59,6 @@ def test_out_must_be_a_folder(tmp_path, capsys):
     assert f.read_text() == "mine"
 
 
-@needs_minimize
 def test_demo_end_to_end(tmp_path, capsys):
     out = tmp_path / "seed"
     assert main(["demo", "--out", str(out)]) == 0
@@ -81,7 +77,6 @@ def test_demo_end_to_end(tmp_path, capsys):
     assert png_path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
-@needs_minimize
 def test_demo_without_the_plotting_extras(tmp_path, capsys, monkeypatch):
     for name in ("tapegrad.plot", "plotnine", "matplotlib"):  # as if the plotting extras were not installed
         monkeypatch.setitem(sys.modules, name, None)

@@ -12,7 +12,6 @@ import pytest
 import tapegrad as tg
 from tapegrad.cli import main
 
-needs_minimize = pytest.mark.skipif(not hasattr(tg, "minimize"), reason="tapegrad.minimize (issue 3) not merged yet")
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -41,7 +40,6 @@ def run_json(capsys, *argv):
     return code, json.loads(capsys.readouterr().out)
 
 
-@needs_minimize
 def test_sgd_on_a_quadratic_follows_the_formula(capsys):
     # f = x**2 + 3 y**2; SGD: x_k = (1 - 2 lr)^k x0, y_k = (1 - 6 lr)^k y0, in float64.
     lr, k = 0.1, 50
@@ -52,14 +50,12 @@ def test_sgd_on_a_quadratic_follows_the_formula(capsys):
     assert r["fun"] == pytest.approx(r["x"]["x"] ** 2 + 3 * r["x"]["y"] ** 2, rel=1e-12)
 
 
-@needs_minimize
 def test_divergence_exits_1_with_the_reason(capsys):
     code, r = run_json(capsys, "w**2", "--init", "w=1", "--lr", "1.5", "--steps", "10000")
     assert code == 1 and r["status"] == "diverged" and not r["success"]
     assert "learning rate" in r["message"]
 
 
-@needs_minimize
 def test_human_output_says_why_it_stopped(capsys):
     assert main(["minimize", "w**2", "--init", "w=1", "--lr", "0.25", "--steps", "3", "--quiet"]) == 0
     out = capsys.readouterr().out
@@ -67,7 +63,6 @@ def test_human_output_says_why_it_stopped(capsys):
     assert f"w = {0.5 ** 3:g}" in out  # w_k = (1 - 2 lr)^k
 
 
-@needs_minimize
 def test_files_are_written(capsys, tmp_path):
     paths = {k: tmp_path / f"out.{ext}" for k, ext in (("csv", "csv"), ("plot", "png"), ("landscape", "svg"))}
     code, r = run_json(capsys, "(1-x)**2 + 100*(y-x**2)**2", "--init", "x=-1.2", "y=1", "--optimizer", "adam",
@@ -81,7 +76,6 @@ def test_files_are_written(capsys, tmp_path):
     assert b"<svg" in paths["landscape"].read_bytes()[:1000]
 
 
-@needs_minimize
 def test_without_the_plotting_extras_the_rest_is_still_written(capsys, tmp_path, monkeypatch):
     for name in ("tapegrad.plot", "plotnine", "matplotlib"):  # as if the plotting extras were not installed
         monkeypatch.setitem(sys.modules, name, None)
@@ -94,7 +88,6 @@ def test_without_the_plotting_extras_the_rest_is_still_written(capsys, tmp_path,
     assert steps_csv.exists() and not plot_png.exists() and f"wrote {steps_csv}" in captured.out
 
 
-@needs_minimize
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
 def test_ctrl_c_stops_cleanly_with_status_interrupted(tmp_path):
     steps_csv = tmp_path / "steps.csv"
@@ -111,3 +104,11 @@ def test_ctrl_c_stops_cleanly_with_status_interrupted(tmp_path):
     assert "status = interrupted" in out and "Traceback" not in err
     with open(steps_csv) as f:
         assert len(list(csv.DictReader(f))) > 1  # the steps made before Ctrl-C are kept
+
+
+def test_lbfgs_reaches_the_rosenbrock_minimum_with_its_default_step(capsys):
+    from tapegrad.minimize import OPTIMIZERS
+
+    code, r = run_json(capsys, "(1-x)**2 + 100*(y-x**2)**2", "--init", "x=-1.2", "y=1", "--optimizer", "lbfgs")
+    assert code == 0 and r["status"] == "converged" and r["learning_rate"] == OPTIMIZERS["lbfgs"][1]
+    assert r["x"] == pytest.approx({"x": 1.0, "y": 1.0}, abs=1e-6)

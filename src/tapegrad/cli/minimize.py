@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from tapegrad.minimize import OPTIMIZERS, minimize
+
 from ._common import (
     UsageError,
     assignments,
@@ -19,7 +21,6 @@ from ._common import (
     point,
 )
 
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad", "lbfgs", "newton")
 HELP = "minimize an expression by gradient descent (or Adam, L-BFGS, Newton, ...)"
 DESCRIPTION = """\
 Minimize EXPR from the starting point given with --init, in float64, recording every
@@ -61,10 +62,11 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("expression", metavar="EXPR", help='the function to minimize, in quotes: "(1-x)**2 + y**2"')
     p.add_argument("--init", nargs="+", required=True, metavar="NAME=VALUE",
                    help="the starting point: a value for every variable, e.g. --init x=-1.2 y=1")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", metavar="NAME",
+    p.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="sgd", metavar="NAME",
                    help=f"one of {', '.join(OPTIMIZERS)} (default: sgd)")
     p.add_argument("--lr", type=_positive(float), metavar="RATE",
-                   help="learning rate (default: the optimizer's own)")
+                   help="learning rate (for lbfgs, newton and linesearch: the first trial step); default: the "
+                        "optimizer's own, printed when the run starts")
     p.add_argument("--steps", type=_positive(int), default=1000, help="the most steps to take (default: 1000)")
     p.add_argument("--tol", type=_positive(float),
                    help="stop when the loss changes by at most TOL * max(1, |loss|) in one step")
@@ -87,19 +89,17 @@ def run(args: argparse.Namespace) -> int:
     files = {"plot": output_file(args.plot, "--plot"), "landscape": output_file(args.landscape, "--landscape"),
              "csv": output_file(args.csv, "--csv")}
 
-    import tapegrad as tg  # the descent layer is needed only by this command
-
     x0 = {name: np.float64(v) for name, v in init.items()}
+    lr = OPTIMIZERS[args.optimizer][1] if args.lr is None else args.lr
     if not (args.quiet or args.json):
-        lr = "the default learning rate" if args.lr is None else f"learning rate {number(args.lr)}"
-        print(f"minimizing {args.expression.strip()} with {args.optimizer} ({lr}), at most {args.steps} steps, "
-              f"from {point(init)}")
+        print(f"minimizing {args.expression.strip()} with {args.optimizer} (learning rate {number(lr)}), at most "
+              f"{args.steps} steps, from {point(init)}")
     with np.errstate(all="ignore"):  # an overflow is the divergence the result reports, not a warning
-        result = tg.minimize(expr, x0, optimizer=args.optimizer, learning_rate=args.lr, steps=args.steps,
+        result = minimize(expr, x0, optimizer=args.optimizer, learning_rate=lr, steps=args.steps,
                              tol=args.tol, gtol=args.gtol, progress=False if args.quiet or args.json else None)
     written, failed = _write(files, expr, result)
     if args.json:
-        print(json_text(_as_json(args, init, result, written)))
+        print(json_text(_as_json(args, init, lr, result, written)))
     else:
         print("\n".join(_as_text(init, result, written)))
     for problem in failed:
@@ -139,10 +139,11 @@ def _as_text(init: dict[str, float], result: Any, written: dict[str, str]) -> li
     return lines
 
 
-def _as_json(args: argparse.Namespace, init: dict[str, float], result: Any, written: dict[str, str]) -> dict:
+def _as_json(args: argparse.Namespace, init: dict[str, float], lr: float, result: Any,
+             written: dict[str, str]) -> dict:
     return {
         "expression": args.expression.strip(), "init": init, "optimizer": args.optimizer,
-        "learning_rate": args.lr, "status": result.status, "success": bool(result.success),
+        "learning_rate": lr, "status": result.status, "success": bool(result.success),
         "message": result.message, "steps": int(result.steps), "fun": json_number(result.fun),
         "x": {name: json_number(result.x[name]) for name in init},
         "grad": {name: json_number(result.grad[name]) for name in init},
