@@ -58,18 +58,21 @@ class ExponentialDecay(LearningRateSchedule):
     """
 
     def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float,
-                 staircase: bool = False, name: str = "ExponentialDecay") -> None:
+                 staircase: bool = False, name: str | None = None) -> None:
         _positive_steps("decay_steps", decay_steps)
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps = decay_steps
         self.decay_rate = decay_rate
         self.staircase = staircase
-        self.name = name
+        self.name = name or type(self).__name__
+
+    def _progress(self, step: int) -> float:
+        """step / decay_steps, floored when staircase."""
+        p = step / self.decay_steps
+        return math.floor(p) if self.staircase else p
 
     def __call__(self, step: int) -> float:
-        p = step / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
+        p = self._progress(step)
         return self.initial_learning_rate * self.decay_rate ** p
 
 
@@ -82,19 +85,11 @@ class InverseTimeDecay(LearningRateSchedule):
     [1.0, 0.5, 0.3333333333333333, 0.25]
     """
 
-    def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float,
-                 staircase: bool = False, name: str = "InverseTimeDecay") -> None:
-        _positive_steps("decay_steps", decay_steps)
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
+    __init__ = ExponentialDecay.__init__
+    _progress = ExponentialDecay._progress
 
     def __call__(self, step: int) -> float:
-        p = step / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
+        p = self._progress(step)
         return self.initial_learning_rate / (1 + self.decay_rate * p)
 
 
