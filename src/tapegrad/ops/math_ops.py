@@ -179,6 +179,12 @@ def reduce_logsumexp(input_tensor: TensorLike, axis: Any = None, keepdims: bool 
                                                    if axes is not None and i not in axes))
 
 
+def _arg_index(prim: Any, input: TensorLike, axis: int | None, output_type: Any) -> Tensor:
+    x = operand(input)
+    axes = axis_param(0 if axis is None else axis, x._value.ndim, prim.name)
+    return apply(prim, (x,), {"axis": axes[0] if axes else None, "output_type": as_dtype(output_type)._np})
+
+
 def argmax(input: TensorLike, axis: int | None = None, output_type: Any = "int64", name: str | None = None) -> Tensor:
     """Index of the largest value along ``axis`` (default 0); int64 like TensorFlow.
 
@@ -186,9 +192,7 @@ def argmax(input: TensorLike, axis: int | None = None, output_type: Any = "int64
     >>> tg.argmax([1.0, 3.0, 2.0]).numpy()
     np.int64(1)
     """
-    x = operand(input)
-    return apply(T.argmax, (x,), {"axis": 0 if axis is None else int(axis),
-                                  "output_type": as_dtype(output_type)._np})
+    return _arg_index(T.argmax, input, axis, output_type)
 
 
 def argmin(input: TensorLike, axis: int | None = None, output_type: Any = "int64", name: str | None = None) -> Tensor:
@@ -198,9 +202,7 @@ def argmin(input: TensorLike, axis: int | None = None, output_type: Any = "int64
     >>> tg.argmin([1.0, 3.0, 2.0]).numpy()
     np.int64(0)
     """
-    x = operand(input)
-    return apply(T.argmin, (x,), {"axis": 0 if axis is None else int(axis),
-                                  "output_type": as_dtype(output_type)._np})
+    return _arg_index(T.argmin, input, axis, output_type)
 
 
 def cumsum(x: TensorLike, axis: int = 0, exclusive: bool = False, reverse: bool = False,
