@@ -206,11 +206,14 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
     prev_loss = lr = loss = gnorm = math.nan
     last: tuple[float, list, list] | None = None  # loss, grads, values at the last finite point (step last_k)
     scalar = [np.ndim(v._value) == 0 for v in variables]
-    # The history's buffers are written here rather than through a method: on a one-parameter problem a
+    # The history's buffer is written here rather than through a method: on a one-parameter problem a
     # step costs a few microseconds and the recording must stay a small fraction of it.
-    losses, gnorms, lrs, times, params = history._buffers()
-    capacity, scalar_cols = len(losses), history._scalar_cols
-    t0 = time.perf_counter()
+    pack, buffer, stride, capacity = history._recorder()
+    # What the recording does: 0 nothing, 1 or 2 the one call below (a call with *values costs twice one
+    # with its arguments spelled out), 3 the same with *values, 4 History._write_row (array parameters).
+    mode = 0 if not record else 4 if not all(scalar) else min(len(scalar), 3)
+    clock = time.perf_counter
+    t0 = clock()
     # NaN and inf are reported as status "diverged", so NumPy's overflow warnings would only repeat it.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
@@ -226,16 +229,18 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
                         g = g if g.dtype == np.float64 else g.astype(np.float64)
                         sq += float(np.vdot(g, g))
                 gnorm = math.sqrt(sq)
-                if record:
+                if mode:
                     if k == capacity:
-                        losses, gnorms, lrs, times, params = history._grow()
-                        capacity = len(losses)
-                    losses[k], gnorms[k], times[k] = loss, gnorm, time.perf_counter() - t0
-                    if scalar_cols is not None:
-                        for c, v in zip(scalar_cols, values):
-                            params[k, c] = v
+                        pack, buffer, stride, capacity = history._grow()
+                    # lr is the step size taken from row k - 1: the last column of that row.
+                    if mode == 1:
+                        pack(buffer, k * stride, lr, loss, gnorm, clock() - t0, values[0])
+                    elif mode == 2:
+                        pack(buffer, k * stride, lr, loss, gnorm, clock() - t0, values[0], values[1])
+                    elif mode == 3:
+                        pack(buffer, k * stride, lr, loss, gnorm, clock() - t0, *values)
                     else:
-                        history._write_params(k, values)
+                        history._write_row(k, lr, loss, gnorm, clock() - t0, values)
                     history._n = k + 1
                 bad = _nonfinite(loss, gnorm, values, scalar, names)
                 if bad:
@@ -255,8 +260,6 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
                 if k == steps:
                     break
                 lr = opt._step(problem, loss, grads)
-                if record:
-                    lrs[k] = lr
                 prev_loss = loss
                 k += 1
                 if bar is not None and not k & 31:

@@ -1,5 +1,6 @@
 """History: columns, exports and their round trips, summary."""
 import csv
+import importlib
 import json
 import math
 
@@ -8,6 +9,8 @@ import pandas as pd
 import pytest
 
 import tapegrad as tg
+
+minimize_module = importlib.import_module("tapegrad.minimize")  # tg.minimize is the function
 
 
 @pytest.fixture
@@ -81,3 +84,33 @@ def test_summary_states_the_run(run):
     assert repr(text) == text  # shows as text at the prompt
     assert tg.minimize(lambda w: w**2, 1.0, steps=3, record=False).history.summary() == \
         "History: empty (nothing recorded)"
+
+
+def test_array_parameters_survive_staging_growth_and_reads_mid_run(monkeypatch):
+    # Array parameters are staged in blocks of rows and moved into their columns later; the buffer
+    # also grows (100 -> 200 -> ... rows). Every row must come out as the descent computed it.
+    monkeypatch.setattr(minimize_module, "HISTORY_CHUNK", 100)
+    monkeypatch.setattr(tg.History, "max_elements", 3)
+    x0 = {"a": np.float64(2.0), "m": np.arange(1.0, 7.0).reshape(2, 3), "v": np.array([1.0, -2.0])}
+    steps, lr = 600, 0.001
+    seen = {}
+
+    def read_mid_run(info):
+        if info.step in (0, 99, 100, 101, 255, 256, 257, 400):
+            seen[info.step] = info.history["norm(m)"].copy()
+
+    r = tg.minimize(lambda p: p["a"] ** 2 + tg.reduce_sum(p["m"] ** 2) + tg.reduce_sum(p["v"] ** 2), x0,
+                    learning_rate=lr, steps=steps, callbacks=read_mid_run)
+    h = r.history
+    assert h.param_columns == ["a", "m[0]", "m[1]", "m[2]", "norm(m)", "v[0]", "v[1]"] and len(h) == steps + 1
+    decay = (1 - 2 * lr) ** np.arange(steps + 1)  # SGD on x^2: x_k = (1 - 2 lr)^k x_0, every coordinate
+    m = np.arange(1.0, 7.0)
+    np.testing.assert_allclose(h["a"], 2.0 * decay, rtol=1e-12)
+    for i in range(3):
+        np.testing.assert_allclose(h[f"m[{i}]"], m[i] * decay, rtol=1e-12)
+    np.testing.assert_allclose(h["norm(m)"], np.linalg.norm(m) * decay, rtol=1e-12)
+    np.testing.assert_allclose(h["v[1]"], -2.0 * decay, rtol=1e-12)
+    np.testing.assert_allclose(h["grad_norm"], 2 * np.sqrt(4.0 + m @ m + 5.0) * decay, rtol=1e-12)
+    assert np.all(h["lr"][:-1] == lr) and math.isnan(h["lr"][-1])
+    for step, col in seen.items():
+        np.testing.assert_array_equal(col, h["norm(m)"][:step + 1])
