@@ -12,6 +12,7 @@ from __future__ import annotations
 import dis
 import inspect
 import math
+import os
 import sys
 import time
 import types
@@ -190,7 +191,8 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
     for name, value in (("tol", tol), ("gtol", gtol)):
         if value is not None and not value >= 0:
             raise ValueError(f"{name} must be a number >= 0 (or None), got {value!r}")
-    callbacks = [callbacks] if callable(callbacks) else list(callbacks)
+    callbacks = _callbacks(callbacks)
+    _takes_one_argument(fn, x0)
     opt = _optimizer(optimizer, learning_rate)
     structure = x0
     variables, names = _variables(x0, fn)
@@ -298,6 +300,39 @@ def _nonnegative_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
         raise ValueError(f"{name} must be a whole number >= 0, got {value!r}")
     return int(value)
+
+
+def _callbacks(callbacks: Any) -> list:
+    if callable(callbacks):
+        return [callbacks]
+    try:
+        out = list(callbacks)
+    except TypeError:
+        out = [callbacks]
+    for cb in out:
+        if not callable(cb):
+            raise TypeError(f"callbacks must be functions of one StepInfo (or a list of them), not "
+                            f"{type(cb).__name__} {cb!r}: e.g. callbacks=[lambda s: print(s.step, s.loss)]")
+    return out
+
+
+def _takes_one_argument(fn: Any, x0: Any) -> None:
+    """fn gets x0's structure as one argument: say so before a TypeError from inside the run."""
+    if not callable(fn):
+        raise TypeError(f"fn must be a function of the parameters, not {type(fn).__name__}")
+    try:
+        inspect.signature(fn).bind(x0)
+    except ValueError:  # no signature to read (some builtins): let the call decide
+        return
+    except TypeError:
+        hint = ""
+        if isinstance(x0, (list, tuple)):
+            names = ", ".join(f"p[{i}]" for i in range(len(x0)))
+            hint = f"; for x0 = a list of {len(x0)}, write fn(p) and use {names}"
+        elif isinstance(x0, dict):
+            hint = "; for a dict x0, write fn(p) and use p['name']"
+        raise TypeError(f"fn is called with one argument, the parameters with x0's structure, but its signature "
+                        f"is {getattr(fn, '__name__', 'fn')}{inspect.signature(fn)}{hint}") from None
 
 
 def _optimizer(optimizer: Any, learning_rate: Any) -> Optimizer:
@@ -603,7 +638,10 @@ class _Bar:
                 from tqdm.auto import tqdm
             else:
                 from tqdm import tqdm
-            self.tqdm = tqdm(total=steps, delay=delay, unit="step", file=sys.stderr, dynamic_ncols=True)
+            # tqdm draws nothing on a terminal that reports its size as 0 x 0 (some containers, CI runners).
+            width = {"ncols": 100, "nrows": 24} if _sizeless_terminal() else {}
+            self.tqdm = tqdm(total=steps, delay=delay, unit="step", file=sys.stderr, dynamic_ncols=not width,
+                             **width)
         except ImportError:
             pass
         self.steps, self.delay = steps, delay
@@ -644,6 +682,13 @@ def _interactive() -> bool:
     except (AttributeError, ValueError):
         pass
     return _in_notebook()
+
+
+def _sizeless_terminal() -> bool:
+    try:
+        return sys.stderr.isatty() and os.get_terminal_size(sys.stderr.fileno()).columns == 0
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def _in_notebook() -> bool:

@@ -256,6 +256,10 @@ def test_bad_functions_and_starting_points_get_clear_errors():
         tg.minimize(lambda w: w**2, 1.0, steps=-1)
     with pytest.raises(ValueError, match="gtol must be"):
         tg.minimize(lambda w: w**2, 1.0, gtol=-1.0)
+    with pytest.raises(TypeError, match=r"called with one argument.*\(a, b\); for x0 = a list of 2, .* p\[0\], p\[1\]"):
+        tg.minimize(lambda a, b: a**2 + b**2, [1.0, 2.0], steps=1)
+    with pytest.raises(TypeError, match="callbacks must be functions of one StepInfo"):
+        tg.minimize(lambda w: w**2, 1.0, steps=1, callbacks=[print, 1])
 
 
 # -- progress --------------------------------------------------------------------------------------------
@@ -264,6 +268,13 @@ def test_progress_bar_shows_loss_and_gradient_norm_when_asked(capsys):
     tg.minimize(lambda w: w**2, 1.0, steps=200, progress=True)
     err = capsys.readouterr().err
     assert "loss=" in err and "|g|=" in err and "200/200" in err
+
+
+def test_progress_bar_is_drawn_on_a_terminal_that_reports_no_size(capsys, monkeypatch):
+    monkeypatch.setattr(minimize_module, "_sizeless_terminal", lambda: True)  # tqdm alone would draw nothing
+    tg.minimize(lambda w: w**2, 1.0, steps=200, progress=True)
+    lines = capsys.readouterr().err.replace("\r", "\n").split("\n")
+    assert any("200/200" in line and "loss=" in line for line in lines) and max(map(len, lines)) <= 100
 
 
 def test_no_progress_output_when_not_interactive(capsys):
