@@ -16,10 +16,12 @@ array([1.   , 0.5  , 0.25 , 0.125])
 """
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import math
 import os
+import pickle
 import struct
 from collections.abc import Callable
 from typing import Any
@@ -169,6 +171,38 @@ class History:
         """Double the capacity; returns the new ``_recorder()``."""
         self._allocate(2 * len(self._rows))
         return self._recorder()
+
+    # -- copying and pickling: the buffer's writer is rebuilt, the unused capacity left out ----------
+    def _state(self) -> dict[str, Any]:
+        if self._staged_from < self._n and self._stages:
+            self._flush(self._n)
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_pack", "_buffer", "_stride", "_rows")}
+        state["_flat"] = self._flat[:1 + self._n * len(self._index)].copy()
+        return state
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self._state()
+        try:
+            pickle.dumps(self.fn)
+        except Exception:  # a lambda or a local function: keep the data; landscape plots then need fn=
+            state["fn"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        flat = state.pop("_flat")
+        self.__dict__.update(state)
+        n, self._n = self._n, 0
+        self._allocate(max(n, 1))
+        self._rows[:n] = flat[1:].reshape(n, len(self._index))
+        self._n = n
+
+    def __deepcopy__(self, memo: dict) -> History:
+        new = History.__new__(History)
+        new.__setstate__(copy.deepcopy(self._state(), memo))
+        return new
+
+    def __copy__(self) -> History:
+        return self.__deepcopy__({})
 
     # -- reading -----------------------------------------------------------------------------------
     def __len__(self) -> int:

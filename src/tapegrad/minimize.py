@@ -13,6 +13,7 @@ import dis
 import inspect
 import math
 import os
+import pickle
 import sys
 import time
 import types
@@ -99,6 +100,14 @@ class MinimizeResult:
     @property
     def success(self) -> bool:
         return self.status in ("converged", "max_steps")
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        try:
+            pickle.dumps(self.fn)
+        except Exception:  # a lambda or a local function: the results pickle without it
+            state["fn"] = None
+        return state
 
     def plot(self, kind: str = "trajectory", **kwargs: Any) -> Any:
         """A plotnine figure of the run: ``"trajectory"`` (default), ``"loss"`` or ``"landscape"``.

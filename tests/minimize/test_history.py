@@ -1,8 +1,10 @@
 """History: columns, exports and their round trips, summary."""
+import copy
 import csv
 import importlib
 import json
 import math
+import pickle
 
 import numpy as np
 import pandas as pd
@@ -114,3 +116,27 @@ def test_array_parameters_survive_staging_growth_and_reads_mid_run(monkeypatch):
     assert np.all(h["lr"][:-1] == lr) and math.isnan(h["lr"][-1])
     for step, col in seen.items():
         np.testing.assert_array_equal(col, h["norm(m)"][:step + 1])
+
+
+def _loss(p):  # module level, so it pickles
+    return tg.reduce_sum(p["v"] ** 2) + p["a"] ** 2
+
+
+def test_pickle_and_copies_keep_every_column():
+    x0 = {"a": np.float64(1.0), "v": np.linspace(-1.0, 1.0, 30)}  # v: staged rows, capped at 10 columns
+    h = tg.minimize(_loss, x0, learning_rate=0.1, steps=20).history
+    lam = tg.minimize(lambda p: _loss(p), x0, learning_rate=0.1, steps=20).history
+    for other, source, fn in [(pickle.loads(pickle.dumps(h)), h, _loss), (copy.deepcopy(lam), lam, lam.fn),
+                              (copy.copy(h), h, _loss),
+                              (pickle.loads(pickle.dumps(lam)), lam, None)]:  # a lambda does not pickle: the data does
+        assert other.columns == source.columns and len(other) == 21 and other.fn is fn
+        for c in source.columns:
+            np.testing.assert_array_equal(other[c], source[c])
+        assert other.meta == source.meta
+    twin = copy.deepcopy(h)
+    twin._rows[0, 0] = -1.0
+    assert h["loss"][0] != -1.0  # a copy owns its data
+    r = pickle.loads(pickle.dumps(tg.minimize(lambda w: w**2, np.float64(1.0), steps=3)))
+    assert r.fn is None and r.status == "max_steps" and len(r.history) == 4
+    back = pickle.loads(pickle.dumps(tg.History.from_json(h.to_json())))
+    np.testing.assert_array_equal(back["norm(v)"], h["norm(v)"])
