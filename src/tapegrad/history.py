@@ -106,11 +106,12 @@ class History:
     @classmethod
     def _for_run(cls, names: list[str], values: list, capacity: int) -> History:
         """An empty history for a run over parameters ``names`` whose current values are ``values``."""
-        params, scalars, array_cols, arrays, sources = [], [], [], [], {}
+        params, scalars, packed, array_cols, arrays, sources = [], [], [], [], [], {}
         for leaf, (name, v) in enumerate(zip(names, values)):
             if np.ndim(v) == 0:
                 params.append(name)
                 scalars.append(name)
+                packed.append(leaf)
                 sources[name] = (leaf, 0)
                 continue
             size = int(np.size(v))
@@ -124,7 +125,7 @@ class History:
             arrays.append((leaf, cols[0], take, norm))
         h = cls.__new__(cls)
         h._setup(params, scalars + array_cols)
-        h._packed = [leaf for leaf, v in enumerate(values) if np.ndim(v) == 0]
+        h._packed = packed
         h._arrays = [(h._index[first], take, h._index[norm] if norm else -1) for _, first, take, norm in arrays]
         h._allocate(max(capacity, 1))
         # Staging rows for the array parameters (see _write_row): up to 256 rows, 1 MiB per parameter.
@@ -167,6 +168,11 @@ class History:
                 self._rows[start:end, norm] = np.sqrt(np.einsum("ij,ij->i", part, part))
         self._staged_from = end
 
+    def _catch_up(self) -> None:
+        """Flush what is staged, for a reader."""
+        if self._staged_from < self._n and self._stages:
+            self._flush(self._n)
+
     def _grow(self) -> tuple[Callable[..., None], memoryview, int, int]:
         """Double the capacity; returns the new ``_recorder()``."""
         self._allocate(2 * len(self._rows))
@@ -174,19 +180,13 @@ class History:
 
     # -- copying and pickling: the buffer's writer is rebuilt, the unused capacity left out ----------
     def _state(self) -> dict[str, Any]:
-        if self._staged_from < self._n and self._stages:
-            self._flush(self._n)
+        self._catch_up()
         state = {k: v for k, v in self.__dict__.items() if k not in ("_pack", "_buffer", "_stride", "_rows")}
-        state["_flat"] = self._flat[:1 + self._n * len(self._index)].copy()
+        state.update(_flat=self._flat[:1 + self._n * len(self._index)].copy(), _stages=[])  # nothing left staged
         return state
 
     def __getstate__(self) -> dict[str, Any]:
-        state = self._state()
-        try:
-            pickle.dumps(self.fn)
-        except Exception:  # a lambda or a local function: keep the data; landscape plots then need fn=
-            state["fn"] = None
-        return state
+        return {**self._state(), "fn": picklable_or_none(self.fn)}  # without fn, landscape plots need fn=
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         flat = state.pop("_flat")
@@ -229,8 +229,7 @@ class History:
             return np.arange(self._n)
         if name not in self._index:
             raise KeyError(f"no column {name!r} in this history; its columns are {self.columns}")
-        if self._staged_from < self._n and self._stages:
-            self._flush(self._n)
+        self._catch_up()
         col = self._rows[:self._n, self._index[name]]
         col.flags.writeable = False
         return col
@@ -394,6 +393,15 @@ class History:
         if kind not in kinds:
             raise ValueError(f"unknown plot kind {kind!r}; use 'trajectory', 'loss' or 'landscape'")
         return kinds[kind](self, **kwargs)
+
+
+def picklable_or_none(fn: Any) -> Any:
+    """``fn`` if it pickles, else None: a lambda or a local function must not stop results being saved."""
+    try:
+        pickle.dumps(fn)
+    except Exception:
+        return None
+    return fn
 
 
 def _g(x: float) -> str:

@@ -13,7 +13,6 @@ import dis
 import inspect
 import math
 import os
-import pickle
 import sys
 import time
 import types
@@ -26,7 +25,7 @@ from tapegrad._core import nest
 from tapegrad._core.record import STATE
 from tapegrad._core.tensor import Operand, Variable
 from tapegrad.function import function
-from tapegrad.history import History
+from tapegrad.history import History, picklable_or_none
 from tapegrad.optimizers import (
     LBFGS,
     SGD,
@@ -102,12 +101,7 @@ class MinimizeResult:
         return self.status in ("converged", "max_steps")
 
     def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        try:
-            pickle.dumps(self.fn)
-        except Exception:  # a lambda or a local function: the results pickle without it
-            state["fn"] = None
-        return state
+        return {**self.__dict__, "fn": picklable_or_none(self.fn)}
 
     def plot(self, kind: str = "trajectory", **kwargs: Any) -> Any:
         """A plotnine figure of the run: ``"trajectory"`` (default), ``"loss"`` or ``"landscape"``.
@@ -217,11 +211,11 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
     prev_loss = lr = loss = gnorm = math.nan
     last: tuple[float, list, list] | None = None  # loss, grads, values at the last finite point (step last_k)
     scalar = [np.ndim(v._value) == 0 for v in variables]
-    # The history's buffer is written here rather than through a method: on a one-parameter problem a
-    # step costs a few microseconds and the recording must stay a small fraction of it.
+    # Rows of scalar parameters are written here, with one call each, rather than through a method: on a
+    # one-parameter problem a step costs a few microseconds and the recording must stay a small fraction
+    # of it. mode: 0 no recording; 1 or 2 scalars, spelled out (a call with *values costs twice as much);
+    # 3 more scalars; 4 array parameters, through History._write_row.
     pack, buffer, stride, capacity = history._recorder()
-    # What the recording does: 0 nothing, 1 or 2 the one call below (a call with *values costs twice one
-    # with its arguments spelled out), 3 the same with *values, 4 History._write_row (array parameters).
     mode = 0 if not record else 4 if not all(scalar) else min(len(scalar), 3)
     clock = time.perf_counter
     t0 = clock()
