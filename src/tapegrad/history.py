@@ -81,7 +81,8 @@ class History:
         self._index = {"loss": 0, "grad_norm": 1, "elapsed": 2, **{c: 3 + i for i, c in enumerate(stored)},
                        "lr": width - 1}
         self._packed = list(range(len(stored)))  # the scalar parameters (their leaves), written by _pack
-        self._arrays: list[tuple[int, int, int]] = []  # per array parameter: first column, elements kept, norm column
+        # per array parameter: its leaf, first column, elements kept, norm column (-1: none)
+        self._arrays: list[tuple[int, int, int, int]] = []
         self._stages: list[tuple[int, np.ndarray]] = []  # per array parameter: its leaf, its staged rows
         self._staged_from = 0  # the row in each stage's first slot
         self._n = 0
@@ -126,12 +127,15 @@ class History:
         h = cls.__new__(cls)
         h._setup(params, scalars + array_cols)
         h._packed = packed
-        h._arrays = [(h._index[first], take, h._index[norm] if norm else -1) for _, first, take, norm in arrays]
+        h._arrays = [(leaf, h._index[first], take, h._index[norm] if norm else -1)
+                     for leaf, first, take, norm in arrays]
         h._allocate(max(capacity, 1))
-        # Staging rows for the array parameters (see _write_row): up to 256 rows, 1 MiB per parameter.
+        # Staging rows for small array parameters (see _write_row): up to 256 rows, 1 MiB per parameter. Large
+        # ones are written directly: a copy would cost memory, and their steps dwarf the recording anyway.
         biggest = max((int(np.size(values[leaf])) for leaf, *_ in arrays), default=1)
-        h._stage_rows = max(1, min(256, len(h._rows), (1 << 20) // (8 * biggest)))
-        h._stages = [(leaf, np.zeros((h._stage_rows, *np.shape(values[leaf])))) for leaf, *_ in arrays]
+        h._stage_rows = min(256, len(h._rows), (1 << 20) // (8 * biggest))
+        if h._stage_rows >= 16:
+            h._stages = [(leaf, np.zeros((h._stage_rows, *np.shape(values[leaf])))) for leaf, *_ in arrays]
         h._sources = sources
         return h
 
@@ -143,13 +147,22 @@ class History:
         return self._pack, self._buffer, self._stride, len(self._rows)
 
     def _write_row(self, k: int, lr: float, loss: float, grad_norm: float, elapsed: float, values: list) -> None:
-        """Row k (and the lr of row k - 1) for any parameters. Array parameters are copied whole into
+        """Row k (and the lr of row k - 1) for any parameters. Small array parameters are copied whole into
         staging buffers, and ``_flush`` reduces a block of rows at once to their columns (first elements,
-        norm): per row, one copy costs less than the slicing and the norm."""
+        norm): per row, one copy costs less than the slicing and the norm. Large ones are reduced at once."""
         if self._packed:
             self._pack(self._buffer, k * self._stride, lr, loss, grad_norm, elapsed, *[values[i] for i in self._packed])
         else:
             self._pack(self._buffer, k * self._stride, lr, loss, grad_norm, elapsed)
+        if not self._stages:
+            row = self._rows[k]
+            for leaf, col, take, norm in self._arrays:
+                flat = values[leaf].reshape(-1)
+                row[col:col + take] = flat[:take]
+                if norm >= 0:
+                    flat = flat.astype(np.float64, copy=False)  # float32 squares overflow early
+                    row[norm] = math.sqrt(flat @ flat)
+            return
         j = k - self._staged_from
         if j == self._stage_rows:
             self._flush(k)
@@ -161,7 +174,7 @@ class History:
         """Move the staged rows, up to row ``end``, into the array parameters' columns."""
         start = self._staged_from
         n = end - start
-        for (col, take, norm), (_, stage) in zip(self._arrays, self._stages):
+        for (_, col, take, norm), (_, stage) in zip(self._arrays, self._stages):
             part = stage[:n].reshape(n, -1)
             self._rows[start:end, col:col + take] = part[:, :take]
             if norm >= 0:

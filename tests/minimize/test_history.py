@@ -140,3 +140,12 @@ def test_pickle_and_copies_keep_every_column():
     assert r.fn is None and r.status == "max_steps" and len(r.history) == 4
     back = pickle.loads(pickle.dumps(tg.History.from_json(h.to_json())))
     np.testing.assert_array_equal(back["norm(v)"], h["norm(v)"])
+
+
+@pytest.mark.parametrize("size", [50, 20_000])  # staged, and written row by row (too large to stage)
+def test_float32_array_norms_are_taken_in_float64(size):
+    v0 = np.full(size, 1e20, np.float32)  # its squares overflow float32
+    h = tg.minimize(lambda v: tg.reduce_sum(v * 1e-20), v0, learning_rate=0.0, steps=40).history
+    assert h.param_columns[-1] == "norm(v)" and len(h) == 41
+    np.testing.assert_allclose(h["norm(v)"], np.linalg.norm(v0.astype(np.float64)), rtol=1e-6)
+    np.testing.assert_array_equal(h["v[9]"], np.float64(np.float32(1e20)))
