@@ -42,6 +42,19 @@ def test_newton_solves_a_quadratic_in_one_step():
     assert r.history["lr"][0] == 1.0  # the full Newton step was accepted
 
 
+def test_newton_stops_once_the_predicted_decrease_is_below_the_losss_rounding():
+    # After the exact step the gradient is rounding noise; Newton must stop there in either precision,
+    # not take further steps on noise (which rounding makes look like descent).
+    a, b = _spd(5)
+    for dtype in (np.float64, np.float32):
+        at, bt = tg.constant(a.astype(dtype)), tg.constant(b.astype(dtype))
+        f = lambda x, at=at, bt=bt: 0.5 * tg.reduce_sum(x * tg.linalg.matvec(at, x)) - tg.reduce_sum(bt * x)
+        r = tg.minimize(f, np.zeros(5, dtype), optimizer="newton", steps=10)
+        assert (r.status, r.steps) == ("converged", 1), r.message
+        assert "predicted decrease" in r.message
+        np.testing.assert_allclose(r.x, np.linalg.solve(a, b), rtol=10 * np.finfo(dtype).eps * 50)
+
+
 def test_newton_goes_downhill_where_the_hessian_is_indefinite():
     # f = x^2 - y^2 + y^4 / 4 has a saddle at 0 and minima at y = +-sqrt(2); at y = 0.1 the Hessian is indefinite.
     f = lambda p: p[0] ** 2 - p[1] ** 2 + p[1] ** 4 / 4

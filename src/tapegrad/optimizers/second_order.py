@@ -198,8 +198,16 @@ class Newton(_SearchOptimizer):
         if not g.any():
             raise NoDescent("the gradient is exactly zero")
         d = _newton_direction(problem.hessian(), g)
+        gd = float(g @ d)
+        x = problem.get_flat()
+        # -g.d / 2 is the decrease the quadratic model predicts (half the squared Newton decrement). Below the
+        # loss's rounding error no step can lower the loss: stop here rather than wander on rounding noise.
+        eps = max(float(np.finfo(v._value.dtype).eps) for v in problem.variables)
+        if -gd / 2 <= eps * abs(loss):
+            raise NoDescent(f"the predicted decrease {-gd / 2:.3g} is below the loss's rounding error "
+                            "(the minimum is reached to machine precision)")
         t = self._lr.at(int(self._iterations._value))
-        return self._search(problem, problem.get_flat(), loss, d, float(g @ d), t)
+        return self._search(problem, x, loss, d, gd, t)
 
 
 def _newton_direction(h: Any, g: Any) -> Any:
