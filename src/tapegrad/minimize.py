@@ -166,6 +166,10 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
       changes by at most ``tol * max(1, |loss|)`` in one step (status ``converged``), or when
       the loss, gradient or a parameter is NaN/inf (``diverged``: the parameters go back to
       the last finite point), or on Ctrl-C or a callback asking to stop (``interrupted``).
+      An exception from ``fn``, the optimizer or a callback is raised as it is, with the run
+      so far on it as ``e.result`` (a ``MinimizeResult`` with the history) once a step was made.
+    - An optimizer object keeps its state (``iterations``, slots such as Adam's moments) from
+      one run to the next, as in Keras: pass a new one, or a name, to start afresh.
     - ``record``: keep the history (one row per point visited, from ``x0`` to the end).
     - ``progress``: a progress bar (tqdm) on stderr; None shows it on runs longer than half a
       second when stderr is a terminal or in a notebook.
@@ -192,8 +196,12 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
     if not (compile is True or compile is False or (isinstance(compile, str) and compile == "auto")):
         raise ValueError(f"compile must be True, False or 'auto', got {compile!r}")
     for name, value in (("tol", tol), ("gtol", gtol)):
-        if value is not None and not value >= 0:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float, np.integer,
+                                                                                      np.floating)) or not value >= 0):
             raise ValueError(f"{name} must be a number >= 0 (or None), got {value!r}")
+    for name, value, allowed in (("record", record, "True or False"), ("progress", progress, "True, False or None")):
+        if not (isinstance(value, (bool, np.bool_)) or (value is None and name == "progress")):
+            raise TypeError(f"{name} must be {allowed}, got {value!r}")
     callbacks = _callbacks(callbacks)
     _takes_one_argument(fn, x0)
     opt = _optimizer(optimizer, learning_rate)
@@ -207,6 +215,7 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
     bar = _progress_bar(progress, steps)
 
     status, why = "max_steps", ""
+    error: Exception | None = None
     k = last_k = 0
     prev_loss = lr = loss = gnorm = math.nan
     last: tuple[float, list, list] | None = None  # loss, grads, values at the last finite point (step last_k)
@@ -273,6 +282,10 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
             status, why = "interrupted", "interrupted (KeyboardInterrupt)"
         except NoDescent as e:
             status, why = "converged", str(e)
+        except Exception as e:
+            # The error is the user's to see, but the steps made so far are theirs too: they ride on it.
+            error = e
+            status, why = "interrupted", f"{e!r} raised"
         finally:
             if bar is not None:
                 bar.close(k, loss, gnorm)
@@ -293,8 +306,16 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
     history.meta.update(status=status, message=message, optimizer=type(opt).__name__, config=opt.get_config())
     compiled, reason = (problem.compiled, problem.reason) if compile is not False else (False, "compile=False")
     history.meta.update(compiled=compiled)
-    return MinimizeResult(x, loss_end, grad, steps_done, status, message, history, problem.nfev, opt, fn,
-                          compiled, reason)
+    result = MinimizeResult(x, loss_end, grad, steps_done, status, message, history, problem.nfev, opt, fn,
+                            compiled, reason)
+    if error is not None:
+        if last is not None:
+            error.result = result  # type: ignore[attr-defined]
+            if hasattr(error, "add_note"):  # Python 3.11+
+                error.add_note(f"tg.minimize stopped at step {steps_done}; the run up to there is kept on this "
+                               f"exception: e.result, a MinimizeResult with the history of steps 0 to {steps_done}")
+        raise error
+    return result
 
 
 # -- set-up ----------------------------------------------------------------------------------------
@@ -306,16 +327,22 @@ def _nonnegative_int(name: str, value: Any) -> int:
 
 
 def _callbacks(callbacks: Any) -> list:
-    if callable(callbacks):
-        return [callbacks]
     try:
-        out = list(callbacks)
+        out = [callbacks] if callable(callbacks) else list(callbacks)
     except TypeError:
         out = [callbacks]
     for cb in out:
         if not callable(cb):
             raise TypeError(f"callbacks must be functions of one StepInfo (or a list of them), not "
                             f"{type(cb).__name__} {cb!r}: e.g. callbacks=[lambda s: print(s.step, s.loss)]")
+        try:
+            inspect.signature(cb).bind(None)
+        except ValueError:  # no signature to read (some builtins): let the call decide
+            continue
+        except TypeError:
+            raise TypeError(f"each callback is called with one argument, a StepInfo (.step, .loss, .grad_norm, .x, "
+                            f".history), but {getattr(cb, '__name__', 'a callback')}{inspect.signature(cb)} does not "
+                            "take one: e.g. callbacks=[lambda s: print(s.step, s.loss)]") from None
     return out
 
 
@@ -361,7 +388,11 @@ def _optimizer(optimizer: Any, learning_rate: Any) -> Optimizer:
 
 def _variables(x0: Any, fn: Callable[..., Any]) -> tuple[list[Variable], list[str]]:
     """The Variables for x0's leaves (x0's own Variables are used as they are) and their column names."""
-    leaves = nest.flatten(x0)
+    try:
+        leaves = nest.flatten(x0)
+    except TypeError:  # dict keys that do not sort together
+        raise TypeError("x0's dict keys must be of one sortable kind (all strings, say), as the parameters are "
+                        "taken in sorted key order, as tf.nest does") from None
     if not leaves:
         raise ValueError("x0 holds no parameters; give a number, an array, a Variable, or a list/dict of them")
     paths = _paths(x0, ())

@@ -260,6 +260,57 @@ def test_bad_functions_and_starting_points_get_clear_errors():
         tg.minimize(lambda a, b: a**2 + b**2, [1.0, 2.0], steps=1)
     with pytest.raises(TypeError, match="callbacks must be functions of one StepInfo"):
         tg.minimize(lambda w: w**2, 1.0, steps=1, callbacks=[print, 1])
+    calls = []
+    with pytest.raises(TypeError, match=r"called with one argument, a StepInfo.*<lambda>\(\) does not take one"):
+        tg.minimize(lambda w: calls.append(1) or w**2, 1.0, steps=1, callbacks=lambda: None)
+    assert not calls  # refused before fn ran
+    with pytest.raises(ValueError, match="tol must be a number >= 0"):
+        tg.minimize(lambda w: w**2, 1.0, tol="1e-3")
+    with pytest.raises(TypeError, match="record must be True or False"):
+        tg.minimize(lambda w: w**2, 1.0, record="no")
+    with pytest.raises(TypeError, match="progress must be True, False or None"):
+        tg.minimize(lambda w: w**2, 1.0, progress="yes")
+    with pytest.raises(TypeError, match="dict keys must be of one sortable kind"):
+        tg.minimize(lambda p: p[1] ** 2 + p["a"] ** 2, {1: 1.0, "a": 2.0})
+
+
+@pytest.mark.parametrize("where", ["fn", "callback", "optimizer"])
+def test_an_exception_during_the_run_is_raised_with_the_run_so_far(where):
+    calls = []
+
+    def f(w):
+        calls.append(1)
+        if where == "fn" and len(calls) == 6:
+            raise RuntimeError("boom")
+        return (w - 3.0) ** 2
+
+    def cb(info):
+        if where == "callback" and info.step == 5:
+            raise RuntimeError("boom")
+
+    def rate(step):
+        if where == "optimizer" and step == 5:
+            raise RuntimeError("boom")
+        return 0.1
+
+    w = tg.Variable(np.float64(0.0))
+    with pytest.raises(RuntimeError, match="boom") as caught:
+        tg.minimize(f, w, optimizer=O.SGD(rate), steps=100, callbacks=cb, compile=False)
+    r = caught.value.result
+    last = 5 if where != "fn" else 4  # fn fails evaluating step 5; the others after step 5 was recorded
+    assert r.status == "interrupted" and not r.success and "RuntimeError('boom')" in r.message
+    assert r.steps == last and len(r.history) == last + 1
+    # w_k = 3 - 3 * 0.8^k: the rows are the real steps, and w is left at the last recorded one.
+    np.testing.assert_allclose(r.history["w"], 3 - 3 * 0.8 ** np.arange(last + 1), rtol=1e-14)
+    assert float(w.numpy()) == r.history["w"][-1] == float(r.x)
+    if sys.version_info >= (3, 11):  # exception notes
+        assert any("e.result" in note for note in caught.value.__notes__)
+
+
+def test_an_error_at_the_starting_point_is_raised_without_a_result():
+    with pytest.raises(ZeroDivisionError) as caught:
+        tg.minimize(lambda w: 1 / 0, 1.0)
+    assert not hasattr(caught.value, "result")
 
 
 # -- progress --------------------------------------------------------------------------------------------
