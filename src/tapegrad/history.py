@@ -16,15 +16,17 @@ array([1.   , 0.5  , 0.25 , 0.125])
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
+import io
 import json
 import math
 import os
 import pickle
 import struct
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import IO, Any
 
 import numpy as np
 
@@ -292,25 +294,29 @@ class History:
         pd = _import("pandas", "to_pandas")
         return pd.DataFrame(self.to_dict())
 
-    def to_csv(self, path: str | os.PathLike) -> None:
-        """Write the history as CSV: a header row, then one row per step (no pandas needed).
+    def to_csv(self, path: str | os.PathLike | IO[str] | None = None) -> str | None:
+        """The history as CSV: a header row, then one row per step (no pandas needed).
 
-        >>> import os, tempfile
+        Like pandas' ``to_csv``: ``path`` is a file name or an open text file (left open),
+        and with no path the CSV text is returned.
+
         >>> import tapegrad as tg
-        >>> h = tg.minimize(lambda w: w ** 2, 1.0, steps=2).history
-        >>> path = os.path.join(tempfile.mkdtemp(), "h.csv"); h.to_csv(path)
-        >>> open(path).readline().strip()
+        >>> h = tg.minimize(lambda w: w ** 2, 1.0, learning_rate=0.25, steps=1).history
+        >>> h.to_csv().splitlines()[0]
         'step,loss,w,grad_norm,lr,elapsed'
+        >>> h.to_csv().splitlines()[1].startswith('0,1.0,1.0,2.0,0.25,')
+        True
         """
-        with open(path, "w", newline="") as f:
-            w = csv.writer(f)
+        with _text_output(path, "to_csv") as f:
+            w = csv.writer(f, lineterminator="\n")
             w.writerow(self.columns)
-            cols = [self[c].tolist() for c in self.columns]
-            w.writerows(zip(*cols))
+            w.writerows(zip(*[self[c].tolist() for c in self.columns]))
+            return f.getvalue() if path is None else None
 
-    def to_json(self, path: str | os.PathLike | None = None) -> str | None:
-        """The history as JSON ``{"meta": {...}, "columns": {name: [values]}}``; written to ``path`` if given.
+    def to_json(self, path: str | os.PathLike | IO[str] | None = None) -> str | None:
+        """The history as JSON ``{"meta": {...}, "columns": {name: [values]}}``.
 
+        Written to ``path`` (a file name or an open text file, left open) if given, else returned.
         JSON has no NaN or infinity: they are written as null (and read back as NaN).
 
         >>> import json
@@ -319,18 +325,15 @@ class History:
         >>> json.loads(text)["columns"]["lr"]
         [0.25, None]
         """
-        cols = {c: [v if isinstance(v, int) or math.isfinite(v) else None for v in vals]
-                for c, vals in self.to_dict().items()}
-        text = json.dumps({"meta": _jsonable(self.meta), "columns": cols})
-        if path is None:
-            return text
-        with open(path, "w") as f:
-            f.write(text)
-        return None
+        with _text_output(path, "to_json") as f:
+            cols = {c: [v if isinstance(v, int) or math.isfinite(v) else None for v in vals]
+                    for c, vals in self.to_dict().items()}
+            json.dump({"meta": _jsonable(self.meta), "columns": cols}, f)
+            return f.getvalue() if path is None else None
 
     @classmethod
-    def from_json(cls, source: str | os.PathLike) -> History:
-        """Read back what ``to_json`` wrote: a path to a file, or the JSON text itself.
+    def from_json(cls, source: str | os.PathLike | IO[str]) -> History:
+        """Read back what ``to_json`` wrote: a path to a file, an open text file, or the JSON text itself.
 
         >>> import tapegrad as tg
         >>> h = tg.minimize(lambda w: w ** 2, 1.0, steps=5).history
@@ -338,7 +341,7 @@ class History:
         >>> bool((back["w"] == h["w"]).all()), back.meta["status"]
         (True, 'max_steps')
         """
-        text = str(source)
+        text = source.read() if hasattr(source, "read") else str(source)
         if not text.lstrip().startswith("{"):
             with open(source) as f:
                 text = f.read()
@@ -415,6 +418,27 @@ def picklable_or_none(fn: Any) -> Any:
     except Exception:
         return None
     return fn
+
+
+@contextlib.contextmanager
+def _text_output(path: Any, what: str) -> Iterator[Any]:
+    """Where a writer writes: a StringIO for None, an open file as it is (not closed), a named file."""
+    if path is None:
+        yield io.StringIO()
+    elif hasattr(path, "write"):
+        yield path
+    elif isinstance(path, (str, bytes, os.PathLike)):
+        folder = os.path.dirname(os.fspath(path)) or "."
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(f"Cannot save file into a non-existent directory: {os.fsdecode(folder)!r}; "
+                                    f"create it first (os.makedirs) or give {what}() another path")
+        with open(path, "w", newline="") as f:
+            yield f
+    else:
+        # open() would take an int (or a bool) as a file descriptor, and close it.
+        fd = " (not a file descriptor: wrap one in open(fd, 'w', closefd=False))" if isinstance(path, int) else ""
+        raise TypeError(f"{what}() takes a file name, an open text file, or None (to return the text); "
+                        f"got {type(path).__name__} {path!r}{fd}")
 
 
 def _g(x: float) -> str:

@@ -2,8 +2,10 @@
 import copy
 import csv
 import importlib
+import io
 import json
 import math
+import os
 import pickle
 
 import numpy as np
@@ -149,3 +151,37 @@ def test_float32_array_norms_are_taken_in_float64(size):
     assert h.param_columns[-1] == "norm(v)" and len(h) == 41
     np.testing.assert_allclose(h["norm(v)"], np.linalg.norm(v0.astype(np.float64)), rtol=1e-6)
     np.testing.assert_array_equal(h["v[9]"], np.float64(np.float32(1e20)))
+
+
+@pytest.mark.parametrize("writer", ["to_csv", "to_json"])
+def test_writers_take_a_path_an_open_file_or_none(run, tmp_path, writer):
+    write = getattr(run.history, writer)
+    text = write()  # None: the text, as pandas' to_csv(None) gives it
+    assert isinstance(text, str) and text.splitlines()[0].startswith(("step,loss,w", '{"meta"'))
+    buf = io.StringIO()
+    assert write(buf) is None and not buf.closed and buf.getvalue() == text  # an open file stays open
+    write(tmp_path / "h.out")
+    assert (tmp_path / "h.out").read_text() == text
+    write(str(tmp_path / "h2.out"))
+    assert (tmp_path / "h2.out").read_text() == text
+
+
+@pytest.mark.parametrize("writer", ["to_csv", "to_json"])
+def test_writers_refuse_ints_and_missing_folders(run, tmp_path, writer, capfd):
+    write = getattr(run.history, writer)
+    fd = os.open(tmp_path / "other.txt", os.O_WRONLY | os.O_CREAT)
+    for bad in (True, fd, 2.5):  # open() would take True as stdout and fd as itself, and close them
+        with pytest.raises(TypeError, match=f"{writer}\\(\\) takes a file name, an open text file, or None"):
+            write(bad)
+    os.fstat(fd)  # still open
+    os.close(fd)
+    assert capfd.readouterr().out == ""
+    missing = tmp_path / "no" / "such"
+    with pytest.raises(FileNotFoundError, match="Cannot save file into a non-existent directory: '.*such'"):
+        write(missing / "h.out")
+    assert not missing.exists()
+
+
+def test_from_json_reads_an_open_file(run):
+    back = tg.History.from_json(io.StringIO(run.history.to_json()))
+    np.testing.assert_array_equal(back["w"], run.history["w"])
