@@ -1,8 +1,10 @@
 """History: one row per step of a descent, kept in preallocated NumPy buffers.
 
 Columns: ``step``, ``loss``, each parameter (a scalar parameter is one column named
-after it; an array parameter ``w`` gives ``w[0]``, ``w[1]``, ... up to
-``History.max_elements`` elements, and ``norm(w)`` when it has more), ``grad_norm``,
+after it; an array parameter ``w`` gives ``w[0]``, ``w[1]``, ... numbered by flat index
+in C order, as in ``w.reshape(-1)``, so a (2, 3) ``w`` has ``w[0]`` .. ``w[5]`` and ``w[4]``
+is ``w[1, 1]``; up to ``History.max_elements`` elements, and ``norm(w)`` when it has more;
+``history.param("w")`` gives them back in ``w``'s shape), ``grad_norm``,
 ``lr`` (the step size taken from that row's point; NaN for the last row) and
 ``elapsed`` (seconds since the start). Row 0 is the starting point and the last row
 is the point the run ended at.
@@ -16,15 +18,17 @@ array([1.   , 0.5  , 0.25 , 0.125])
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
+import io
 import json
 import math
 import os
 import pickle
 import struct
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import IO, Any
 
 import numpy as np
 
@@ -42,8 +46,8 @@ class History:
     """The recorded steps of a descent (``tg.minimize(...).history``), exportable and plottable.
 
     Built by ``minimize``; ``History(columns)`` rebuilds one from column data, e.g. what
-    ``to_json`` wrote. ``meta`` holds the run's status, message, optimizer and its settings;
-    ``fn`` the function minimized (for landscape plots).
+    ``to_json`` wrote. ``meta`` holds the run's status, message, optimizer and its settings,
+    and ``shapes`` (each array parameter's shape); ``fn`` the function minimized (for landscape plots).
 
     >>> import tapegrad as tg
     >>> h = tg.History({"step": [0, 1], "loss": [4.0, 1.0], "x": [2.0, 1.0], "grad_norm": [4.0, 2.0],
@@ -137,6 +141,7 @@ class History:
         if h._stage_rows >= 16:
             h._stages = [(leaf, np.zeros((h._stage_rows, *np.shape(values[leaf])))) for leaf, *_ in arrays]
         h._sources = sources
+        h.meta["shapes"] = {n: list(np.shape(v)) for n, v in zip(names, values) if np.ndim(v)}
         return h
 
     # -- recording: minimize writes rows straight into the buffer (see minimize's loop) -------------
@@ -223,12 +228,23 @@ class History:
 
     @property
     def columns(self) -> list[str]:
-        """Column names: step, loss, the parameters, grad_norm, lr, elapsed."""
+        """Column names: step, loss, the parameters, grad_norm, lr, elapsed.
+
+        >>> import tapegrad as tg
+        >>> tg.minimize(lambda p: p["a"] ** 2 + p["b"] ** 2, {"a": 1.0, "b": 2.0}, steps=2).history.columns
+        ['step', 'loss', 'a', 'b', 'grad_norm', 'lr', 'elapsed']
+        """
         return ["step", "loss", *self._param_names, "grad_norm", "lr", "elapsed"]
 
     @property
     def param_columns(self) -> list[str]:
-        """The parameter columns, in order."""
+        """The parameter columns, in order (an array parameter's by flat index, C order).
+
+        >>> import numpy as np
+        >>> import tapegrad as tg
+        >>> tg.minimize(lambda w: tg.reduce_sum(w ** 2), np.ones((2, 2)), steps=2).history.param_columns
+        ['w[0]', 'w[1]', 'w[2]', 'w[3]']
+        """
         return list(self._param_names)
 
     def __getitem__(self, name: str) -> Any:
@@ -241,30 +257,97 @@ class History:
         if name == "step":
             return np.arange(self._n)
         if name not in self._index:
+            elements, norm = self._array_columns(name)
+            if elements:
+                whole = f" and {norm}" if norm else f"; history.param({name!r}) gives its values as one array"
+                raise KeyError(f"{name!r} is an array parameter; its columns are {elements[0]}..{elements[-1]} "
+                               f"(flat, C order, as in {name}.reshape(-1)){whole}")
             raise KeyError(f"no column {name!r} in this history; its columns are {self.columns}")
         self._catch_up()
         col = self._rows[:self._n, self._index[name]]
         col.flags.writeable = False
         return col
 
+    def param(self, name: str) -> Any:
+        """A parameter's recorded values, one row per step: shape ``(rows,)`` for a scalar, ``(rows, *shape)``
+        for an array parameter (all its elements must have been recorded: at most ``History.max_elements``).
+
+        >>> import numpy as np
+        >>> import tapegrad as tg
+        >>> h = tg.minimize(lambda w: tg.reduce_sum(w ** 2), np.ones((2, 3)), learning_rate=0.25, steps=2).history
+        >>> h.param("w").shape, bool(h.param("w")[1, 1, 1] == h["w[4]"][1])
+        ((3, 2, 3), True)
+        """
+        if name in self._param_names:
+            return self[name]
+        elements, norm = self._array_columns(name)
+        if not elements:
+            raise KeyError(f"no parameter {name!r} in this history; its parameter columns are {self.param_columns}")
+        shape = tuple(self.meta.get("shapes", {}).get(name, (len(elements),)))
+        if norm:
+            of = f" of {math.prod(shape)}" if name in self.meta.get("shapes", {}) else ""
+            raise ValueError(f"only the first {len(elements)}{of} elements of {name} were recorded, and {norm}; "
+                             f"read them as {elements[0]}..{elements[-1]}, or set tg.History.max_elements "
+                             f"higher before minimize to record them all")
+        values = np.stack([self[c] for c in elements], axis=1).reshape(self._n, *shape)
+        values.flags.writeable = False
+        return values
+
+    def _array_columns(self, name: str) -> tuple[list[str], str | None]:
+        """An array parameter's element columns and its norm column (None if all elements are kept)."""
+        elements = [c for c in self._param_names if c.startswith(f"{name}[") and c[len(name) + 1:-1].isdigit()]
+        norm = f"norm({name})"
+        return elements, norm if norm in self._param_names else None
+
     @property
     def step(self) -> Any:
+        """The step numbers, 0 (the start) to ``len(history) - 1``.
+
+        >>> import tapegrad as tg
+        >>> tg.minimize(lambda w: w ** 2, 1.0, steps=3).history.step
+        array([0, 1, 2, 3])
+        """
         return self["step"]
 
     @property
     def loss(self) -> Any:
+        """The loss at each row's point.
+
+        >>> import tapegrad as tg
+        >>> tg.minimize(lambda w: w ** 2, 1.0, learning_rate=0.25, steps=2).history.loss
+        array([1.    , 0.25  , 0.0625])
+        """
         return self["loss"]
 
     @property
     def grad_norm(self) -> Any:
+        """The gradient's norm (over all parameters) at each row's point.
+
+        >>> import tapegrad as tg
+        >>> tg.minimize(lambda w: w ** 2, 1.0, learning_rate=0.25, steps=2).history.grad_norm
+        array([2. , 1. , 0.5])
+        """
         return self["grad_norm"]
 
     @property
     def lr(self) -> Any:
+        """The step size taken from each row's point; NaN for the last row (no step was taken from it).
+
+        >>> import tapegrad as tg
+        >>> tg.minimize(lambda w: w ** 2, 1.0, learning_rate=0.25, steps=2).history.lr
+        array([0.25, 0.25,  nan])
+        """
         return self["lr"]
 
     @property
     def elapsed(self) -> Any:
+        """Seconds since the start of the run, at each row.
+
+        >>> import tapegrad as tg
+        >>> t = tg.minimize(lambda w: w ** 2, 1.0, steps=3).history.elapsed
+        >>> len(t), bool((t >= 0).all() and (t[1:] >= t[:-1]).all())
+        (4, True)
+        """
         return self["elapsed"]
 
     def __repr__(self) -> str:
@@ -292,25 +375,29 @@ class History:
         pd = _import("pandas", "to_pandas")
         return pd.DataFrame(self.to_dict())
 
-    def to_csv(self, path: str | os.PathLike) -> None:
-        """Write the history as CSV: a header row, then one row per step (no pandas needed).
+    def to_csv(self, path: str | os.PathLike | IO[str] | None = None) -> str | None:
+        """The history as CSV: a header row, then one row per step (no pandas needed).
 
-        >>> import os, tempfile
+        Like pandas' ``to_csv``: ``path`` is a file name or an open text file (left open),
+        and with no path the CSV text is returned.
+
         >>> import tapegrad as tg
-        >>> h = tg.minimize(lambda w: w ** 2, 1.0, steps=2).history
-        >>> path = os.path.join(tempfile.mkdtemp(), "h.csv"); h.to_csv(path)
-        >>> open(path).readline().strip()
+        >>> h = tg.minimize(lambda w: w ** 2, 1.0, learning_rate=0.25, steps=1).history
+        >>> h.to_csv().splitlines()[0]
         'step,loss,w,grad_norm,lr,elapsed'
+        >>> h.to_csv().splitlines()[1].startswith('0,1.0,1.0,2.0,0.25,')
+        True
         """
-        with open(path, "w", newline="") as f:
-            w = csv.writer(f)
+        with _text_output(path, "to_csv") as f:
+            w = csv.writer(f, lineterminator="\n")
             w.writerow(self.columns)
-            cols = [self[c].tolist() for c in self.columns]
-            w.writerows(zip(*cols))
+            w.writerows(zip(*[self[c].tolist() for c in self.columns]))
+            return f.getvalue() if path is None else None
 
-    def to_json(self, path: str | os.PathLike | None = None) -> str | None:
-        """The history as JSON ``{"meta": {...}, "columns": {name: [values]}}``; written to ``path`` if given.
+    def to_json(self, path: str | os.PathLike | IO[str] | None = None) -> str | None:
+        """The history as JSON ``{"meta": {...}, "columns": {name: [values]}}``.
 
+        Written to ``path`` (a file name or an open text file, left open) if given, else returned.
         JSON has no NaN or infinity: they are written as null (and read back as NaN).
 
         >>> import json
@@ -319,18 +406,15 @@ class History:
         >>> json.loads(text)["columns"]["lr"]
         [0.25, None]
         """
-        cols = {c: [v if isinstance(v, int) or math.isfinite(v) else None for v in vals]
-                for c, vals in self.to_dict().items()}
-        text = json.dumps({"meta": _jsonable(self.meta), "columns": cols})
-        if path is None:
-            return text
-        with open(path, "w") as f:
-            f.write(text)
-        return None
+        with _text_output(path, "to_json") as f:
+            cols = {c: [v if isinstance(v, int) or math.isfinite(v) else None for v in vals]
+                    for c, vals in self.to_dict().items()}
+            json.dump({"meta": _jsonable(self.meta), "columns": cols}, f)
+            return f.getvalue() if path is None else None
 
     @classmethod
-    def from_json(cls, source: str | os.PathLike) -> History:
-        """Read back what ``to_json`` wrote: a path to a file, or the JSON text itself.
+    def from_json(cls, source: str | os.PathLike | IO[str]) -> History:
+        """Read back what ``to_json`` wrote: a path to a file, an open text file, or the JSON text itself.
 
         >>> import tapegrad as tg
         >>> h = tg.minimize(lambda w: w ** 2, 1.0, steps=5).history
@@ -338,7 +422,7 @@ class History:
         >>> bool((back["w"] == h["w"]).all()), back.meta["status"]
         (True, 'max_steps')
         """
-        text = str(source)
+        text = source.read() if hasattr(source, "read") else str(source)
         if not text.lstrip().startswith("{"):
             with open(source) as f:
                 text = f.read()
@@ -415,6 +499,27 @@ def picklable_or_none(fn: Any) -> Any:
     except Exception:
         return None
     return fn
+
+
+@contextlib.contextmanager
+def _text_output(path: Any, what: str) -> Iterator[Any]:
+    """Where a writer writes: a StringIO for None, an open file as it is (not closed), a named file."""
+    if path is None:
+        yield io.StringIO()
+    elif hasattr(path, "write"):
+        yield path
+    elif isinstance(path, (str, bytes, os.PathLike)):
+        folder = os.path.dirname(os.fspath(path)) or "."
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(f"Cannot save file into a non-existent directory: {os.fsdecode(folder)!r}; "
+                                    f"create it first (os.makedirs) or give {what}() another path")
+        with open(path, "w", newline="") as f:
+            yield f
+    else:
+        # open() would take an int (or a bool) as a file descriptor, and close it.
+        fd = " (not a file descriptor: wrap one in open(fd, 'w', closefd=False))" if isinstance(path, int) else ""
+        raise TypeError(f"{what}() takes a file name, an open text file, or None (to return the text); "
+                        f"got {type(path).__name__} {path!r}{fd}")
 
 
 def _g(x: float) -> str:

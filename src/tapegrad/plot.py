@@ -105,16 +105,23 @@ def compare(runs: Mapping[str, Any]) -> Any:
     return plot + p9.scale_y_log10() if log else plot
 
 
-def landscape(fn: Callable[[Any], Any], history: History, params: Sequence[str] | None = None,
+def landscape(fn: Callable[[Any], Any], history: History, params: str | Sequence[str] | None = None,
               bounds: Sequence[Sequence[float]] | None = None, resolution: int = 60, levels: int = 15) -> Any:
     """Contours of ``fn`` over two parameters with the descent's path on them, start and end marked.
 
-    ``fn`` is the function that was minimized (called as minimize called it); ``params`` picks
-    two parameter columns (default the first two; the others stay at their final values).
-    With a single parameter it draws the curve of ``fn`` with the visited points instead.
-    ``bounds`` is ``((xmin, xmax), (ymin, ymax))``, by default the path plus a margin.
-    The DataFrame ``.data`` holds the contour lines (``kind == "contour"``), the path
-    (``"path"``) and the two markers (``"marker"``).
+    ``fn`` is the function that was minimized (called as minimize called it); ``history`` a
+    ``History`` or a minimize result. ``params`` picks two parameter columns, or one name
+    (default the first two; the others stay at their final values). With a single parameter
+    it draws the curve of ``fn`` with the visited points instead.
+    ``bounds`` is one ``(low, high)`` pair per drawn parameter, ``[(xmin, xmax), (ymin, ymax)]``.
+    By default they cover the path plus a 20% margin. When the loss ran away (rose above the
+    start by more than 100 times the larger of its starting size and its best drop: a
+    diverging run), the path is drawn up to its first step out and the default bounds cover
+    the part before it, so the picture shows where the descent left instead of a square
+    1e19 wide. The view is cut to the bounds.
+    ``resolution`` is the number of grid points per axis (an int >= 2), ``levels`` the
+    number of contour levels (an int >= 1). The DataFrame ``.data`` holds the contour lines
+    (``kind == "contour"``), the path (``"path"``) and the two markers (``"marker"``).
 
     >>> import tapegrad as tg
     >>> f = lambda p: (1 - p["x"]) ** 2 + 100 * (p["y"] - p["x"] ** 2) ** 2
@@ -124,25 +131,37 @@ def landscape(fn: Callable[[Any], Any], history: History, params: Sequence[str] 
     ['contour', 'marker', 'path']
     """
     pd, p9 = _libraries()
+    if not callable(fn) and callable(history):
+        raise TypeError("the arguments are the wrong way round: call landscape(fn, history)")
+    if not callable(fn):
+        raise TypeError(f"fn must be the function that was minimized, not {type(fn).__name__}")
+    history = _history(history)
     if history._structure is None or history._final is None:
         raise ValueError("this history does not know how fn takes its parameters (it was not made by "
                          "tg.minimize in this session), so the landscape cannot be drawn from it")
     available = [c for c in history.param_columns if c in history._sources]
-    names = list(params) if params is not None else available[:2]
+    names = [params] if isinstance(params, str) else list(params) if params is not None else available[:2]
     for n in names:
         if n not in available:
             raise ValueError(f"no parameter column {n!r} to draw; choose from {available}")
     if len(names) not in (1, 2):
         raise ValueError(f"a landscape shows one or two parameters; got {len(names)}: {names}")
-    if resolution < 2:
-        raise ValueError(f"resolution must be >= 2, got {resolution}")
+    if len(set(names)) < len(names):
+        raise ValueError(f"params lists {names[0]!r} twice; give two different parameters, or one")
+    _check_count("resolution", resolution, 2)
+    _check_count("levels", levels, 1)
+    given = None if bounds is None else _check_bounds(bounds, names)
     evaluate = _evaluator(fn, history, names)
     path = pd.DataFrame({"step": history["step"], "loss": history["loss"],
                          **{f"p{i}": history[n] for i, n in enumerate(names)}})
     path = path[np.isfinite(path.drop(columns="step")).all(axis=1)].reset_index(drop=True)
     if not len(path):
         raise ValueError("the history has no finite point to draw")
-    spans = [_span(path[f"p{i}"], None if bounds is None else bounds[i]) for i in range(len(names))]
+    evaluate(tuple(path.iloc[-1][f"p{i}"] for i in range(len(names))))  # a non-scalar fn fails here, once
+    cut = _runaway(path["loss"].to_numpy())
+    if cut:
+        path = path.iloc[:cut + 1]  # up to the first step out: points 1e19 away draw as stray lines
+    spans = given or _default_spans(path.iloc[:cut], len(names))
     if len(names) == 1:
         return _landscape_1d(pd, p9, evaluate, path, names[0], spans[0], resolution)
     xs, ys = (np.linspace(lo, hi, resolution) for lo, hi in spans)
@@ -161,6 +180,7 @@ def landscape(fn: Callable[[Any], Any], history: History, params: Sequence[str] 
             + p9.geom_point(p9.aes(shape="label"), data=lambda d: d[d["kind"] == "marker"], size=3,
                             color="#d62728")
             + p9.scale_color_continuous(trans="log10" if spread else None)
+            + p9.coord_cartesian(xlim=spans[0], ylim=spans[1], expand=False)
             + p9.labs(title="loss landscape and descent path", x=names[0], y=names[1], color="loss", shape="")
             + p9.theme_minimal())
 
@@ -206,20 +226,52 @@ def _evaluator(fn: Callable[[Any], Any], history: History, names: list[str]) -> 
         for (leaf, i), value in zip(where, point):
             leaves[leaf].reshape(-1)[i] = value
         out = fn(nest.pack_as(structure, [wrap(v if v.ndim else v[()]) for v in leaves]))
-        return float(np.asarray(getattr(out, "_value", out)).reshape(()))
+        try:
+            return float(np.asarray(getattr(out, "_value", out)).reshape(()))
+        except (TypeError, ValueError):
+            shape = np.shape(getattr(out, "_value", out))
+            raise TypeError(f"fn must return a scalar loss (a number or a 0-d tensor); it returned "
+                            f"{type(out).__name__}" + (f" of shape {shape}" if shape else "")) from None
 
     return evaluate
 
 
-def _span(values: Any, given: Sequence[float] | None) -> tuple[float, float]:
-    if given is not None:
-        lo, hi = float(given[0]), float(given[1])
-        if not lo < hi:
-            raise ValueError(f"bounds must be (low, high) with low < high, got {tuple(given)}")
-        return lo, hi
-    lo, hi = float(values.min()), float(values.max())
-    margin = 0.2 * (hi - lo) if hi > lo else 0.5 * max(abs(lo), 1.0)
-    return lo - margin, hi + margin
+def _check_count(name: str, value: Any, least: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int >= {least}, got {value!r} ({type(value).__name__})")
+    if value < least:
+        raise ValueError(f"{name} must be an int >= {least}, got {value}")
+
+
+def _check_bounds(bounds: Any, names: list[str]) -> list[tuple[float, float]]:
+    example = ", ".join(f"({n}_low, {n}_high)" for n in names)
+    form = f"bounds needs one (low, high) pair per drawn parameter, low < high, finite: [{example}]"
+    try:
+        pairs = [(float(lo), float(hi)) for lo, hi in bounds]
+    except (TypeError, ValueError):
+        raise ValueError(f"{form}; got {bounds!r}") from None
+    if len(pairs) != len(names):
+        raise ValueError(f"{form}; got {len(pairs)} pair(s) for {len(names)} parameter(s): {bounds!r}")
+    for pair in pairs:
+        if not (np.isfinite(pair).all() and pair[0] < pair[1]):
+            raise ValueError(f"{form}; got {pair}")
+    return pairs
+
+
+def _runaway(loss: Any) -> int | None:
+    """The first row whose loss rose far above the start (see landscape), or None."""
+    limit = loss[0] + 100 * max(abs(loss[0]), loss[0] - loss.min())
+    away = np.flatnonzero(loss > limit)
+    return int(away[0]) if away.size else None
+
+
+def _default_spans(path: Any, count: int) -> list[tuple[float, float]]:
+    spans = []
+    for i in range(count):
+        lo, hi = float(path[f"p{i}"].min()), float(path[f"p{i}"].max())
+        margin = 0.2 * (hi - lo) if hi > lo else 0.5 * max(abs(lo), 1.0)
+        spans.append((lo - margin, hi + margin))
+    return spans
 
 
 def _contours(pd: Any, xs: Any, ys: Any, z: Any, levels: int) -> Any:
@@ -246,10 +298,14 @@ def _landscape_1d(pd: Any, p9: Any, evaluate: Callable[[tuple], float], path: An
     points = pd.DataFrame({"kind": "path", "x": path["p0"], "y": path["loss"], "step": path["step"]})
     ends = points.iloc[[0, -1]].assign(kind="marker", label=["start", "end"])
     data = pd.concat([curve, points, ends], ignore_index=True)
+    # The visited points outside the span (a diverging run) must not stretch the view.
+    heights = curve["y"][np.isfinite(curve["y"])]
+    ylim = (heights.min(), heights.max()) if len(heights) and heights.min() < heights.max() else None
     return (p9.ggplot(data, p9.aes(x="x", y="y"))
             + p9.geom_line(data=lambda d: d[d["kind"] == "curve"], color="grey")
             + p9.geom_point(data=lambda d: d[d["kind"] == "path"], color="#d62728", alpha=0.5)
             + p9.geom_point(p9.aes(shape="label"), data=lambda d: d[d["kind"] == "marker"], size=3)
+            + p9.coord_cartesian(xlim=span, ylim=ylim)
             + p9.labs(title=f"loss along {name} and the points visited", x=name, y="loss", shape="")
             + p9.theme_minimal())
 

@@ -2,8 +2,10 @@
 import copy
 import csv
 import importlib
+import io
 import json
 import math
+import os
 import pickle
 
 import numpy as np
@@ -149,3 +151,73 @@ def test_float32_array_norms_are_taken_in_float64(size):
     assert h.param_columns[-1] == "norm(v)" and len(h) == 41
     np.testing.assert_allclose(h["norm(v)"], np.linalg.norm(v0.astype(np.float64)), rtol=1e-6)
     np.testing.assert_array_equal(h["v[9]"], np.float64(np.float32(1e20)))
+
+
+@pytest.mark.parametrize("writer", ["to_csv", "to_json"])
+def test_writers_take_a_path_an_open_file_or_none(run, tmp_path, writer):
+    write = getattr(run.history, writer)
+    text = write()  # None: the text, as pandas' to_csv(None) gives it
+    assert isinstance(text, str) and text.splitlines()[0].startswith(("step,loss,w", '{"meta"'))
+    buf = io.StringIO()
+    assert write(buf) is None and not buf.closed and buf.getvalue() == text  # an open file stays open
+    write(tmp_path / "h.out")
+    assert (tmp_path / "h.out").read_text() == text
+    write(str(tmp_path / "h2.out"))
+    assert (tmp_path / "h2.out").read_text() == text
+
+
+@pytest.mark.parametrize("writer", ["to_csv", "to_json"])
+def test_writers_refuse_ints_and_missing_folders(run, tmp_path, writer, capfd):
+    write = getattr(run.history, writer)
+    fd = os.open(tmp_path / "other.txt", os.O_WRONLY | os.O_CREAT)
+    for bad in (True, fd, 2.5):  # open() would take True as stdout and fd as itself, and close them
+        with pytest.raises(TypeError, match=f"{writer}\\(\\) takes a file name, an open text file, or None"):
+            write(bad)
+    os.fstat(fd)  # still open
+    os.close(fd)
+    assert capfd.readouterr().out == ""
+    missing = tmp_path / "no" / "such"
+    with pytest.raises(FileNotFoundError, match="Cannot save file into a non-existent directory: '.*such'"):
+        write(missing / "h.out")
+    assert not missing.exists()
+
+
+def test_from_json_reads_an_open_file(run):
+    back = tg.History.from_json(io.StringIO(run.history.to_json()))
+    np.testing.assert_array_equal(back["w"], run.history["w"])
+
+
+def test_every_public_history_member_documents_itself_with_an_example():
+    for name, member in vars(tg.History).items():
+        if name.startswith("_"):
+            continue
+        target = member.fget if isinstance(member, property) else getattr(member, "__func__", member)
+        if callable(target):
+            assert ">>>" in (target.__doc__ or ""), f"History.{name} needs a docstring with a tiny example"
+
+
+def test_array_parameters_by_flat_index_and_whole():
+    target = np.array([[1.0, -2.0, 3.0], [0.5, 4.0, -1.0]])
+    x0 = np.arange(6.0).reshape(2, 3)
+    lr = 0.1
+    r = tg.minimize(lambda p: tg.reduce_sum((p["w"] - target) ** 2) + p["b"] ** 2, {"b": np.float64(1.0), "w": x0},
+                    learning_rate=lr, steps=5)
+    h = r.history
+    assert h.param_columns == ["b", *[f"w[{i}]" for i in range(6)]]
+    expected = target + (1 - 2 * lr) ** np.arange(6)[:, None, None] * (x0 - target)  # SGD on a quadratic
+    np.testing.assert_allclose(h["w[4]"], expected[:, 1, 1], rtol=1e-6)  # flat, C order: w[4] is w[1, 1]
+    np.testing.assert_allclose(h.param("w"), expected, rtol=1e-6)
+    np.testing.assert_array_equal(h.param("b"), h["b"])
+    np.testing.assert_array_equal(tg.History.from_json(h.to_json()).param("w"), h.param("w"))
+    with pytest.raises(KeyError, match=r"'w' is an array parameter; its columns are w\[0\]..w\[5\].*param\('w'\)"):
+        h["w"]
+    with pytest.raises(KeyError, match="no parameter 'v'"):
+        h.param("v")
+
+
+def test_a_large_array_parameter_cannot_come_back_whole():
+    h = tg.minimize(lambda w: tg.reduce_sum(w**2), np.ones((5, 6)), steps=2).history
+    with pytest.raises(KeyError, match=r"its columns are w\[0\]..w\[9\] \(flat, C order.*\) and norm\(w\)"):
+        h["w"]
+    with pytest.raises(ValueError, match="only the first 10 of 30 elements of w were recorded.*max_elements"):
+        h.param("w")

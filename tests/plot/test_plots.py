@@ -165,3 +165,84 @@ def test_saving_works_headless(tmp_path):
     """)
     assert out.returncode == 0, out.stderr
     assert _is_png(target)
+
+
+@pytest.fixture(scope="module")
+def rosen():
+    f = lambda p: (1 - p["x"]) ** 2 + 100 * (p["y"] - p["x"] ** 2) ** 2
+    return f, tg.minimize(f, {"x": -1.2, "y": 1.0}, optimizer="adam", steps=200)
+
+
+def test_landscape_takes_one_parameter_name_as_a_string():
+    f = lambda p: p["w0"] ** 2 + p["w1"] ** 2 + p["b"] ** 2
+    h = tg.minimize(f, {"w0": 1.0, "w1": 2.0, "b": 3.0}, steps=20).history
+    p = tg.plot.landscape(f, h, params="w0")
+    assert p.labels.x == "w0"
+    np.testing.assert_array_equal(p.data.loc[p.data["kind"] == "path", "x"], h["w0"])
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"bounds": (0, 1)}, ValueError, r"one \(low, high\) pair per drawn parameter.*\(x_low, x_high\), \(y_low"),
+    ({"bounds": [(0, 1)]}, ValueError, r"1 pair\(s\) for 2 parameter"),
+    ({"bounds": [(0, float("nan")), (0, 1)]}, ValueError, "finite"),
+    ({"bounds": [(1, 0), (0, 1)]}, ValueError, "low < high"),
+    ({"bounds": [(0, 1, 2), (0, 1)]}, ValueError, "pair per drawn parameter"),
+    ({"resolution": 10.5}, TypeError, "resolution must be an int >= 2"),
+    ({"resolution": 1}, ValueError, "resolution must be an int >= 2"),
+    ({"levels": 0}, ValueError, "levels must be an int >= 1"),
+    ({"levels": True}, TypeError, "levels must be an int"),
+    ({"params": ["x", "x"]}, ValueError, "'x' twice"),
+])
+def test_landscape_argument_errors(rosen, kwargs, error, match):
+    f, r = rosen
+    with pytest.raises(error, match=match):
+        tg.plot.landscape(f, r.history, **kwargs)
+
+
+def test_landscape_says_fn_must_return_a_scalar_and_the_argument_order(rosen):
+    f, r = rosen
+    with pytest.raises(TypeError, match=r"fn must return a scalar.*shape \(2,\)"):
+        tg.plot.landscape(lambda p: tg.stack([p["x"], p["y"]]), r.history)
+    with pytest.raises(TypeError, match="fn must return a scalar.*NoneType"):
+        tg.plot.landscape(lambda p: None, r.history)
+    with pytest.raises(TypeError, match=r"wrong way round: call landscape\(fn, history\)"):
+        tg.plot.landscape(r.history, f)
+    np.testing.assert_array_equal(tg.plot.landscape(f, r, resolution=np.int64(10)).data.query("kind == 'path'")["x"],
+                                  r.history["x"])  # a result works as the history
+
+
+def test_landscape_view_is_cut_to_the_bounds(rosen):
+    f, r = rosen
+    p = tg.plot.landscape(f, r.history, bounds=[(-2, 0), (0.5, 2)], resolution=20)
+    assert (p.coordinates.limits.x, p.coordinates.limits.y) == ((-2, 0), (0.5, 2))
+
+
+def test_landscape_of_a_diverged_run_shows_where_it_left():
+    f = lambda p: p["x"] ** 2 + p["y"] ** 2
+    r = tg.minimize(f, {"x": 1.0, "y": 1.0}, learning_rate=1.5, steps=500)  # x_k = (-2)^k until overflow
+    assert r.status == "diverged" and np.nanmax(np.abs(r.history["x"])) > 1e15
+    p = tg.plot.landscape(f, r.history)
+    loss = r.history["loss"]
+    out = int(np.argmax(loss > 101 * loss[0]))  # the first step out of the default rule's limit
+    path = p.data[p.data["kind"] == "path"]
+    np.testing.assert_array_equal(path["x"], r.history["x"][:out + 1])
+    before = r.history["x"][:out]
+    lo, hi = before.min(), before.max()
+    np.testing.assert_allclose(p.coordinates.limits.x, (lo - 0.2 * (hi - lo), hi + 0.2 * (hi - lo)))
+    lines = p.data[p.data["kind"] == "contour"]
+    assert lines["x"].between(*p.coordinates.limits.x).all() and len(lines)
+    one = tg.minimize(lambda w: w**2, 1.0, learning_rate=1.5, steps=500)
+    q = tg.plot.landscape(one.fn, one.history)
+    curve = q.data[q.data["kind"] == "curve"]
+    assert q.coordinates.limits.x == (curve["x"].min(), curve["x"].max()) and curve["x"].max() < 100
+    assert q.coordinates.limits.y == (curve["y"].min(), curve["y"].max())
+
+
+def test_landscape_default_bounds_cover_a_converging_path(rosen):
+    f, r = rosen
+    p = tg.plot.landscape(f, r.history, resolution=10)
+    path = p.data[p.data["kind"] == "path"]
+    np.testing.assert_array_equal(path["y"], r.history["y"])
+    (x0, x1), (y0, y1) = p.coordinates.limits.x, p.coordinates.limits.y
+    assert x0 < r.history["x"].min() and r.history["x"].max() < x1
+    assert y0 < r.history["y"].min() and r.history["y"].max() < y1
