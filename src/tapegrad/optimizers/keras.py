@@ -24,6 +24,7 @@ import numpy as np
 from tapegrad._core.tensor import Variable
 from tapegrad.tape import GradientTape
 
+from . import _checks as C
 from . import rules as R
 from .base import LearningRate, Problem, as_array, assign_value
 from .transforms import clip_global_norm, clip_norm, clip_value
@@ -107,10 +108,14 @@ class _RuleOptimizer(Optimizer):
         if sum(c is not None for c in (clipnorm, clipvalue, global_clipnorm)) > 1:
             raise ValueError(f"only one of clipnorm, clipvalue and global_clipnorm can be set; got clipnorm="
                              f"{clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}")
+        # The transformations' own checks (clip(-1) says "max_delta must be > 0"): Keras ignores a limit <= 0,
+        # but a negative one here would turn the clipped step uphill.
+        clipnorm, clipvalue, global_clipnorm = (C.optional(n, c, 0, open_low=True) for n, c in (
+            ("clipnorm", clipnorm), ("clipvalue", clipvalue), ("global_clipnorm", global_clipnorm)))
         self._rule = rule
         self._extra = rule.extra0
         self._slots: dict[int, list] = {}  # id(variable) -> [variable, slots]
-        self.weight_decay = None if weight_decay is None else float(weight_decay)
+        self.weight_decay = C.optional("weight_decay", weight_decay, 0)
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
         self._clip: Callable[[list], list] | None = None
         if clipnorm:

@@ -17,6 +17,7 @@ import numpy as np
 
 from tapegrad._core import nest
 
+from . import _checks as C
 from . import rules as R
 from .base import GradientTransformation, LearningRate, as_array, chain
 
@@ -255,7 +256,7 @@ def scale(step_size: float) -> GradientTransformation:
     >>> tg.optimizers.scale(-0.5).update(np.array([2.0]), ())[0]
     array([-1.])
     """
-    step_size = float(step_size)
+    step_size = C.number("step_size", step_size, finite=False)  # scale(inf) is a way to test divergence
     return _stateless(lambda gs: [g * step_size for g in gs])
 
 
@@ -269,7 +270,7 @@ def add_decayed_weights(weight_decay: float, learning_rate: Any = 1.0) -> Gradie
     >>> t.update(np.array([0.0]), t.init(p), p)[0]
     array([-0.1])
     """
-    weight_decay = _positive_float("weight_decay", weight_decay)
+    weight_decay = C.number("weight_decay", weight_decay, 0)
     lr = LearningRate(learning_rate)
 
     def init(params: Any) -> int:
@@ -287,17 +288,7 @@ def add_decayed_weights(weight_decay: float, learning_rate: Any = 1.0) -> Gradie
 
 
 def _limit(name: str, value: Any) -> float:
-    value = float(value)
-    if not value > 0:
-        raise ValueError(f"{name} must be > 0, got {value}")
-    return value
-
-
-def _positive_float(name: str, value: Any) -> float:
-    value = float(value)
-    if not value >= 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    return value
+    return C.number(name, value, 0, open_low=True)
 
 
 __all__ = ["RuleState", "adadelta", "adagrad", "adam", "adamax", "adamw", "add_decayed_weights", "clip",
