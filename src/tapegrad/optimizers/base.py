@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import inspect
 import math
+import numbers
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -127,7 +129,15 @@ def assign_value(var: Variable, value: Any) -> None:
 
 
 class LearningRate:
-    """A learning rate that is a number or a schedule, read at a given step as a Python float."""
+    """A learning rate that is a number or a schedule, read at a given step as a Python float.
+
+    A schedule's value is checked at every step (a NaN, a negative rate or a string would
+    otherwise surface as a diverged run or a NumPy error far from its cause).
+
+    >>> from tapegrad.optimizers.base import LearningRate
+    >>> LearningRate(lambda step: 0.5 ** step).at(3)
+    0.125
+    """
 
     __slots__ = ("value", "schedule", "takes_step")
 
@@ -135,6 +145,8 @@ class LearningRate:
         self.schedule: Callable[..., Any] | None = None
         self.takes_step = True
         self.value = 0.0
+        if isinstance(learning_rate, type):
+            raise TypeError(_class_given(learning_rate))
         if isinstance(learning_rate, LearningRateSchedule) or (
                 callable(learning_rate) and not isinstance(learning_rate, Operand)):
             self.schedule = learning_rate
@@ -150,9 +162,30 @@ class LearningRate:
         self.value = value
 
     def at(self, step: int) -> float:
+        """The rate for update ``step`` (counting from 0); a schedule's value must be a finite number >= 0."""
         if self.schedule is None:
             return self.value
-        return float(self.schedule(step) if self.takes_step else self.schedule())
+        rate = self.schedule(step) if self.takes_step else self.schedule()
+        if type(rate) is not float:  # the built-in schedules return floats: the check below is all they pay
+            rate = self._as_float(rate, step)
+        if not 0.0 <= rate <= _LARGEST:
+            raise ValueError(f"the learning-rate schedule {self._name()} gave {rate} at step {step}; a learning "
+                             "rate must be a finite number >= 0")
+        return rate
+
+    def _as_float(self, rate: Any, step: int) -> float:
+        value = rate._value if isinstance(rate, Operand) else rate
+        if isinstance(value, np.ndarray) and value.ndim == 0:
+            value = value[()]
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            shown = "None" if rate is None else f"{type(rate).__name__} {rate!r}"
+            raise TypeError(f"the learning-rate schedule {self._name()} returned {shown} at step {step}; it must "
+                            "return a number")
+        return float(value)
+
+    def _name(self) -> str:
+        s = self.schedule
+        return type(s).__name__ if isinstance(s, LearningRateSchedule) else getattr(s, "__qualname__", repr(s))
 
     def config(self) -> Any:
         if self.schedule is None:
@@ -162,13 +195,30 @@ class LearningRate:
         return repr(self.schedule)
 
 
+_LARGEST = sys.float_info.max  # `0 <= rate <= _LARGEST` is False for NaN, inf and negatives alike
+
+
+def _class_given(cls: type) -> str:
+    if issubclass(cls, LearningRateSchedule):
+        return (f"learning_rate={cls.__name__} is the schedule class; pass an instance, {cls.__name__}(...) with "
+                "its arguments, e.g. ExponentialDecay(0.1, decay_steps=100, decay_rate=0.5)")
+    return f"learning_rate must be a number or a schedule instance, not the class {cls.__name__}"
+
+
 def _takes_argument(fn: Callable[..., Any]) -> bool:
     """Keras also accepts a learning rate callable of no argument; tell the two kinds apart."""
     try:
-        params = inspect.signature(fn).parameters.values()
+        sig = inspect.signature(fn)
     except (TypeError, ValueError):
         return True
-    return any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in params)
+    for args, takes in (((0,), True), ((), False)):
+        try:
+            sig.bind(*args)
+            return takes
+        except TypeError:
+            pass
+    raise TypeError(f"a learning-rate callable takes the step (one argument) or no argument; "
+                    f"{getattr(fn, '__qualname__', 'this one')}{sig} takes neither")
 
 
 class NoDescent(Exception):
