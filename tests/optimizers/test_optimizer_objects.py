@@ -110,3 +110,37 @@ def test_no_warnings_in_a_normal_run():
         warnings.simplefilter("error")
         for _ in range(5):
             opt.minimize(lambda: w**2, [w])
+
+
+def test_integer_variables_are_refused_before_anything_changes():
+    w, n = tg.Variable(np.float64(1.0)), tg.Variable(3)
+    opt = O.SGD(0.1)
+    with pytest.raises(TypeError, match="has dtype int32; only real floating-point Variables can be optimized"):
+        opt.apply_gradients([(1.0, w), (1, n)])
+    assert float(w.numpy()) == 1.0 and n.dtype == tg.int32 and int(n.numpy()) == 3 and int(opt.iterations) == 0
+
+
+@pytest.mark.parametrize("pairs", [lambda w: [(1.0, w, 3)], lambda w: [(1.0, w), (1.0, w, 3)],
+                                   lambda w: [1.0, 2.0], lambda w: [np.ones(2)], lambda w: 5, lambda w: [[1.0]]])
+def test_malformed_pairs_say_what_apply_gradients_takes(pairs):
+    w = tg.Variable(1.0)
+    with pytest.raises(TypeError, match=r"takes \(gradient, variable\) pairs, e\.g\. zip\(grads, vars\)"):
+        O.SGD(0.1).apply_gradients(pairs(w))
+    assert w.numpy() == 1.0
+
+
+@pytest.mark.parametrize("grad", ["1.0", "abc", b"1", ["1.0"], object(), [[1.0, 2.0], [3.0]]])
+def test_gradients_that_are_not_numbers_are_refused_naming_the_variable(grad):
+    w = tg.Variable(1.0, name="w")
+    opt = O.Adam(0.1)
+    with pytest.raises(TypeError, match="the gradient for Variable 'w:0' is .*not a number, array or tensor"):
+        opt.apply_gradients([(grad, w)])
+    with pytest.raises(TypeError, match="the gradient for Variable 'w:0'"):
+        opt.apply([grad], [w])
+    assert w.numpy() == 1.0 and int(opt.iterations) == 0
+
+
+def test_lists_of_pairs_and_numbers_of_other_types_still_work():
+    w = tg.Variable(np.float64(1.0))
+    O.SGD(0.5).apply_gradients([[1, w]])   # a list for a pair, an int for a gradient
+    assert float(w.numpy()) == 0.5

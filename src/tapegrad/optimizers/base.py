@@ -107,14 +107,51 @@ def apply_updates(params: Any, updates: Any) -> Any:
 
 
 def as_array(x: Any, dtype: Any = None) -> Any:
-    """A NumPy array (or NumPy scalar) for a tensor, array or number, cast to ``dtype`` if given."""
+    """A NumPy array (or NumPy scalar) for a tensor, array or number, cast to ``dtype`` if given.
+
+    Anything else (None, a string, an object) is a TypeError whose message continues a sentence
+    naming the value, e.g. "the gradient for Variable 'w' " + message.
+
+    >>> from tapegrad.optimizers.base import as_array
+    >>> as_array(2, "float32")
+    array(2., dtype=float32)
+    """
     if isinstance(x, Operand):
         x = x._value
     elif not isinstance(x, (np.ndarray, np.generic)):
-        x = np.asarray(x, dtype=np.float64 if dtype is None else dtype)
-    if dtype is not None and x.dtype != dtype:
+        # Converted without a dtype first: np.asarray(x, float) would read "1.0" as 1.0 and None as NaN,
+        # and neither is a gradient anyone meant.
+        try:
+            a = np.asarray(x)
+        except (TypeError, ValueError):
+            raise TypeError(_not_numbers(x)) from None
+        if a.dtype.kind not in "fiub":
+            raise TypeError(_not_numbers(x))
+        target = np.float64 if dtype is None else dtype
+        return a if a.dtype == target else a.astype(target)
+    if dtype is None:
+        if x.dtype.kind not in "fiub":
+            raise TypeError(_not_numbers(x))
+    elif x.dtype != dtype:  # an array already in a Variable's float dtype needs no kind check
+        if x.dtype.kind not in "fiub":
+            raise TypeError(_not_numbers(x))
         x = x.astype(dtype)
     return x
+
+
+def _not_numbers(x: Any) -> str:
+    shown = "None" if x is None else f"{type(x).__name__} {x!r:.60}"
+    return f"is {shown}, not a number, array or tensor of real numbers"
+
+
+def check_variable(v: Any) -> None:
+    """Raise the error for something that is not a Variable an optimizer can update (a float Variable)."""
+    if not isinstance(v, Variable):
+        raise TypeError(f"optimizers update tg.Variable objects, not {type(v).__name__}; make the parameter a "
+                        "Variable: w = tg.Variable(1.0)")
+    if v._value.dtype.kind != "f":
+        raise TypeError(f"Variable '{v.name}' has dtype {v.dtype.name}; only real floating-point Variables can "
+                        "be optimized. Create it from a float, e.g. tg.Variable(1.0)")
 
 
 def assign_value(var: Variable, value: Any) -> None:
@@ -242,12 +279,7 @@ class Problem:
         self.loss_fn = loss_fn
         self.variables = list(variables)
         for v in self.variables:
-            if not isinstance(v, Variable):
-                raise TypeError(f"the variables to optimize must be tg.Variable objects, not {type(v).__name__}; "
-                                "wrap your starting values: tg.Variable(1.0)")
-            if v._value.dtype.kind != "f":
-                raise TypeError(f"Variable '{v.name}' has dtype {v.dtype.name}; only real floating-point "
-                                "Variables can be optimized. Create it from a float, e.g. tg.Variable(1.0)")
+            check_variable(v)
         self.nfev = 0
         self._zeros = [np.zeros_like(v._value) for v in self.variables]
         self._checked = False
@@ -335,4 +367,4 @@ def _to_float(loss: Any) -> float:
 
 
 __all__ = ["GradientTransformation", "LearningRate", "NoDescent", "Problem", "apply_updates", "as_array",
-           "assign_value", "chain"]
+           "assign_value", "chain", "check_variable"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -26,9 +26,10 @@ from tapegrad.tape import GradientTape
 
 from . import _checks as C
 from . import rules as R
-from .base import LearningRate, Problem, as_array, assign_value
+from .base import LearningRate, Problem, as_array, assign_value, check_variable
 from .transforms import clip_global_norm, clip_norm, clip_value
 
+_PAIRS = "apply_gradients takes (gradient, variable) pairs, e.g. zip(grads, vars)"
 _KERAS_ONLY = {"use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None, "loss_scale_factor": None,
                "gradient_accumulation_steps": None}
 
@@ -158,11 +159,18 @@ class _RuleOptimizer(Optimizer):
         >>> w.numpy()
         np.float32(1.5)
         """
-        pairs = list(grads_and_vars)
+        try:
+            pairs = list(grads_and_vars)
+        except TypeError:
+            raise TypeError(_PAIRS + f"; got {type(grads_and_vars).__name__}") from None
         if not pairs:
             return self._iterations
+        for p in pairs:
+            if type(p) is not tuple or len(p) != 2:  # zip gives tuples: one check per pair is all it costs
+                if not (isinstance(p, (tuple, list)) and len(p) == 2):
+                    raise TypeError(_PAIRS + f"; got an item {type(p).__name__} {p!r:.60}")
         grads, variables = zip(*pairs)
-        self.apply(grads, variables)
+        self._apply(grads, variables)
         return self._iterations
 
     def apply(self, grads: Iterable[Any], trainable_variables: Iterable[Variable]) -> None:
@@ -176,15 +184,21 @@ class _RuleOptimizer(Optimizer):
         grads, variables = list(grads), list(trainable_variables)
         if len(grads) != len(variables):
             raise ValueError(f"got {len(grads)} gradients for {len(variables)} variables; give one per variable")
+        self._apply(grads, variables)
+
+    def _apply(self, grads: Sequence[Any], variables: Sequence[Any]) -> None:
+        """``apply`` for sequences of one length: every input is checked before any Variable changes."""
         arrays, used, missing = [], [], []
         for g, v in zip(grads, variables):
-            if not isinstance(v, Variable):
-                raise TypeError(f"optimizers update tg.Variable objects, not {type(v).__name__}; make the "
-                                "parameter a Variable: w = tg.Variable(1.0)")
+            if not isinstance(v, Variable) or v._value.dtype.kind != "f":
+                check_variable(v)  # an int Variable would silently have become float64
             if g is None:
                 missing.append(v.name)
                 continue
-            a = as_array(g, v._value.dtype)
+            try:
+                a = as_array(g, v._value.dtype)
+            except TypeError as e:
+                raise TypeError(f"the gradient for Variable '{v.name}' {e}") from None
             if a.shape != v._value.shape:
                 raise ValueError(f"the gradient for Variable '{v.name}' has shape {tuple(a.shape)}, but the "
                                  f"Variable has shape {tuple(v._value.shape)}")
