@@ -17,7 +17,7 @@ import inspect
 import math
 import numbers
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -142,6 +142,28 @@ def as_array(x: Any, dtype: Any = None) -> Any:
 def _not_numbers(x: Any) -> str:
     shown = "None" if x is None else f"{type(x).__name__} {x!r:.60}"
     return f"is {shown}, not a number, array or tensor of real numbers"
+
+
+def variable_list(var_list: Any) -> list:
+    """``var_list`` as a list: a list or tuple of Variables, a function returning one, or a single Variable.
+
+    >>> import tapegrad as tg
+    >>> w = tg.Variable(1.0)
+    >>> from tapegrad.optimizers.base import variable_list
+    >>> variable_list(w) == [w], variable_list(lambda: [w]) == [w]
+    (True, True)
+    """
+    if callable(var_list) and not isinstance(var_list, Operand):
+        var_list = var_list()
+    if isinstance(var_list, Variable):  # as tf.nest.flatten in TF2's minimize: one Variable is a list of one
+        return [var_list]
+    if isinstance(var_list, Operand) or not isinstance(var_list, Iterable):
+        raise TypeError(f"var_list must be a list of Variables, got {type(var_list).__name__}; e.g. "
+                        "opt.minimize(loss_fn, [w, b])")
+    var_list = list(var_list)
+    for v in var_list:
+        check_variable(v)
+    return var_list
 
 
 def check_variable(v: Any) -> None:
@@ -367,4 +389,4 @@ def _to_float(loss: Any) -> float:
 
 
 __all__ = ["GradientTransformation", "LearningRate", "NoDescent", "Problem", "apply_updates", "as_array",
-           "assign_value", "chain", "check_variable"]
+           "assign_value", "chain", "check_variable", "variable_list"]

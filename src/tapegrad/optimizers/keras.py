@@ -21,12 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from tapegrad._core.tensor import Variable
+from tapegrad._core.tensor import Operand, Variable
 from tapegrad.tape import GradientTape
 
 from . import _checks as C
 from . import rules as R
-from .base import LearningRate, Problem, as_array, assign_value, check_variable
+from .base import LearningRate, Problem, as_array, assign_value, check_variable, variable_list
 from .transforms import clip_global_norm, clip_norm, clip_value
 
 _PAIRS = "apply_gradients takes (gradient, variable) pairs, e.g. zip(grads, vars)"
@@ -77,13 +77,34 @@ class Optimizer:
     def minimize(self, loss: Any, var_list: Any, tape: GradientTape | None = None) -> float:
         """One update of ``var_list`` to lower ``loss`` (a function of no argument); returns the loss before it.
 
+        ``var_list`` is a list of Variables (one Variable, or a function returning the list, is
+        accepted too). Or pass the loss as a tensor with the ``tape`` that recorded it. As in
+        TensorFlow, a non-scalar loss is summed: its gradient is that of the sum, and the sum
+        (a float) is returned. A loss that cannot be read fails before any Variable changes.
+        The line-search optimizers need a scalar loss, as they compare its values.
+
         >>> import tapegrad as tg
         >>> w = tg.Variable(1.0)
         >>> opt = tg.optimizers.SGD(0.25)
         >>> opt.minimize(lambda: w ** 2, [w]), w.numpy()
         (1.0, np.float32(0.5))
+        >>> opt.minimize(lambda: tg.stack([w, w]) ** 2, w), w.numpy()    # the sum: 0.25 + 0.25
+        (0.5, np.float32(0.0))
         """
         raise NotImplementedError
+
+    def _gradients(self, loss: Any, var_list: Any, tape: GradientTape | None) -> tuple[float, list, list]:
+        """``minimize``'s loss as a float (summed if it is not a scalar), gradients and Variables, before any update."""
+        var_list = variable_list(var_list)
+        if callable(loss):
+            with GradientTape() as tape:
+                tape.watch(var_list)
+                loss = loss()
+        elif tape is None:
+            raise ValueError("minimize() got a tensor as the loss without the tape that recorded it; pass "
+                             "tape=..., or pass the loss as a function of no argument: lambda: ...")
+        value = _loss_value(loss)
+        return value, tape.gradient(loss, var_list), var_list
 
     def _step(self, problem: Problem, loss: float, grads: list) -> float:
         raise NotImplementedError
@@ -213,17 +234,9 @@ class _RuleOptimizer(Optimizer):
         self._update(arrays, used)
 
     def minimize(self, loss: Any, var_list: Any, tape: GradientTape | None = None) -> float:
-        var_list = list(var_list() if callable(var_list) else var_list)
-        if callable(loss):
-            with GradientTape() as tape:
-                tape.watch(var_list)
-                loss = loss()
-        elif tape is None:
-            raise ValueError("minimize() got a tensor as the loss without the tape that recorded it; pass "
-                             "tape=..., or pass the loss as a function of no argument: lambda: ...")
-        grads = tape.gradient(loss, var_list)
-        self.apply(grads, var_list)
-        return float(loss)
+        value, grads, var_list = self._gradients(loss, var_list, tape)
+        self._apply(grads, var_list)
+        return value
 
     def exclude_from_weight_decay(self, var_list: Iterable[Variable] | None = None,
                                   var_names: Iterable[str] | None = None) -> None:
@@ -497,21 +510,40 @@ class TransformOptimizer(Optimizer):
         return {"name": self.name}
 
     def minimize(self, loss: Any, var_list: Any, tape: GradientTape | None = None) -> float:
-        problem = Problem(loss, list(var_list() if callable(var_list) else var_list))
-        value, grads = problem.value_and_grad()
-        self._step(problem, value, grads)
+        value, grads, var_list = self._gradients(loss, var_list, tape)
+        if all(g is None for g in grads):
+            raise ValueError("No gradients provided for any variable: every gradient is None. Check that the "
+                             "loss is computed from these Variables")
+        # A transformation needs every leaf: an unconnected Variable gets a zero gradient, as in tg.minimize.
+        arrays = [np.zeros_like(v._value) if g is None else g._value for g, v in zip(grads, var_list)]
+        self._transform_step(var_list, arrays)
         return value
 
     def _step(self, problem: Problem, loss: float, grads: list) -> float:
-        variables = problem.variables
-        if self._state is None or [id(v) for v in variables] != self._variables:
-            self._state = self.transform.init(problem.values())
-            self._variables = [id(v) for v in variables]
-        updates, self._state = self.transform.update(grads, self._state, problem.values())
-        for v, u in zip(variables, updates):
-            assign_value(v, v._value + as_array(u, v._value.dtype))
+        return self._transform_step(problem.variables, grads)
+
+    def _transform_step(self, variables: list, grads: list) -> float:
+        values = [v._value for v in variables]
+        state = self._state
+        if state is None or [id(v) for v in variables] != self._variables:
+            state = self.transform.init(values)
+        updates, state = self.transform.update(grads, state, values)
+        new = [v._value + as_array(u, v._value.dtype) for v, u in zip(variables, updates)]
+        # Only now that the transformation has succeeded does anything change.
+        self._state, self._variables = state, [id(v) for v in variables]
+        for v, value in zip(variables, new):
+            assign_value(v, value)
         assign_value(self._iterations, np.int64(int(self._iterations._value) + 1))
         return float("nan")
+
+
+def _loss_value(loss: Any) -> float:
+    """The loss as a float; a non-scalar loss is summed, as ``tape.gradient`` sums it."""
+    v = loss._value if isinstance(loss, Operand) else np.asarray(loss)
+    if v.dtype.kind not in "fiu":
+        raise TypeError(f"the loss must be a real number tensor, got {type(loss).__name__} {loss!r:.60}; compute "
+                        "it with tapegrad operations on the Variables")
+    return float(v) if v.ndim == 0 else float(v.sum())
 
 
 __all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Lion", "Nadam", "Optimizer", "RMSprop",

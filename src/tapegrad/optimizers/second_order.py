@@ -24,7 +24,7 @@ import numpy as np
 from tapegrad.tape import GradientTape
 
 from . import _checks as C
-from .base import NoDescent, Problem, assign_value
+from .base import NoDescent, Problem, assign_value, variable_list
 from .keras import Optimizer
 
 
@@ -47,7 +47,7 @@ class _SearchOptimizer(Optimizer):
         if not callable(loss):
             raise TypeError(f"{type(self).__name__}.minimize needs the loss as a function of no argument "
                             "(lambda: ...), because its line search evaluates the loss at trial points")
-        problem = Problem(loss, list(var_list() if callable(var_list) else var_list))
+        problem = Problem(loss, variable_list(var_list))
         value, grads = problem.value_and_grad()
         try:
             self._step(problem, value, grads)
