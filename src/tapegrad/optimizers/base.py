@@ -27,6 +27,7 @@ from tapegrad._core import nest
 from tapegrad._core.tensor import Operand, Variable
 from tapegrad.tape import GradientTape
 
+from . import schedules
 from .schedules import LearningRateSchedule
 
 
@@ -247,11 +248,35 @@ class LearningRate:
         return type(s).__name__ if isinstance(s, LearningRateSchedule) else getattr(s, "__qualname__", repr(s))
 
     def config(self) -> Any:
+        """A number, a schedule as ``{"class_name": ..., "config": ...}`` (Keras's form), or a callable's repr."""
         if self.schedule is None:
             return self.value
         if isinstance(self.schedule, LearningRateSchedule):
             return {"class_name": type(self.schedule).__name__, "config": self.schedule.get_config()}
         return repr(self.schedule)
+
+    @staticmethod
+    def from_config(config: Any, custom_objects: dict[str, type] | None = None) -> Any:
+        """The ``learning_rate`` argument that ``config()`` describes: a number or a rebuilt schedule.
+
+        >>> import tapegrad as tg
+        >>> from tapegrad.optimizers.base import LearningRate
+        >>> LearningRate.from_config({"class_name": "InverseTimeDecay",
+        ...                           "config": {"initial_learning_rate": 1.0, "decay_steps": 1, "decay_rate": 1.0}})(1)
+        0.5
+        """
+        if isinstance(config, str):
+            raise ValueError(f"this config's learning_rate is {config}, a function's repr, which a config cannot "
+                             "rebuild; pass the function again: from_config({**config, 'learning_rate': fn})")
+        if not isinstance(config, dict):
+            return config
+        name = config.get("class_name")
+        known = {n: getattr(schedules, n) for n in schedules.__all__} | dict(custom_objects or {})
+        cls = known.get(name)
+        if not (isinstance(cls, type) and issubclass(cls, LearningRateSchedule)):
+            raise ValueError(f"unknown learning-rate schedule {name!r} in the config; for a schedule of your own, "
+                             f"pass custom_objects={{{name!r}: {name}}}")
+        return cls.from_config(config.get("config", {}))
 
 
 _LARGEST = sys.float_info.max  # `0 <= rate <= _LARGEST` is False for NaN, inf and negatives alike

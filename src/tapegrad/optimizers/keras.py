@@ -74,6 +74,23 @@ class Optimizer:
         """
         return {"name": self.name, "learning_rate": self._lr.config()}
 
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: dict[str, type] | None = None) -> Optimizer:
+        """The optimizer that ``get_config()`` describes, with a schedule rebuilt (Keras's API).
+
+        ``custom_objects`` maps the class names of your own schedules to the classes.
+
+        >>> import tapegrad as tg
+        >>> opt = tg.optimizers.Adam(tg.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5), beta_1=0.8)
+        >>> again = tg.optimizers.Adam.from_config(opt.get_config())
+        >>> again.get_config() == opt.get_config()
+        True
+        """
+        config = dict(config)
+        if "learning_rate" in config:
+            config["learning_rate"] = LearningRate.from_config(config["learning_rate"], custom_objects)
+        return cls(**config)
+
     def minimize(self, loss: Any, var_list: Any, tape: GradientTape | None = None) -> float:
         """One update of ``var_list`` to lower ``loss`` (a function of no argument); returns the loss before it.
 
@@ -507,7 +524,19 @@ class TransformOptimizer(Optimizer):
         return float("nan")
 
     def get_config(self) -> dict[str, Any]:
+        """Only the name: the transformation is a pair of functions, which a config cannot hold.
+
+        >>> import tapegrad as tg
+        >>> tg.optimizers.TransformOptimizer(tg.optimizers.sgd(0.1)).get_config()
+        {'name': 'transform'}
+        """
         return {"name": self.name}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: dict[str, type] | None = None) -> Optimizer:
+        """Not available: a config cannot hold the transformation; build it again with ``TransformOptimizer(...)``."""
+        raise TypeError("a TransformOptimizer's config has no transformation (a pair of functions) to rebuild; "
+                        "make it again: TransformOptimizer(tg.optimizers.chain(...), name=...)")
 
     def minimize(self, loss: Any, var_list: Any, tape: GradientTape | None = None) -> float:
         value, grads, var_list = self._gradients(loss, var_list, tape)

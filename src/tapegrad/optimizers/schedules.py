@@ -40,6 +40,17 @@ class LearningRateSchedule:
         """
         return {k: v for k, v in vars(self).items() if not k.startswith("_")}
 
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> LearningRateSchedule:
+        """The schedule that ``get_config()`` describes (Keras's API).
+
+        >>> import tapegrad as tg
+        >>> S = tg.optimizers.schedules
+        >>> S.ExponentialDecay.from_config(S.ExponentialDecay(0.1, 10, 0.5).get_config())(10)
+        0.05
+        """
+        return cls(**config)
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
