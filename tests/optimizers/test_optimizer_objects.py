@@ -196,3 +196,28 @@ def test_a_loss_that_is_not_numbers_fails_before_any_change(make):
     with pytest.raises(TypeError, match="the loss must be a real number tensor, got NoneType"):
         opt.minimize(lambda: None, [w])
     assert w.numpy() == 1.0 and int(opt.iterations) == 0
+
+
+def test_get_slot_of_a_variable_the_optimizer_never_saw_is_an_error_and_makes_no_slots():
+    w = tg.Variable(np.array([1.0, 2.0]), name="w")
+    opt = O.Adam(0.1)
+    with pytest.raises(ValueError, match=r"Adam has no slots for 'w:0': it has not updated this Variable yet.*"
+                                         r"opt\.build\(\[var\]\)"):
+        opt.get_slot(w, "momentum")
+    opt.apply_gradients([(np.array([1.0, 1.0]), w)])  # slots made now start from zero, as for a new Variable
+    np.testing.assert_allclose(opt.get_slot(w, "momentum"), 0.1 * np.ones(2))
+    other = tg.Variable(0.0)
+    opt.build([other])
+    assert float(opt.get_slot(other, "velocity")) == 0.0
+
+
+@pytest.mark.parametrize("member", [
+    O.Optimizer.iterations.fget, O.Optimizer.learning_rate.fget, O.NoDescent, O.Problem.values,
+    O.Problem.set_values, O.Problem.set_flat, O.TransformOptimizer.learning_rate.fget,
+    *[cls.__call__ for cls in (O.schedules.LearningRateSchedule, O.schedules.ExponentialDecay,
+                               O.schedules.InverseTimeDecay, O.schedules.PiecewiseConstantDecay,
+                               O.schedules.PolynomialDecay, O.schedules.CosineDecay)],
+], ids=lambda m: m.__qualname__)
+def test_members_document_themselves_with_an_example(member):
+    # tests/test_docs.py runs every example; this says which members must have one.
+    assert ">>>" in (member.__doc__ or "")

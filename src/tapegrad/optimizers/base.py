@@ -306,7 +306,21 @@ def _takes_argument(fn: Callable[..., Any]) -> bool:
 
 
 class NoDescent(Exception):
-    """Raised by a line-search optimizer that cannot lower the loss any further (the message says why)."""
+    """Raised by a line-search optimizer that cannot lower the loss any further (the message says why).
+
+    ``opt.minimize`` and ``tg.minimize`` catch it (the latter reports it as convergence); it
+    reaches you only from an optimizer's internal ``_step``.
+
+    >>> import tapegrad as tg
+    >>> w = tg.Variable(0.0)
+    >>> p = tg.optimizers.Problem(lambda: w ** 2, [w])
+    >>> opt = tg.optimizers.Newton()
+    >>> try:
+    ...     opt._step(p, *p.value_and_grad())
+    ... except tg.optimizers.NoDescent as e:
+    ...     print(e)
+    the gradient is exactly zero
+    """
 
 
 class Problem:
@@ -332,7 +346,14 @@ class Problem:
         self._checked = False
 
     def value_and_grad(self) -> tuple[float, list]:
-        """The loss as a float and its gradient for each variable (arrays; zeros where unconnected)."""
+        """The loss as a float and its gradient for each variable (arrays; zeros where unconnected).
+
+        >>> import tapegrad as tg
+        >>> w, b = tg.Variable(2.0), tg.Variable(1.0)
+        >>> loss, (dw, db) = tg.optimizers.Problem(lambda: w ** 2, [w, b]).value_and_grad()
+        >>> loss, float(dw), float(db)       # b is not in the loss: its gradient is zero
+        (4.0, 4.0, 0.0)
+        """
         with GradientTape() as tape:
             loss = self.loss_fn()
         if not self._checked:
@@ -344,13 +365,26 @@ class Problem:
         return _to_float(loss), [z if g is None else g._value for g, z in zip(grads, self._zeros)]
 
     def value(self) -> float:
-        """The loss at the Variables' current values, without recording anything."""
+        """The loss at the Variables' current values, without recording anything.
+
+        >>> import tapegrad as tg
+        >>> w = tg.Variable(3.0)
+        >>> tg.optimizers.Problem(lambda: w ** 2, [w]).value()
+        9.0
+        """
         self.nfev += 1
         loss = self.loss_fn()
         return _to_float(loss) if isinstance(loss, Operand) else float(loss)
 
     def hessian(self) -> Any:
-        """The Hessian of the loss over all variables, flattened and concatenated: a float64 (n, n) array."""
+        """The Hessian of the loss over all variables, flattened and concatenated: a float64 (n, n) array.
+
+        >>> import tapegrad as tg
+        >>> x, y = tg.Variable(1.0), tg.Variable(2.0)
+        >>> tg.optimizers.Problem(lambda: x ** 2 * y, [x, y]).hessian()
+        array([[4., 2.],
+               [2., 0.]])
+        """
         with GradientTape() as outer:
             with GradientTape() as inner:
                 loss = self.loss_fn()
@@ -362,17 +396,48 @@ class Problem:
         return np.concatenate([np.asarray(r._value, dtype=np.float64).reshape(n, -1) for r in rows], axis=1)
 
     def values(self) -> list:
+        """The Variables' current values (their arrays, not copies: optimizers never write into them).
+
+        >>> import tapegrad as tg
+        >>> w = tg.Variable([1.0, 2.0])
+        >>> tg.optimizers.Problem(lambda: tg.reduce_sum(w), [w]).values()
+        [array([1., 2.], dtype=float32)]
+        """
         return [v._value for v in self.variables]
 
     def set_values(self, values: Sequence[Any]) -> None:
+        """Put back values taken with ``values()`` (same shapes and dtypes; they are not converted).
+
+        >>> import tapegrad as tg
+        >>> w = tg.Variable(1.0)
+        >>> p = tg.optimizers.Problem(lambda: w ** 2, [w])
+        >>> saved = p.values(); _ = w.assign(5.0); p.set_values(saved); w.numpy()
+        np.float32(1.0)
+        """
         for v, x in zip(self.variables, values):
             assign_value(v, x)
 
     def get_flat(self) -> Any:
-        """All variables' values as one float64 vector."""
+        """All variables' values as one float64 vector.
+
+        >>> import numpy as np
+        >>> import tapegrad as tg
+        >>> a, b = tg.Variable(1.0), tg.Variable(np.array([2.0, 3.0]))
+        >>> tg.optimizers.Problem(lambda: a + tg.reduce_sum(b), [a, b]).get_flat()
+        array([1., 2., 3.])
+        """
         return np.concatenate([np.asarray(v._value, dtype=np.float64).reshape(-1) for v in self.variables])
 
     def set_flat(self, x: Any) -> None:
+        """Set the variables from one vector in ``get_flat``'s order, each cast back to its shape and dtype.
+
+        >>> import numpy as np
+        >>> import tapegrad as tg
+        >>> a, b = tg.Variable(1.0), tg.Variable(np.array([2.0, 3.0]))
+        >>> p = tg.optimizers.Problem(lambda: a + tg.reduce_sum(b), [a, b])
+        >>> p.set_flat(np.array([7.0, 8.0, 9.0])); a.numpy(), b.numpy()
+        (np.float32(7.0), array([8., 9.]))
+        """
         i = 0
         for v in self.variables:
             old = v._value
@@ -382,7 +447,14 @@ class Problem:
             i += n
 
     def flatten(self, arrays: Sequence[Any]) -> Any:
-        """Per-variable arrays (e.g. gradients) as one float64 vector, in the order of ``get_flat``."""
+        """Per-variable arrays (e.g. gradients) as one float64 vector, in the order of ``get_flat``.
+
+        >>> import numpy as np
+        >>> import tapegrad as tg
+        >>> w = tg.Variable(1.0)
+        >>> tg.optimizers.Problem(lambda: w ** 2, [w]).flatten([np.float32(2.0), np.ones((1, 2))])
+        array([2., 1., 1.])
+        """
         return np.concatenate([np.asarray(a, dtype=np.float64).reshape(-1) for a in arrays])
 
     def _check(self, loss: Any) -> None:

@@ -53,12 +53,28 @@ class Optimizer:
 
     @property
     def iterations(self) -> Variable:
-        """How many updates this optimizer has made (an int64 Variable, as in Keras)."""
+        """How many updates this optimizer has made (an int64 Variable, as in Keras).
+
+        >>> import tapegrad as tg
+        >>> opt = tg.optimizers.SGD(0.1)
+        >>> _ = opt.apply_gradients([(1.0, tg.Variable(1.0))])
+        >>> int(opt.iterations), opt.iterations.dtype
+        (1, tf.int64)
+        """
         return self._iterations
 
     @property
     def learning_rate(self) -> float:
-        """The learning rate for the next update (a schedule is evaluated at ``iterations``); assignable."""
+        """The learning rate for the next update (a schedule is evaluated at ``iterations``); assignable.
+
+        >>> import tapegrad as tg
+        >>> opt = tg.optimizers.SGD(tg.optimizers.schedules.ExponentialDecay(0.1, decay_steps=1, decay_rate=0.5))
+        >>> _ = opt.apply_gradients([(1.0, tg.Variable(1.0))])
+        >>> opt.learning_rate                 # the schedule at step 1
+        0.05
+        >>> opt.learning_rate = 0.01; opt.learning_rate
+        0.01
+        """
         return self._lr.at(int(self._iterations._value))
 
     @learning_rate.setter
@@ -292,7 +308,12 @@ class _RuleOptimizer(Optimizer):
         names = self._rule.slot_names
         if slot_name not in names:
             raise KeyError(f"{type(self).__name__} has no slot {slot_name!r}; its slots are {list(names)}")
-        return np.array(self._entry(var)[1][names.index(slot_name)], copy=True)
+        entry = self._slots.get(id(var))
+        if entry is None:  # Keras raises too; making slots here would give the Variable state it never had
+            raise ValueError(f"{type(self).__name__} has no slots for {getattr(var, 'name', type(var).__name__)!r}: "
+                             "it has not updated this Variable yet. Apply a gradient to it first, or make its "
+                             "slots with opt.build([var])")
+        return np.array(entry[1][names.index(slot_name)], copy=True)
 
     # -- the update ----------------------------------------------------------------------------
     def _entry(self, v: Variable) -> list:
@@ -520,7 +541,12 @@ class TransformOptimizer(Optimizer):
 
     @property
     def learning_rate(self) -> float:
-        """NaN: the transformation keeps its own learning rate."""
+        """NaN: the transformation keeps its own learning rate.
+
+        >>> import tapegrad as tg
+        >>> tg.optimizers.TransformOptimizer(tg.optimizers.sgd(0.1)).learning_rate
+        nan
+        """
         return float("nan")
 
     def get_config(self) -> dict[str, Any]:
@@ -534,7 +560,13 @@ class TransformOptimizer(Optimizer):
 
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects: dict[str, type] | None = None) -> Optimizer:
-        """Not available: a config cannot hold the transformation; build it again with ``TransformOptimizer(...)``."""
+        """Not available: a config cannot hold the transformation; build it again with ``TransformOptimizer(...)``.
+
+        >>> import tapegrad as tg
+        >>> tg.optimizers.TransformOptimizer.from_config({"name": "transform"})
+        Traceback (most recent call last):
+        TypeError: a TransformOptimizer's config has no transformation ...
+        """
         raise TypeError("a TransformOptimizer's config has no transformation (a pair of functions) to rebuild; "
                         "make it again: TransformOptimizer(tg.optimizers.chain(...), name=...)")
 

@@ -29,6 +29,12 @@ class LearningRateSchedule:
     """
 
     def __call__(self, step: int) -> float:
+        """The learning rate for update ``step`` (0 for the first); subclasses define it.
+
+        >>> import tapegrad as tg
+        >>> tg.optimizers.schedules.ExponentialDecay(1.0, decay_steps=1, decay_rate=0.5)(2)
+        0.25
+        """
         raise NotImplementedError(f"{type(self).__name__} must define __call__(self, step)")
 
     def get_config(self) -> dict[str, Any]:
@@ -91,6 +97,12 @@ class ExponentialDecay(LearningRateSchedule):
         return math.floor(p) if self.staircase else p
 
     def __call__(self, step: int) -> float:
+        """The rate at ``step``: ``initial_learning_rate * decay_rate ** (step / decay_steps)``.
+
+        >>> import tapegrad as tg
+        >>> tg.optimizers.schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)(20)
+        0.025
+        """
         p = self._progress(step)
         return self.initial_learning_rate * self.decay_rate ** p
 
@@ -108,6 +120,12 @@ class InverseTimeDecay(LearningRateSchedule):
     _progress = ExponentialDecay._progress
 
     def __call__(self, step: int) -> float:
+        """The rate at ``step``: ``initial_learning_rate / (1 + decay_rate * step / decay_steps)``.
+
+        >>> import tapegrad as tg
+        >>> tg.optimizers.schedules.InverseTimeDecay(1.0, decay_steps=2, decay_rate=1.0)(2)
+        0.5
+        """
         p = self._progress(step)
         return self.initial_learning_rate / (1 + self.decay_rate * p)
 
@@ -139,6 +157,13 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         self.name = name
 
     def __call__(self, step: int) -> float:
+        """The value of the piece ``step`` falls in (a boundary belongs to the piece before it).
+
+        >>> import tapegrad as tg
+        >>> s = tg.optimizers.schedules.PiecewiseConstantDecay([2], [1.0, 0.5])
+        >>> s(2), s(3)
+        (1.0, 0.5)
+        """
         for b, v in zip(self.boundaries, self.values):
             if step <= b:
                 return v
@@ -169,6 +194,12 @@ class PolynomialDecay(LearningRateSchedule):
         self.name = name
 
     def __call__(self, step: int) -> float:
+        """The rate at ``step`` along the polynomial (held at ``end_learning_rate``, or cycled, after the end).
+
+        >>> import tapegrad as tg
+        >>> tg.optimizers.schedules.PolynomialDecay(1.0, decay_steps=4, end_learning_rate=0.0, power=2.0)(2)
+        0.25
+        """
         decay_steps = self.decay_steps
         if self.cycle:
             decay_steps = decay_steps * (1.0 if step == 0 else math.ceil(step / decay_steps))
@@ -205,6 +236,12 @@ class CosineDecay(LearningRateSchedule):
         return start * ((1 - self.alpha) * cosine + self.alpha)
 
     def __call__(self, step: int) -> float:
+        """The rate at ``step``: on the warmup line first (if any), then on the half cosine.
+
+        >>> import tapegrad as tg
+        >>> round(tg.optimizers.schedules.CosineDecay(1.0, decay_steps=4)(2), 6)   # half way down
+        0.5
+        """
         if self.warmup_target is None:
             return self._decay(min(step, self.decay_steps), self.initial_learning_rate)
         step = min(step, self.decay_steps + self.warmup_steps)
