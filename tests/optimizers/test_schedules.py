@@ -114,6 +114,13 @@ def test_learning_rate_is_assignable_and_checked():
         tg.optimizers.SGD("fast")
 
 
+@pytest.mark.parametrize("rate", ["0.1", True, b"1"])
+def test_a_learning_rate_that_only_float_reads_as_a_number_is_refused(rate):
+    with pytest.raises(TypeError, match="learning_rate must be a number or a schedule"):
+        tg.optimizers.Adam(rate)
+    assert tg.optimizers.Adam(tg.constant(0.5)).learning_rate == 0.5  # a 0-d tensor is a number
+
+
 @pytest.mark.parametrize("make, error, message", [
     (lambda: S.ExponentialDecay("0.1", 10, 0.5), TypeError, "ExponentialDecay: initial_learning_rate must be a number"),
     (lambda: S.ExponentialDecay(0.1, "10", 0.5), TypeError, "ExponentialDecay: decay_steps must be a number"),

@@ -213,6 +213,8 @@ class LearningRate:
             self.takes_step = isinstance(learning_rate, LearningRateSchedule) or _takes_argument(learning_rate)
             return
         try:
+            if isinstance(learning_rate, (str, bytes, bool)):  # float() would read "0.1" and True as numbers
+                raise TypeError
             value = float(learning_rate)
         except (TypeError, ValueError):
             raise TypeError(f"learning_rate must be a number or a schedule (a callable of the step, e.g. "
