@@ -110,3 +110,114 @@ def test_no_warnings_in_a_normal_run():
         warnings.simplefilter("error")
         for _ in range(5):
             opt.minimize(lambda: w**2, [w])
+
+
+def test_integer_variables_are_refused_before_anything_changes():
+    w, n = tg.Variable(np.float64(1.0)), tg.Variable(3)
+    opt = O.SGD(0.1)
+    with pytest.raises(TypeError, match="has dtype int32; only real floating-point Variables can be optimized"):
+        opt.apply_gradients([(1.0, w), (1, n)])
+    assert float(w.numpy()) == 1.0 and n.dtype == tg.int32 and int(n.numpy()) == 3 and int(opt.iterations) == 0
+
+
+@pytest.mark.parametrize("pairs", [lambda w: [(1.0, w, 3)], lambda w: [(1.0, w), (1.0, w, 3)],
+                                   lambda w: [1.0, 2.0], lambda w: [np.ones(2)], lambda w: 5, lambda w: [[1.0]]])
+def test_malformed_pairs_say_what_apply_gradients_takes(pairs):
+    w = tg.Variable(1.0)
+    with pytest.raises(TypeError, match=r"takes \(gradient, variable\) pairs, e\.g\. zip\(grads, vars\)"):
+        O.SGD(0.1).apply_gradients(pairs(w))
+    assert w.numpy() == 1.0
+
+
+@pytest.mark.parametrize("grad", ["1.0", "abc", b"1", ["1.0"], object(), [[1.0, 2.0], [3.0]]])
+def test_gradients_that_are_not_numbers_are_refused_naming_the_variable(grad):
+    w = tg.Variable(1.0, name="w")
+    opt = O.Adam(0.1)
+    with pytest.raises(TypeError, match="the gradient for Variable 'w:0' is .*not a number, array or tensor"):
+        opt.apply_gradients([(grad, w)])
+    with pytest.raises(TypeError, match="the gradient for Variable 'w:0'"):
+        opt.apply([grad], [w])
+    assert w.numpy() == 1.0 and int(opt.iterations) == 0
+
+
+def test_lists_of_pairs_and_numbers_of_other_types_still_work():
+    w = tg.Variable(np.float64(1.0))
+    O.SGD(0.5).apply_gradients([[1, w]])   # a list for a pair, an int for a gradient
+    assert float(w.numpy()) == 0.5
+
+
+FIRST_ORDER = [lambda: O.SGD(0.1, momentum=0.5), lambda: O.Adam(0.1), lambda: O.TransformOptimizer(O.adam(0.1))]
+
+
+@pytest.mark.parametrize("make", FIRST_ORDER)
+def test_a_non_scalar_loss_steps_on_its_sum_and_returns_the_sum_as_tensorflow_does(make):
+    w, ref = tg.Variable(np.array([1.0, -2.0])), tg.Variable(np.array([1.0, -2.0]))
+    opt, ref_opt = make(), make()
+    for _ in range(3):
+        before = np.sum((w.numpy() * np.array([1.0, 3.0])) ** 2)
+        got = opt.minimize(lambda: (w * tg.constant(np.array([1.0, 3.0]))) ** 2, [w])
+        expected = ref_opt.minimize(lambda: tg.reduce_sum((ref * tg.constant(np.array([1.0, 3.0]))) ** 2), [ref])
+        assert got == expected == pytest.approx(before, rel=1e-15)
+    np.testing.assert_array_equal(w.numpy(), ref.numpy())
+    with tg.GradientTape() as tape:
+        loss = tg.stack([w, w])
+    value = opt.minimize(loss, [w], tape=tape)
+    assert value == pytest.approx(2 * float(np.sum(ref.numpy())), rel=1e-15)
+
+
+@pytest.mark.parametrize("make", [O.LBFGS, O.Newton, O.LineSearchGD])
+def test_line_search_minimize_needs_a_scalar_and_changes_nothing_without_one(make):
+    w = tg.Variable(np.array([1.0, -2.0]))
+    opt = make()
+    with pytest.raises(ValueError, match=r"the loss must be a scalar, but it has shape \(2,\)"):
+        opt.minimize(lambda: w**2, [w])
+    np.testing.assert_array_equal(w.numpy(), [1.0, -2.0])
+    assert int(opt.iterations) == 0
+
+
+@pytest.mark.parametrize("make", [*FIRST_ORDER, O.LBFGS])
+def test_a_single_variable_is_a_var_list_of_one(make):
+    w, ref = tg.Variable(np.float64(3.0)), tg.Variable(np.float64(3.0))
+    make().minimize(lambda: w**2, w)
+    make().minimize(lambda: ref**2, [ref])
+    assert float(w.numpy()) == float(ref.numpy()) != 3.0
+
+
+@pytest.mark.parametrize("var_list", [5, "w", tg.constant(1.0)])
+def test_var_list_must_be_a_list_of_variables(var_list):
+    with pytest.raises(TypeError, match="var_list must be a list of Variables|not str"):
+        O.SGD(0.1).minimize(lambda: tg.constant(1.0), var_list)
+
+
+@pytest.mark.parametrize("make", FIRST_ORDER)
+def test_a_loss_that_is_not_numbers_fails_before_any_change(make):
+    w = tg.Variable(1.0)
+    opt = make()
+    with pytest.raises(TypeError, match="the loss must be a real number tensor, got NoneType"):
+        opt.minimize(lambda: None, [w])
+    assert w.numpy() == 1.0 and int(opt.iterations) == 0
+
+
+def test_get_slot_of_a_variable_the_optimizer_never_saw_is_an_error_and_makes_no_slots():
+    w = tg.Variable(np.array([1.0, 2.0]), name="w")
+    opt = O.Adam(0.1)
+    with pytest.raises(ValueError, match=r"Adam has no slots for 'w:0': it has not updated this Variable yet.*"
+                                         r"opt\.build\(\[var\]\)"):
+        opt.get_slot(w, "momentum")
+    opt.apply_gradients([(np.array([1.0, 1.0]), w)])  # slots made now start from zero, as for a new Variable
+    np.testing.assert_allclose(opt.get_slot(w, "momentum"), 0.1 * np.ones(2))
+    other = tg.Variable(0.0)
+    opt.build([other])
+    assert float(opt.get_slot(other, "velocity")) == 0.0
+
+
+@pytest.mark.parametrize("member", [
+    O.Optimizer.iterations.fget, O.Optimizer.learning_rate.fget, O.NoDescent, O.Problem.values,
+    O.Problem.set_values, O.Problem.set_flat, O.TransformOptimizer.learning_rate.fget,
+    *[cls.__call__ for cls in (O.schedules.LearningRateSchedule, O.schedules.ExponentialDecay,
+                               O.schedules.InverseTimeDecay, O.schedules.PiecewiseConstantDecay,
+                               O.schedules.PolynomialDecay, O.schedules.CosineDecay)],
+], ids=lambda m: m.__qualname__)
+def test_members_document_themselves_with_an_example(member):
+    # tests/test_docs.py runs every example; this says which members must have one.
+    assert ">>>" in (member.__doc__ or "")

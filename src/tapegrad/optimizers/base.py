@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable, Sequence
+import numbers
+import sys
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -25,6 +27,7 @@ from tapegrad._core import nest
 from tapegrad._core.tensor import Operand, Variable
 from tapegrad.tape import GradientTape
 
+from . import schedules
 from .schedules import LearningRateSchedule
 
 
@@ -105,14 +108,73 @@ def apply_updates(params: Any, updates: Any) -> Any:
 
 
 def as_array(x: Any, dtype: Any = None) -> Any:
-    """A NumPy array (or NumPy scalar) for a tensor, array or number, cast to ``dtype`` if given."""
+    """A NumPy array (or NumPy scalar) for a tensor, array or number, cast to ``dtype`` if given.
+
+    Anything else (None, a string, an object) is a TypeError whose message continues a sentence
+    naming the value, e.g. "the gradient for Variable 'w' " + message.
+
+    >>> from tapegrad.optimizers.base import as_array
+    >>> as_array(2, "float32")
+    array(2., dtype=float32)
+    """
     if isinstance(x, Operand):
         x = x._value
     elif not isinstance(x, (np.ndarray, np.generic)):
-        x = np.asarray(x, dtype=np.float64 if dtype is None else dtype)
-    if dtype is not None and x.dtype != dtype:
+        # Converted without a dtype first: np.asarray(x, float) would read "1.0" as 1.0 and None as NaN,
+        # and neither is a gradient anyone meant.
+        try:
+            a = np.asarray(x)
+        except (TypeError, ValueError):
+            raise TypeError(_not_numbers(x)) from None
+        if a.dtype.kind not in "fiub":
+            raise TypeError(_not_numbers(x))
+        target = np.float64 if dtype is None else dtype
+        return a if a.dtype == target else a.astype(target)
+    if dtype is None:
+        if x.dtype.kind not in "fiub":
+            raise TypeError(_not_numbers(x))
+    elif x.dtype != dtype:  # an array already in a Variable's float dtype needs no kind check
+        if x.dtype.kind not in "fiub":
+            raise TypeError(_not_numbers(x))
         x = x.astype(dtype)
     return x
+
+
+def _not_numbers(x: Any) -> str:
+    shown = "None" if x is None else f"{type(x).__name__} {x!r:.60}"
+    return f"is {shown}, not a number, array or tensor of real numbers"
+
+
+def variable_list(var_list: Any) -> list:
+    """``var_list`` as a list: a list or tuple of Variables, a function returning one, or a single Variable.
+
+    >>> import tapegrad as tg
+    >>> w = tg.Variable(1.0)
+    >>> from tapegrad.optimizers.base import variable_list
+    >>> variable_list(w) == [w], variable_list(lambda: [w]) == [w]
+    (True, True)
+    """
+    if callable(var_list) and not isinstance(var_list, Operand):
+        var_list = var_list()
+    if isinstance(var_list, Variable):  # as tf.nest.flatten in TF2's minimize: one Variable is a list of one
+        return [var_list]
+    if isinstance(var_list, Operand) or not isinstance(var_list, Iterable):
+        raise TypeError(f"var_list must be a list of Variables, got {type(var_list).__name__}; e.g. "
+                        "opt.minimize(loss_fn, [w, b])")
+    var_list = list(var_list)
+    for v in var_list:
+        check_variable(v)
+    return var_list
+
+
+def check_variable(v: Any) -> None:
+    """Raise the error for something that is not a Variable an optimizer can update (a float Variable)."""
+    if not isinstance(v, Variable):
+        raise TypeError(f"optimizers update tg.Variable objects, not {type(v).__name__}; make the parameter a "
+                        "Variable: w = tg.Variable(1.0)")
+    if v._value.dtype.kind != "f":
+        raise TypeError(f"Variable '{v.name}' has dtype {v.dtype.name}; only real floating-point Variables can "
+                        "be optimized. Create it from a float, e.g. tg.Variable(1.0)")
 
 
 def assign_value(var: Variable, value: Any) -> None:
@@ -127,7 +189,15 @@ def assign_value(var: Variable, value: Any) -> None:
 
 
 class LearningRate:
-    """A learning rate that is a number or a schedule, read at a given step as a Python float."""
+    """A learning rate that is a number or a schedule, read at a given step as a Python float.
+
+    A schedule's value is checked at every step (a NaN, a negative rate or a string would
+    otherwise surface as a diverged run or a NumPy error far from its cause).
+
+    >>> from tapegrad.optimizers.base import LearningRate
+    >>> LearningRate(lambda step: 0.5 ** step).at(3)
+    0.125
+    """
 
     __slots__ = ("value", "schedule", "takes_step")
 
@@ -135,12 +205,16 @@ class LearningRate:
         self.schedule: Callable[..., Any] | None = None
         self.takes_step = True
         self.value = 0.0
+        if isinstance(learning_rate, type):
+            raise TypeError(_class_given(learning_rate))
         if isinstance(learning_rate, LearningRateSchedule) or (
                 callable(learning_rate) and not isinstance(learning_rate, Operand)):
             self.schedule = learning_rate
             self.takes_step = isinstance(learning_rate, LearningRateSchedule) or _takes_argument(learning_rate)
             return
         try:
+            if isinstance(learning_rate, (str, bytes, bool)):  # float() would read "0.1" and True as numbers
+                raise TypeError
             value = float(learning_rate)
         except (TypeError, ValueError):
             raise TypeError(f"learning_rate must be a number or a schedule (a callable of the step, e.g. "
@@ -150,29 +224,105 @@ class LearningRate:
         self.value = value
 
     def at(self, step: int) -> float:
+        """The rate for update ``step`` (counting from 0); a schedule's value must be a finite number >= 0."""
         if self.schedule is None:
             return self.value
-        return float(self.schedule(step) if self.takes_step else self.schedule())
+        rate = self.schedule(step) if self.takes_step else self.schedule()
+        if type(rate) is not float:  # the built-in schedules return floats: the check below is all they pay
+            rate = self._as_float(rate, step)
+        if not 0.0 <= rate <= _LARGEST:
+            raise ValueError(f"the learning-rate schedule {self._name()} gave {rate} at step {step}; a learning "
+                             "rate must be a finite number >= 0")
+        return rate
+
+    def _as_float(self, rate: Any, step: int) -> float:
+        value = rate._value if isinstance(rate, Operand) else rate
+        if isinstance(value, np.ndarray) and value.ndim == 0:
+            value = value[()]
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            shown = "None" if rate is None else f"{type(rate).__name__} {rate!r}"
+            raise TypeError(f"the learning-rate schedule {self._name()} returned {shown} at step {step}; it must "
+                            "return a number")
+        return float(value)
+
+    def _name(self) -> str:
+        s = self.schedule
+        return type(s).__name__ if isinstance(s, LearningRateSchedule) else getattr(s, "__qualname__", repr(s))
 
     def config(self) -> Any:
+        """A number, a schedule as ``{"class_name": ..., "config": ...}`` (Keras's form), or a callable's repr."""
         if self.schedule is None:
             return self.value
         if isinstance(self.schedule, LearningRateSchedule):
             return {"class_name": type(self.schedule).__name__, "config": self.schedule.get_config()}
         return repr(self.schedule)
 
+    @staticmethod
+    def from_config(config: Any, custom_objects: dict[str, type] | None = None) -> Any:
+        """The ``learning_rate`` argument that ``config()`` describes: a number or a rebuilt schedule.
+
+        >>> import tapegrad as tg
+        >>> from tapegrad.optimizers.base import LearningRate
+        >>> LearningRate.from_config({"class_name": "InverseTimeDecay",
+        ...                           "config": {"initial_learning_rate": 1.0, "decay_steps": 1, "decay_rate": 1.0}})(1)
+        0.5
+        """
+        if isinstance(config, str):
+            raise ValueError(f"this config's learning_rate is {config}, a function's repr, which a config cannot "
+                             "rebuild; pass the function again: from_config({**config, 'learning_rate': fn})")
+        if not isinstance(config, dict):
+            return config
+        name = config.get("class_name")
+        known = {n: getattr(schedules, n) for n in schedules.__all__} | dict(custom_objects or {})
+        cls = known.get(name)
+        if not (isinstance(cls, type) and issubclass(cls, LearningRateSchedule)):
+            raise ValueError(f"unknown learning-rate schedule {name!r} in the config; for a schedule of your own, "
+                             f"pass custom_objects={{{name!r}: {name}}}")
+        return cls.from_config(config.get("config", {}))
+
+
+_LARGEST = sys.float_info.max  # `0 <= rate <= _LARGEST` is False for NaN, inf and negatives alike
+
+
+def _class_given(cls: type) -> str:
+    if issubclass(cls, LearningRateSchedule):
+        return (f"learning_rate={cls.__name__} is the schedule class; pass an instance, {cls.__name__}(...) with "
+                "its arguments, e.g. ExponentialDecay(0.1, decay_steps=100, decay_rate=0.5)")
+    return f"learning_rate must be a number or a schedule instance, not the class {cls.__name__}"
+
 
 def _takes_argument(fn: Callable[..., Any]) -> bool:
     """Keras also accepts a learning rate callable of no argument; tell the two kinds apart."""
     try:
-        params = inspect.signature(fn).parameters.values()
+        sig = inspect.signature(fn)
     except (TypeError, ValueError):
         return True
-    return any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in params)
+    for args, takes in (((0,), True), ((), False)):
+        try:
+            sig.bind(*args)
+            return takes
+        except TypeError:
+            pass
+    raise TypeError(f"a learning-rate callable takes the step (one argument) or no argument; "
+                    f"{getattr(fn, '__qualname__', 'this one')}{sig} takes neither")
 
 
 class NoDescent(Exception):
-    """Raised by a line-search optimizer that cannot lower the loss any further (the message says why)."""
+    """Raised by a line-search optimizer that cannot lower the loss any further (the message says why).
+
+    ``opt.minimize`` and ``tg.minimize`` catch it (the latter reports it as convergence); it
+    reaches you only from an optimizer's internal ``_step``.
+
+    >>> import tapegrad as tg
+    >>> w = tg.Variable(0.0)
+    >>> p = tg.optimizers.Problem(lambda: w ** 2, [w])
+    >>> opt = tg.optimizers.Newton()
+    >>> try:
+    ...     opt._step(p, *p.value_and_grad())
+    ... except tg.optimizers.NoDescent as e:
+    ...     print(e)
+    the gradient is exactly zero
+    """
 
 
 class Problem:
@@ -192,18 +342,20 @@ class Problem:
         self.loss_fn = loss_fn
         self.variables = list(variables)
         for v in self.variables:
-            if not isinstance(v, Variable):
-                raise TypeError(f"the variables to optimize must be tg.Variable objects, not {type(v).__name__}; "
-                                "wrap your starting values: tg.Variable(1.0)")
-            if v._value.dtype.kind != "f":
-                raise TypeError(f"Variable '{v.name}' has dtype {v.dtype.name}; only real floating-point "
-                                "Variables can be optimized. Create it from a float, e.g. tg.Variable(1.0)")
+            check_variable(v)
         self.nfev = 0
         self._zeros = [np.zeros_like(v._value) for v in self.variables]
         self._checked = False
 
     def value_and_grad(self) -> tuple[float, list]:
-        """The loss as a float and its gradient for each variable (arrays; zeros where unconnected)."""
+        """The loss as a float and its gradient for each variable (arrays; zeros where unconnected).
+
+        >>> import tapegrad as tg
+        >>> w, b = tg.Variable(2.0), tg.Variable(1.0)
+        >>> loss, (dw, db) = tg.optimizers.Problem(lambda: w ** 2, [w, b]).value_and_grad()
+        >>> loss, float(dw), float(db)       # b is not in the loss: its gradient is zero
+        (4.0, 4.0, 0.0)
+        """
         with GradientTape() as tape:
             loss = self.loss_fn()
         if not self._checked:
@@ -215,13 +367,26 @@ class Problem:
         return _to_float(loss), [z if g is None else g._value for g, z in zip(grads, self._zeros)]
 
     def value(self) -> float:
-        """The loss at the Variables' current values, without recording anything."""
+        """The loss at the Variables' current values, without recording anything.
+
+        >>> import tapegrad as tg
+        >>> w = tg.Variable(3.0)
+        >>> tg.optimizers.Problem(lambda: w ** 2, [w]).value()
+        9.0
+        """
         self.nfev += 1
         loss = self.loss_fn()
         return _to_float(loss) if isinstance(loss, Operand) else float(loss)
 
     def hessian(self) -> Any:
-        """The Hessian of the loss over all variables, flattened and concatenated: a float64 (n, n) array."""
+        """The Hessian of the loss over all variables, flattened and concatenated: a float64 (n, n) array.
+
+        >>> import tapegrad as tg
+        >>> x, y = tg.Variable(1.0), tg.Variable(2.0)
+        >>> tg.optimizers.Problem(lambda: x ** 2 * y, [x, y]).hessian()
+        array([[4., 2.],
+               [2., 0.]])
+        """
         with GradientTape() as outer:
             with GradientTape() as inner:
                 loss = self.loss_fn()
@@ -233,17 +398,48 @@ class Problem:
         return np.concatenate([np.asarray(r._value, dtype=np.float64).reshape(n, -1) for r in rows], axis=1)
 
     def values(self) -> list:
+        """The Variables' current values (their arrays, not copies: optimizers never write into them).
+
+        >>> import tapegrad as tg
+        >>> w = tg.Variable([1.0, 2.0])
+        >>> tg.optimizers.Problem(lambda: tg.reduce_sum(w), [w]).values()
+        [array([1., 2.], dtype=float32)]
+        """
         return [v._value for v in self.variables]
 
     def set_values(self, values: Sequence[Any]) -> None:
+        """Put back values taken with ``values()`` (same shapes and dtypes; they are not converted).
+
+        >>> import tapegrad as tg
+        >>> w = tg.Variable(1.0)
+        >>> p = tg.optimizers.Problem(lambda: w ** 2, [w])
+        >>> saved = p.values(); _ = w.assign(5.0); p.set_values(saved); w.numpy()
+        np.float32(1.0)
+        """
         for v, x in zip(self.variables, values):
             assign_value(v, x)
 
     def get_flat(self) -> Any:
-        """All variables' values as one float64 vector."""
+        """All variables' values as one float64 vector.
+
+        >>> import numpy as np
+        >>> import tapegrad as tg
+        >>> a, b = tg.Variable(1.0), tg.Variable(np.array([2.0, 3.0]))
+        >>> tg.optimizers.Problem(lambda: a + tg.reduce_sum(b), [a, b]).get_flat()
+        array([1., 2., 3.])
+        """
         return np.concatenate([np.asarray(v._value, dtype=np.float64).reshape(-1) for v in self.variables])
 
     def set_flat(self, x: Any) -> None:
+        """Set the variables from one vector in ``get_flat``'s order, each cast back to its shape and dtype.
+
+        >>> import numpy as np
+        >>> import tapegrad as tg
+        >>> a, b = tg.Variable(1.0), tg.Variable(np.array([2.0, 3.0]))
+        >>> p = tg.optimizers.Problem(lambda: a + tg.reduce_sum(b), [a, b])
+        >>> p.set_flat(np.array([7.0, 8.0, 9.0])); a.numpy(), b.numpy()
+        (np.float32(7.0), array([8., 9.]))
+        """
         i = 0
         for v in self.variables:
             old = v._value
@@ -253,7 +449,14 @@ class Problem:
             i += n
 
     def flatten(self, arrays: Sequence[Any]) -> Any:
-        """Per-variable arrays (e.g. gradients) as one float64 vector, in the order of ``get_flat``."""
+        """Per-variable arrays (e.g. gradients) as one float64 vector, in the order of ``get_flat``.
+
+        >>> import numpy as np
+        >>> import tapegrad as tg
+        >>> w = tg.Variable(1.0)
+        >>> tg.optimizers.Problem(lambda: w ** 2, [w]).flatten([np.float32(2.0), np.ones((1, 2))])
+        array([2., 1., 1.])
+        """
         return np.concatenate([np.asarray(a, dtype=np.float64).reshape(-1) for a in arrays])
 
     def _check(self, loss: Any) -> None:
@@ -285,4 +488,4 @@ def _to_float(loss: Any) -> float:
 
 
 __all__ = ["GradientTransformation", "LearningRate", "NoDescent", "Problem", "apply_updates", "as_array",
-           "assign_value", "chain"]
+           "assign_value", "chain", "check_variable", "variable_list"]

@@ -16,18 +16,20 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
-from tapegrad._core.tensor import Variable
+from tapegrad._core.tensor import Operand, Variable
 from tapegrad.tape import GradientTape
 
+from . import _checks as C
 from . import rules as R
-from .base import LearningRate, Problem, as_array, assign_value
+from .base import LearningRate, Problem, as_array, assign_value, check_variable, variable_list
 from .transforms import clip_global_norm, clip_norm, clip_value
 
+_PAIRS = "apply_gradients takes (gradient, variable) pairs, e.g. zip(grads, vars)"
 _KERAS_ONLY = {"use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None, "loss_scale_factor": None,
                "gradient_accumulation_steps": None}
 
@@ -51,12 +53,28 @@ class Optimizer:
 
     @property
     def iterations(self) -> Variable:
-        """How many updates this optimizer has made (an int64 Variable, as in Keras)."""
+        """How many updates this optimizer has made (an int64 Variable, as in Keras).
+
+        >>> import tapegrad as tg
+        >>> opt = tg.optimizers.SGD(0.1)
+        >>> _ = opt.apply_gradients([(1.0, tg.Variable(1.0))])
+        >>> int(opt.iterations), opt.iterations.dtype
+        (1, tf.int64)
+        """
         return self._iterations
 
     @property
     def learning_rate(self) -> float:
-        """The learning rate for the next update (a schedule is evaluated at ``iterations``); assignable."""
+        """The learning rate for the next update (a schedule is evaluated at ``iterations``); assignable.
+
+        >>> import tapegrad as tg
+        >>> opt = tg.optimizers.SGD(tg.optimizers.schedules.ExponentialDecay(0.1, decay_steps=1, decay_rate=0.5))
+        >>> _ = opt.apply_gradients([(1.0, tg.Variable(1.0))])
+        >>> opt.learning_rate                 # the schedule at step 1
+        0.05
+        >>> opt.learning_rate = 0.01; opt.learning_rate
+        0.01
+        """
         return self._lr.at(int(self._iterations._value))
 
     @learning_rate.setter
@@ -72,16 +90,54 @@ class Optimizer:
         """
         return {"name": self.name, "learning_rate": self._lr.config()}
 
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: dict[str, type] | None = None) -> Optimizer:
+        """The optimizer that ``get_config()`` describes, with a schedule rebuilt (Keras's API).
+
+        ``custom_objects`` maps the class names of your own schedules to the classes.
+
+        >>> import tapegrad as tg
+        >>> opt = tg.optimizers.Adam(tg.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5), beta_1=0.8)
+        >>> again = tg.optimizers.Adam.from_config(opt.get_config())
+        >>> again.get_config() == opt.get_config()
+        True
+        """
+        config = dict(config)
+        if "learning_rate" in config:
+            config["learning_rate"] = LearningRate.from_config(config["learning_rate"], custom_objects)
+        return cls(**config)
+
     def minimize(self, loss: Any, var_list: Any, tape: GradientTape | None = None) -> float:
         """One update of ``var_list`` to lower ``loss`` (a function of no argument); returns the loss before it.
+
+        ``var_list`` is a list of Variables (one Variable, or a function returning the list, is
+        accepted too). Or pass the loss as a tensor with the ``tape`` that recorded it. As in
+        TensorFlow, a non-scalar loss is summed: its gradient is that of the sum, and the sum
+        (a float) is returned. A loss that cannot be read fails before any Variable changes.
+        The line-search optimizers need a scalar loss, as they compare its values.
 
         >>> import tapegrad as tg
         >>> w = tg.Variable(1.0)
         >>> opt = tg.optimizers.SGD(0.25)
         >>> opt.minimize(lambda: w ** 2, [w]), w.numpy()
         (1.0, np.float32(0.5))
+        >>> opt.minimize(lambda: tg.stack([w, w]) ** 2, w), w.numpy()    # the sum: 0.25 + 0.25
+        (0.5, np.float32(0.0))
         """
         raise NotImplementedError
+
+    def _gradients(self, loss: Any, var_list: Any, tape: GradientTape | None) -> tuple[float, list, list]:
+        """``minimize``'s loss as a float (summed if it is not a scalar), gradients and Variables, before any update."""
+        var_list = variable_list(var_list)
+        if callable(loss):
+            with GradientTape() as tape:
+                tape.watch(var_list)
+                loss = loss()
+        elif tape is None:
+            raise ValueError("minimize() got a tensor as the loss without the tape that recorded it; pass "
+                             "tape=..., or pass the loss as a function of no argument: lambda: ...")
+        value = _loss_value(loss)
+        return value, tape.gradient(loss, var_list), var_list
 
     def _step(self, problem: Problem, loss: float, grads: list) -> float:
         raise NotImplementedError
@@ -107,10 +163,14 @@ class _RuleOptimizer(Optimizer):
         if sum(c is not None for c in (clipnorm, clipvalue, global_clipnorm)) > 1:
             raise ValueError(f"only one of clipnorm, clipvalue and global_clipnorm can be set; got clipnorm="
                              f"{clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}")
+        # The transformations' own checks (clip(-1) says "max_delta must be > 0"): Keras ignores a limit <= 0,
+        # but a negative one here would turn the clipped step uphill.
+        clipnorm, clipvalue, global_clipnorm = (C.optional(n, c, 0, open_low=True) for n, c in (
+            ("clipnorm", clipnorm), ("clipvalue", clipvalue), ("global_clipnorm", global_clipnorm)))
         self._rule = rule
         self._extra = rule.extra0
         self._slots: dict[int, list] = {}  # id(variable) -> [variable, slots]
-        self.weight_decay = None if weight_decay is None else float(weight_decay)
+        self.weight_decay = C.optional("weight_decay", weight_decay, 0)
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
         self._clip: Callable[[list], list] | None = None
         if clipnorm:
@@ -153,11 +213,18 @@ class _RuleOptimizer(Optimizer):
         >>> w.numpy()
         np.float32(1.5)
         """
-        pairs = list(grads_and_vars)
+        try:
+            pairs = list(grads_and_vars)
+        except TypeError:
+            raise TypeError(_PAIRS + f"; got {type(grads_and_vars).__name__}") from None
         if not pairs:
             return self._iterations
+        for p in pairs:
+            if type(p) is not tuple or len(p) != 2:  # zip gives tuples: one check per pair is all it costs
+                if not (isinstance(p, (tuple, list)) and len(p) == 2):
+                    raise TypeError(_PAIRS + f"; got an item {type(p).__name__} {p!r:.60}")
         grads, variables = zip(*pairs)
-        self.apply(grads, variables)
+        self._apply(grads, variables)
         return self._iterations
 
     def apply(self, grads: Iterable[Any], trainable_variables: Iterable[Variable]) -> None:
@@ -171,15 +238,21 @@ class _RuleOptimizer(Optimizer):
         grads, variables = list(grads), list(trainable_variables)
         if len(grads) != len(variables):
             raise ValueError(f"got {len(grads)} gradients for {len(variables)} variables; give one per variable")
+        self._apply(grads, variables)
+
+    def _apply(self, grads: Sequence[Any], variables: Sequence[Any]) -> None:
+        """``apply`` for sequences of one length: every input is checked before any Variable changes."""
         arrays, used, missing = [], [], []
         for g, v in zip(grads, variables):
-            if not isinstance(v, Variable):
-                raise TypeError(f"optimizers update tg.Variable objects, not {type(v).__name__}; make the "
-                                "parameter a Variable: w = tg.Variable(1.0)")
+            if not isinstance(v, Variable) or v._value.dtype.kind != "f":
+                check_variable(v)  # an int Variable would silently have become float64
             if g is None:
                 missing.append(v.name)
                 continue
-            a = as_array(g, v._value.dtype)
+            try:
+                a = as_array(g, v._value.dtype)
+            except TypeError as e:
+                raise TypeError(f"the gradient for Variable '{v.name}' {e}") from None
             if a.shape != v._value.shape:
                 raise ValueError(f"the gradient for Variable '{v.name}' has shape {tuple(a.shape)}, but the "
                                  f"Variable has shape {tuple(v._value.shape)}")
@@ -194,17 +267,9 @@ class _RuleOptimizer(Optimizer):
         self._update(arrays, used)
 
     def minimize(self, loss: Any, var_list: Any, tape: GradientTape | None = None) -> float:
-        var_list = list(var_list() if callable(var_list) else var_list)
-        if callable(loss):
-            with GradientTape() as tape:
-                tape.watch(var_list)
-                loss = loss()
-        elif tape is None:
-            raise ValueError("minimize() got a tensor as the loss without the tape that recorded it; pass "
-                             "tape=..., or pass the loss as a function of no argument: lambda: ...")
-        grads = tape.gradient(loss, var_list)
-        self.apply(grads, var_list)
-        return float(loss)
+        value, grads, var_list = self._gradients(loss, var_list, tape)
+        self._apply(grads, var_list)
+        return value
 
     def exclude_from_weight_decay(self, var_list: Iterable[Variable] | None = None,
                                   var_names: Iterable[str] | None = None) -> None:
@@ -243,7 +308,12 @@ class _RuleOptimizer(Optimizer):
         names = self._rule.slot_names
         if slot_name not in names:
             raise KeyError(f"{type(self).__name__} has no slot {slot_name!r}; its slots are {list(names)}")
-        return np.array(self._entry(var)[1][names.index(slot_name)], copy=True)
+        entry = self._slots.get(id(var))
+        if entry is None:  # Keras raises too; making slots here would give the Variable state it never had
+            raise ValueError(f"{type(self).__name__} has no slots for {getattr(var, 'name', type(var).__name__)!r}: "
+                             "it has not updated this Variable yet. Apply a gradient to it first, or make its "
+                             "slots with opt.build([var])")
+        return np.array(entry[1][names.index(slot_name)], copy=True)
 
     # -- the update ----------------------------------------------------------------------------
     def _entry(self, v: Variable) -> list:
@@ -471,28 +541,70 @@ class TransformOptimizer(Optimizer):
 
     @property
     def learning_rate(self) -> float:
-        """NaN: the transformation keeps its own learning rate."""
+        """NaN: the transformation keeps its own learning rate.
+
+        >>> import tapegrad as tg
+        >>> tg.optimizers.TransformOptimizer(tg.optimizers.sgd(0.1)).learning_rate
+        nan
+        """
         return float("nan")
 
     def get_config(self) -> dict[str, Any]:
+        """Only the name: the transformation is a pair of functions, which a config cannot hold.
+
+        >>> import tapegrad as tg
+        >>> tg.optimizers.TransformOptimizer(tg.optimizers.sgd(0.1)).get_config()
+        {'name': 'transform'}
+        """
         return {"name": self.name}
 
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: dict[str, type] | None = None) -> Optimizer:
+        """Not available: a config cannot hold the transformation; build it again with ``TransformOptimizer(...)``.
+
+        >>> import tapegrad as tg
+        >>> tg.optimizers.TransformOptimizer.from_config({"name": "transform"})
+        Traceback (most recent call last):
+        TypeError: a TransformOptimizer's config has no transformation ...
+        """
+        raise TypeError("a TransformOptimizer's config has no transformation (a pair of functions) to rebuild; "
+                        "make it again: TransformOptimizer(tg.optimizers.chain(...), name=...)")
+
     def minimize(self, loss: Any, var_list: Any, tape: GradientTape | None = None) -> float:
-        problem = Problem(loss, list(var_list() if callable(var_list) else var_list))
-        value, grads = problem.value_and_grad()
-        self._step(problem, value, grads)
+        value, grads, var_list = self._gradients(loss, var_list, tape)
+        if all(g is None for g in grads):
+            raise ValueError("No gradients provided for any variable: every gradient is None. Check that the "
+                             "loss is computed from these Variables")
+        # A transformation needs every leaf: an unconnected Variable gets a zero gradient, as in tg.minimize.
+        arrays = [np.zeros_like(v._value) if g is None else g._value for g, v in zip(grads, var_list)]
+        self._transform_step(var_list, arrays)
         return value
 
     def _step(self, problem: Problem, loss: float, grads: list) -> float:
-        variables = problem.variables
-        if self._state is None or [id(v) for v in variables] != self._variables:
-            self._state = self.transform.init(problem.values())
-            self._variables = [id(v) for v in variables]
-        updates, self._state = self.transform.update(grads, self._state, problem.values())
-        for v, u in zip(variables, updates):
-            assign_value(v, v._value + as_array(u, v._value.dtype))
+        return self._transform_step(problem.variables, grads)
+
+    def _transform_step(self, variables: list, grads: list) -> float:
+        values = [v._value for v in variables]
+        state = self._state
+        if state is None or [id(v) for v in variables] != self._variables:
+            state = self.transform.init(values)
+        updates, state = self.transform.update(grads, state, values)
+        new = [v._value + as_array(u, v._value.dtype) for v, u in zip(variables, updates)]
+        # Only now that the transformation has succeeded does anything change.
+        self._state, self._variables = state, [id(v) for v in variables]
+        for v, value in zip(variables, new):
+            assign_value(v, value)
         assign_value(self._iterations, np.int64(int(self._iterations._value) + 1))
         return float("nan")
+
+
+def _loss_value(loss: Any) -> float:
+    """The loss as a float; a non-scalar loss is summed, as ``tape.gradient`` sums it."""
+    v = loss._value if isinstance(loss, Operand) else np.asarray(loss)
+    if v.dtype.kind not in "fiu":
+        raise TypeError(f"the loss must be a real number tensor, got {type(loss).__name__} {loss!r:.60}; compute "
+                        "it with tapegrad operations on the Variables")
+    return float(v) if v.ndim == 0 else float(v.sum())
 
 
 __all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Lion", "Nadam", "Optimizer", "RMSprop",

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from . import _checks as C
+
 
 class Rule:
     """Base: a rule with no per-parameter state and the learning rate as its step context."""
@@ -38,18 +40,17 @@ class Rule:
         return {k: v for k, v in vars(self).items() if k != "slot_names"}
 
 
-def _unit(name: str, value: float, low_open: bool = False) -> float:
-    value = float(value)
-    if not (0.0 < value <= 1.0 if low_open else 0.0 <= value <= 1.0):
-        raise ValueError(f"{name} must be in {'(0, 1]' if low_open else '[0, 1]'}, got {value}")
-    return value
+def _unit(name: str, value: Any) -> float:
+    return C.number(name, value, 0, 1)
 
 
-def _positive(name: str, value: float) -> float:
-    value = float(value)
-    if not value >= 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    return value
+def _beta(name: str, value: Any) -> float:
+    # 1 is refused: Adam divides by 1 - beta_1 ** t, and beta_2 = 1 makes every step zero (PyTorch's range too).
+    return C.number(name, value, 0, 1, open_high=True)
+
+
+def _positive(name: str, value: Any) -> float:
+    return C.number(name, value, 0)
 
 
 class SGDRule(Rule):
@@ -60,7 +61,7 @@ class SGDRule(Rule):
 
     def __init__(self, momentum: float = 0.0, nesterov: bool = False) -> None:
         self.momentum = _unit("momentum", momentum)
-        self.nesterov = bool(nesterov)
+        self.nesterov = C.flag("nesterov", nesterov)
         self.slot_names = ("momentum",) if self.momentum != 0 else ()
 
     def leaf(self, g: Any, slots: tuple, lr: float) -> tuple[Any, tuple]:
@@ -82,11 +83,11 @@ class AdamRule(Rule):
 
     def __init__(self, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7,
                  amsgrad: bool = False) -> None:
-        self.beta_1 = _unit("beta_1", beta_1)
-        self.beta_2 = _unit("beta_2", beta_2)
+        self.beta_1 = _beta("beta_1", beta_1)
+        self.beta_2 = _beta("beta_2", beta_2)
         self.epsilon = _positive("epsilon", epsilon)
-        self.amsgrad = bool(amsgrad)
-        self.slot_names = ("momentum", "velocity", "velocity_hat") if amsgrad else ("momentum", "velocity")
+        self.amsgrad = C.flag("amsgrad", amsgrad)
+        self.slot_names = ("momentum", "velocity", "velocity_hat") if self.amsgrad else ("momentum", "velocity")
 
     def prepare(self, step: int, lr: float, extra: Any) -> tuple[Any, Any]:
         t = step + 1
@@ -112,7 +113,7 @@ class RMSpropRule(Rule):
         self.rho = _unit("rho", rho)
         self.momentum = _unit("momentum", momentum)
         self.epsilon = _positive("epsilon", epsilon)
-        self.centered = bool(centered)
+        self.centered = C.flag("centered", centered)
         self.slot_names = ("velocity",) + (("momentum",) if self.momentum > 0 else ()) + (
             ("average_gradient",) if self.centered else ())
 
@@ -177,8 +178,8 @@ class AdamaxRule(Rule):
     slot_names = ("momentum", "norm")
 
     def __init__(self, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7) -> None:
-        self.beta_1 = _unit("beta_1", beta_1)
-        self.beta_2 = _unit("beta_2", beta_2)
+        self.beta_1 = _beta("beta_1", beta_1)
+        self.beta_2 = _beta("beta_2", beta_2)
         self.epsilon = _positive("epsilon", epsilon)
 
     def prepare(self, step: int, lr: float, extra: Any) -> tuple[Any, Any]:
@@ -198,8 +199,8 @@ class NadamRule(Rule):
     extra0 = 1.0  # the running product of the momentum schedule
 
     def __init__(self, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7) -> None:
-        self.beta_1 = _unit("beta_1", beta_1)
-        self.beta_2 = _unit("beta_2", beta_2)
+        self.beta_1 = _beta("beta_1", beta_1)
+        self.beta_2 = _beta("beta_2", beta_2)
         self.epsilon = _positive("epsilon", epsilon)
 
     def prepare(self, step: int, lr: float, u_product: float) -> tuple[Any, Any]:
@@ -225,7 +226,8 @@ class LionRule(Rule):
     slot_names = ("momentum",)
 
     def __init__(self, beta_1: float = 0.9, beta_2: float = 0.99) -> None:
-        self.beta_1 = _unit("beta_1", beta_1, low_open=True)
+        # Keras's range: beta_1 = 0 would make every step sign(g), plain signSGD.
+        self.beta_1 = C.number("beta_1", beta_1, 0, 1, open_low=True)
         self.beta_2 = _unit("beta_2", beta_2)
 
     def leaf(self, g: Any, slots: tuple, lr: float) -> tuple[Any, tuple]:

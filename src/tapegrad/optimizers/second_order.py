@@ -23,7 +23,8 @@ import numpy as np
 
 from tapegrad.tape import GradientTape
 
-from .base import NoDescent, Problem, assign_value
+from . import _checks as C
+from .base import NoDescent, Problem, assign_value, variable_list
 from .keras import Optimizer
 
 
@@ -32,11 +33,10 @@ class _SearchOptimizer(Optimizer):
 
     def __init__(self, learning_rate: Any, c1: float, shrink: float, max_backtracks: int, name: str | None) -> None:
         super().__init__(learning_rate, name)
-        if not 0 < c1 < 1:
-            raise ValueError(f"c1 (the sufficient-decrease constant) must be in (0, 1), got {c1}")
-        if not 0 < shrink < 1:
-            raise ValueError(f"shrink (the step's backtracking factor) must be in (0, 1), got {shrink}")
-        self.c1, self.shrink, self.max_backtracks = float(c1), float(shrink), int(max_backtracks)
+        self.c1 = C.number("c1 (the sufficient-decrease constant)", c1, 0, 1, open_low=True, open_high=True)
+        self.shrink = C.number("shrink (the step's backtracking factor)", shrink, 0, 1, open_low=True,
+                               open_high=True)
+        self.max_backtracks = C.integer("max_backtracks", max_backtracks, 1)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -47,7 +47,7 @@ class _SearchOptimizer(Optimizer):
         if not callable(loss):
             raise TypeError(f"{type(self).__name__}.minimize needs the loss as a function of no argument "
                             "(lambda: ...), because its line search evaluates the loss at trial points")
-        problem = Problem(loss, list(var_list() if callable(var_list) else var_list))
+        problem = Problem(loss, variable_list(var_list))
         value, grads = problem.value_and_grad()
         try:
             self._step(problem, value, grads)
@@ -126,9 +126,7 @@ class LBFGS(_SearchOptimizer):
     def __init__(self, learning_rate: Any = 1.0, memory: int = 10, c1: float = 1e-4, shrink: float = 0.5,
                  max_backtracks: int = 50, name: str = "lbfgs") -> None:
         super().__init__(learning_rate, c1, shrink, max_backtracks, name)
-        if memory < 1:
-            raise ValueError(f"memory must be >= 1, got {memory}")
-        self.memory = int(memory)
+        self.memory = C.integer("memory", memory, 1)
         self._pairs: list[tuple[Any, Any, float]] = []  # (s, y, 1 / s.y), oldest first
         self._prev: tuple[Any, Any] | None = None
 

@@ -17,16 +17,86 @@ import numpy as np
 
 from tapegrad._core import nest
 
+from . import _checks as C
 from . import rules as R
 from .base import GradientTransformation, LearningRate, as_array, chain
 
 
 class RuleState(NamedTuple):
-    """State of an optimizer transformation: the step count, each parameter's slots, and per-step extras."""
+    """State of an optimizer transformation: the step count, each parameter's slots, and per-step extras.
+
+    ``spec`` records the parameters' structure and shapes, so that ``update`` can say which
+    gradient does not fit (None skips those checks).
+
+    >>> import numpy as np
+    >>> import tapegrad as tg
+    >>> state = tg.optimizers.sgd(0.1, momentum=0.9).init({"w": np.zeros(2)})
+    >>> state.count, state.slots
+    (0, ((array([0., 0.]),),))
+    """
 
     count: int
     slots: tuple
     extra: Any
+    spec: Any = None
+
+
+def _flatten(tree: Any) -> tuple[list, Any]:
+    """The leaves in ``nest.flatten``'s order, and the structure as a value to compare with ``==``.
+
+    A leaf's structure is None; a list or tuple's is ``(n, parts)`` (lists and tuples alike, as
+    gradients from a tape come as lists); a dict's is ``(keys, parts)``.
+    """
+    if isinstance(tree, (list, tuple)):
+        leaves: list = []
+        parts = []
+        for t in tree:
+            sub, part = _flatten(t)
+            leaves.extend(sub)
+            parts.append(part)
+        return leaves, (len(parts), tuple(parts))
+    if isinstance(tree, dict):
+        leaves, parts = [], []
+        keys = sorted(tree)
+        for k in keys:
+            sub, part = _flatten(tree[k])
+            leaves.extend(sub)
+            parts.append(part)
+        return leaves, (tuple(keys), tuple(parts))
+    return [tree], None
+
+
+def _show(structure: Any) -> str:
+    """A structure from ``_flatten`` as text: ``array``, ``[array, array]``, ``{'w': array}``."""
+    if structure is None:
+        return "array"
+    head, parts = structure
+    if isinstance(head, int):
+        return "[" + ", ".join(_show(p) for p in parts) + "]"
+    return "{" + ", ".join(f"{k!r}: {_show(p)}" for k, p in zip(head, parts)) + "}"
+
+
+def _paths(structure: Any, prefix: str = "") -> list[str]:
+    """Each leaf's place, in leaf order: ``['w']``, ``[0]``, or "" for a single array."""
+    if structure is None:
+        return [prefix]
+    head, parts = structure
+    keys = range(head) if isinstance(head, int) else head
+    return [path for k, p in zip(keys, parts) for path in _paths(p, f"{prefix}[{k!r}]")]
+
+
+def _arrays(tree: Any, what: str) -> tuple[list, Any]:
+    """The leaves of ``tree`` as arrays, and its structure; a leaf that is not numbers is named in the error."""
+    leaves, structure = _flatten(tree)
+    try:
+        return [as_array(x) for x in leaves], structure
+    except TypeError:
+        for x, path in zip(leaves, _paths(structure)):
+            try:
+                as_array(x)
+            except TypeError as e:
+                raise TypeError(f"{what}{' at ' + path if path else ''} {e}") from None
+        raise
 
 
 def from_rule(rule: R.Rule, learning_rate: Any) -> GradientTransformation:
@@ -42,22 +112,57 @@ def from_rule(rule: R.Rule, learning_rate: Any) -> GradientTransformation:
     lr = LearningRate(learning_rate)
 
     def init(params: Any) -> RuleState:
-        return RuleState(0, tuple(rule.init(as_array(p)) for p in nest.flatten(params)), rule.extra0)
+        values, structure = _arrays(params, "init(): the parameter")
+        return RuleState(0, tuple(rule.init(p) for p in values), rule.extra0,
+                         (structure, tuple(p.shape for p in values)))
 
     def update(updates: Any, state: RuleState, params: Any = None) -> tuple[Any, RuleState]:
-        grads = nest.flatten(updates)
-        if len(grads) != len(state.slots):
-            raise ValueError(f"update() got {len(grads)} gradients for a state made for {len(state.slots)} "
-                             "parameters; call init() with the same parameters")
+        if not isinstance(state, RuleState):
+            raise TypeError(f"update() takes the state that this transformation's init() returned, not "
+                            f"{type(state).__name__}")
+        if isinstance(updates, (list, tuple, dict)):
+            grads, structure = _arrays(updates, "update(): the gradient")
+        else:  # one array, the common case: spelled out, as this runs at every step
+            try:
+                grads, structure = [as_array(updates)], None
+            except TypeError as e:
+                raise TypeError(f"update(): the gradient {e}") from None
+        spec = state.spec
+        if spec is None:  # a state made by hand: only the count can be checked
+            if len(grads) != len(state.slots):
+                raise ValueError(f"update() got {len(grads)} gradients for a state made for {len(state.slots)} "
+                                 "parameters; call init() with the same parameters")
+            shapes = [g.shape for g in grads]
+        elif structure != spec[0]:
+            _misfit(grads, structure, spec)
+        else:
+            shapes = spec[1]
         ctx, extra = rule.prepare(state.count, lr.at(state.count), state.extra)
         out, slots = [], []
-        for g, s in zip(grads, state.slots):
-            delta, s = rule.leaf(as_array(g), s, ctx)
+        for g, s, shape in zip(grads, state.slots, shapes):
+            if g.shape != shape:
+                _misfit(grads, structure, spec)
+            delta, s = rule.leaf(g, s, ctx)
             out.append(delta)
             slots.append(s)
-        return nest.pack_as(updates, out), RuleState(state.count + 1, tuple(slots), extra)
+        return nest.pack_as(updates, out), RuleState(state.count + 1, tuple(slots), extra, spec)
 
     return GradientTransformation(init, update)
+
+
+def _misfit(grads: list, structure: Any, spec: tuple) -> None:
+    """Raise the error for gradients without the structure or shapes of the parameters the state was made for."""
+    expected, shapes = spec
+    if structure != expected:
+        counts = f" ({len(grads)} gradients for a state made for {len(shapes)} parameters)" \
+            if len(grads) != len(shapes) else ""
+        raise ValueError(f"update() got gradients structured as {_show(structure)}, but init() made the state "
+                         f"for {_show(expected)}{counts}; pass gradients with the parameters' structure, or call "
+                         "init() with these parameters")
+    for path, g, shape in zip(_paths(structure), grads, shapes):
+        if g.shape != shape:
+            raise ValueError(f"update(): the gradient{' at ' + path if path else ''} has shape {g.shape}, but "
+                             f"init() saw a parameter of shape {shape} there")
 
 
 def sgd(learning_rate: Any = 0.01, momentum: float = 0.0, nesterov: bool = False) -> GradientTransformation:
@@ -206,7 +311,7 @@ def _stateless(fn: Any) -> GradientTransformation:
         return ()
 
     def update(updates: Any, state: tuple, params: Any = None) -> tuple[Any, tuple]:
-        return nest.pack_as(updates, fn([as_array(u) for u in nest.flatten(updates)])), state
+        return nest.pack_as(updates, fn(_arrays(updates, "update(): the gradient")[0])), state
 
     return GradientTransformation(init, update)
 
@@ -255,7 +360,7 @@ def scale(step_size: float) -> GradientTransformation:
     >>> tg.optimizers.scale(-0.5).update(np.array([2.0]), ())[0]
     array([-1.])
     """
-    step_size = float(step_size)
+    step_size = C.number("step_size", step_size, finite=False)  # scale(inf) is a way to test divergence
     return _stateless(lambda gs: [g * step_size for g in gs])
 
 
@@ -269,7 +374,7 @@ def add_decayed_weights(weight_decay: float, learning_rate: Any = 1.0) -> Gradie
     >>> t.update(np.array([0.0]), t.init(p), p)[0]
     array([-0.1])
     """
-    weight_decay = _positive_float("weight_decay", weight_decay)
+    weight_decay = C.number("weight_decay", weight_decay, 0)
     lr = LearningRate(learning_rate)
 
     def init(params: Any) -> int:
@@ -278,26 +383,20 @@ def add_decayed_weights(weight_decay: float, learning_rate: Any = 1.0) -> Gradie
     def update(updates: Any, count: int, params: Any = None) -> tuple[Any, int]:
         if params is None:
             raise ValueError("add_decayed_weights needs the parameters: call update(grads, state, params)")
+        grads, structure = _arrays(updates, "update(): the gradient")
+        values, expected = _arrays(params, "update(): the parameter")
+        if structure != expected:
+            raise ValueError(f"add_decayed_weights: update() got gradients structured as {_show(structure)} but "
+                             f"parameters structured as {_show(expected)}; pass both with one structure")
         rate = lr.at(count)
-        out = [as_array(u) - as_array(p) * weight_decay * rate
-               for u, p in zip(nest.flatten(updates), nest.flatten(params))]
+        out = [u - p * weight_decay * rate for u, p in zip(grads, values)]
         return nest.pack_as(updates, out), count + 1
 
     return GradientTransformation(init, update)
 
 
 def _limit(name: str, value: Any) -> float:
-    value = float(value)
-    if not value > 0:
-        raise ValueError(f"{name} must be > 0, got {value}")
-    return value
-
-
-def _positive_float(name: str, value: Any) -> float:
-    value = float(value)
-    if not value >= 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    return value
+    return C.number(name, value, 0, open_low=True)
 
 
 __all__ = ["RuleState", "adadelta", "adagrad", "adam", "adamax", "adamw", "add_decayed_weights", "clip",
