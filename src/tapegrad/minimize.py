@@ -216,7 +216,7 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
 
     status, why = "max_steps", ""
     error: Exception | None = None
-    k = last_k = 0
+    k = last_k = written = 0
     prev_loss = lr = loss = gnorm = math.nan
     last: tuple[float, list, list] | None = None  # loss, grads, values at the last finite point (step last_k)
     scalar = [np.ndim(v._value) == 0 for v in variables]
@@ -245,6 +245,7 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
                 gnorm = math.sqrt(sq)
                 if mode:
                     if k == capacity:
+                        history._n = k  # the rows _grow copies
                         pack, buffer, stride, capacity = history._grow()
                     # lr is the step size taken from row k - 1: the last column of that row.
                     if mode == 1:
@@ -255,7 +256,7 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
                         pack(buffer, k * stride, lr, loss, gnorm, clock() - t0, *values)
                     else:
                         history._write_row(k, lr, loss, gnorm, clock() - t0, values)
-                    history._n = k + 1
+                    written = k + 1  # becomes history._n for callbacks and at the end: a local is cheaper
                 bad = _nonfinite(loss, gnorm, values, scalar, names)
                 if bad:
                     status, why = "diverged", _diverged(k, bad, prev_loss, lr)
@@ -267,10 +268,11 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
                 if tol is not None and k and abs(prev_loss - loss) <= tol * max(1.0, abs(loss), abs(prev_loss)):
                     status, why = "converged", f"the loss changed by {abs(prev_loss - loss):.3g} (tol={tol:g})"
                     break
-                if callbacks and _ask_callbacks(callbacks, StepInfo(k, loss, gnorm, history, opt, variables,
-                                                                    structure)):
-                    status, why = "interrupted", "a callback asked to stop"
-                    break
+                if callbacks:
+                    history._n = written
+                    if _ask_callbacks(callbacks, StepInfo(k, loss, gnorm, history, opt, variables, structure)):
+                        status, why = "interrupted", "a callback asked to stop"
+                        break
                 if k == steps:
                     break
                 lr = opt._step(problem, loss, grads)
@@ -287,6 +289,7 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
             error = e
             status, why = "interrupted", f"{e!r} raised"
         finally:
+            history._n = written
             if bar is not None:
                 bar.close(k, loss, gnorm)
 
