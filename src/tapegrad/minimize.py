@@ -98,6 +98,12 @@ class MinimizeResult:
 
     @property
     def success(self) -> bool:
+        """True unless the run diverged or was interrupted.
+
+        >>> import tapegrad as tg
+        >>> tg.minimize(lambda w: w ** 2, 1.0, learning_rate=1.5, steps=100).success
+        False
+        """
         return self.status in ("converged", "max_steps")
 
     def __getstate__(self) -> dict[str, Any]:

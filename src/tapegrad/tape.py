@@ -79,6 +79,12 @@ class GradientTape:
 
     @property
     def persistent(self) -> bool:
+        """Whether ``gradient()`` may be called more than once (``GradientTape(persistent=True)``).
+
+        >>> import tapegrad as tg
+        >>> tg.GradientTape(persistent=True).persistent
+        True
+        """
         return self._persistent
 
     def _live(self) -> TapeState:

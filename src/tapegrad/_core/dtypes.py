@@ -27,34 +27,82 @@ class DType:
 
     @property
     def is_floating(self) -> bool:
+        """True for float16, float32 and float64.
+
+        >>> import tapegrad as tg
+        >>> tg.float32.is_floating, tg.int32.is_floating
+        (True, False)
+        """
         return self._np.kind == "f"
 
     @property
     def is_integer(self) -> bool:
+        """True for the signed and unsigned integer dtypes.
+
+        >>> import tapegrad as tg
+        >>> tg.int64.is_integer, tg.bool.is_integer
+        (True, False)
+        """
         return self._np.kind in "iu"
 
     @property
     def is_bool(self) -> bool:
+        """True for bool only.
+
+        >>> import tapegrad as tg
+        >>> tg.bool.is_bool
+        True
+        """
         return self._np.kind == "b"
 
     @property
     def is_complex(self) -> bool:
+        """True for complex64 and complex128.
+
+        >>> import tapegrad as tg
+        >>> tg.complex64.is_complex, tg.float64.is_complex
+        (True, False)
+        """
         return self._np.kind == "c"
 
     @property
     def size(self) -> int:
+        """Bytes per element.
+
+        >>> import tapegrad as tg
+        >>> tg.float32.size
+        4
+        """
         return self._np.itemsize
 
     @property
     def min(self) -> Any:
+        """The smallest (most negative) value the dtype holds.
+
+        >>> import tapegrad as tg
+        >>> int(tg.int8.min)
+        -128
+        """
         return np.finfo(self._np).min if self.is_floating else np.iinfo(self._np).min
 
     @property
     def max(self) -> Any:
+        """The largest value the dtype holds.
+
+        >>> import tapegrad as tg
+        >>> int(tg.uint8.max)
+        255
+        """
         return np.finfo(self._np).max if self.is_floating else np.iinfo(self._np).max
 
     @property
     def base_dtype(self) -> DType:
+        """The dtype itself (TensorFlow's reference dtypes do not exist here).
+
+        >>> import tapegrad as tg
+        >>> tg.float32.base_dtype
+        tf.float32
+        """
         return self
 
     def __repr__(self) -> str:

@@ -28,15 +28,33 @@ class TensorShape(tuple):
     """
 
     def as_list(self) -> list[int]:
+        """The dimensions as a list of ints.
+
+        >>> import tapegrad as tg
+        >>> tg.zeros((2, 3)).shape.as_list()
+        [2, 3]
+        """
         return list(self)
 
     @property
     def rank(self) -> int:
+        """The number of dimensions (also ``ndims``).
+
+        >>> import tapegrad as tg
+        >>> tg.zeros((2, 3)).shape.rank
+        2
+        """
         return len(self)
 
     ndims = rank
 
     def num_elements(self) -> int:
+        """The number of elements: the product of the dimensions.
+
+        >>> import tapegrad as tg
+        >>> tg.zeros((2, 3)).shape.num_elements()
+        6
+        """
         n = 1
         for d in self:
             n *= d
@@ -234,10 +252,22 @@ class Variable(Operand):
 
     @property
     def trainable(self) -> bool:
+        """False when made with ``trainable=False``: tapes then do not watch it automatically.
+
+        >>> import tapegrad as tg
+        >>> tg.Variable(1.0).trainable, tg.Variable(1.0, trainable=False).trainable
+        (True, False)
+        """
         return self._trainable
 
     @property
     def name(self) -> str:
+        """The name with TensorFlow's output suffix ``:0``.
+
+        >>> import tapegrad as tg
+        >>> tg.Variable(1.0, name='w').name
+        'w:0'
+        """
         return f"{self._name}:0"
 
     def _write(self, how: str, value: Any) -> Variable:
