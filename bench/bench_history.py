@@ -6,7 +6,7 @@ alternate, and the cost quoted is the median of the rounds' ratios. Two floors s
 itself adds: the engine alone (tape, w**2, gradient) and the seed's descent written by hand (the same
 plus assign_sub). Medians of several runs, in this process.
 
-    PYTHONPATH=src python bench/bench_history.py [--steps 10000] [--repeat 7]
+    PYTHONPATH=src python bench/bench_history.py [--steps 10000] [--repeat 21]
 """
 import argparse
 import statistics
@@ -49,7 +49,7 @@ def median_time(fn, repeat: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=10_000)
-    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--repeat", type=int, default=21)
     args = ap.parse_args()
     n, r = args.steps, args.repeat
     cases = {
@@ -67,9 +67,11 @@ def main() -> None:
         # Interleaved, so that a slow moment of the machine hits both; the cost is the median of the
         # per-round ratios.
         on, off = [], []
-        for _ in range(r):
-            off.append(median_time(lambda case=case: run(False, n, *case), 1))
-            on.append(median_time(lambda case=case: run(True, n, *case), 1))
+        for i in range(r):
+            # The order alternates too, so that neither setting always runs second (warmer caches).
+            for record in (False, True) if i % 2 else (True, False):
+                (on if record else off).append(median_time(lambda case=case, record=record:
+                                                           run(record, n, *case), 1))
         cost = statistics.median(a / b - 1 for a, b in zip(on, off))
         print(f"{name:<34} record=False {statistics.median(off) * 1e6 / n:7.2f} us/step   record=True "
               f"{statistics.median(on) * 1e6 / n:7.2f} us/step   recording costs {100 * cost:+5.1f}%")
