@@ -148,6 +148,9 @@ class StepInfo:
         self.step, self.loss, self.grad_norm, self.history, self.optimizer = step, loss, grad_norm, history, optimizer
         self._variables, self._structure = variables, structure
 
+    def __repr__(self) -> str:
+        return f"StepInfo(step={self.step}, loss={self.loss:.6g}, grad_norm={self.grad_norm:.6g})"
+
     @property
     def x(self) -> Any:
         """The parameters' current values, with ``x0``'s structure."""
@@ -215,6 +218,7 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
     variables, names = _variables(x0, fn)
     arg = nest.pack_as(structure, variables)
     problem = Problem(lambda: fn(arg), variables) if compile is False else _CompiledProblem(fn, arg, variables, compile)
+    start = [v._value for v in variables]
     history = History._for_run(names, [v._value for v in variables], min(steps + 1, HISTORY_CHUNK) if record else 0)
     history.fn = fn
     history._structure = structure
@@ -249,6 +253,8 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
                         g = g if g.dtype == np.float64 else g.astype(np.float64)
                         sq += float(np.vdot(g, g))
                 gnorm = math.sqrt(sq)
+                if gnorm == math.inf:  # |g| above 1e154 squares to inf: tell that from an infinite gradient
+                    gnorm = _norm(grads)
                 if mode:
                     if k == capacity:
                         history._n = k  # the rows _grow copies
@@ -293,7 +299,9 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
         except Exception as e:
             # The error is the user's to see, but the steps made so far are theirs too: they ride on it.
             error = e
-            status, why = "interrupted", f"{e!r} raised"
+            where = f"at step {k}, after its point was evaluated (in a callback or the optimizer's step)" \
+                if last_k == k and last is not None else f"while evaluating fn at step {k}"
+            status, why = "interrupted", f"stopped by {e!r}, raised {where}"
         finally:
             history._n = written
             if bar is not None:
@@ -312,6 +320,13 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
                                     for g in grads_end])
     steps_done = last_k if status == "interrupted" else k
     message = _message(status, why, steps_done, steps, loss_end)
+    # Newton has the Hessian and says itself what kind of stationary point it stopped at.
+    if status in ("max_steps", "converged") and gnorm == 0 and not isinstance(opt, Newton) and all(
+            a is b or np.array_equal(a, b) for a, b in zip(start, values_end)):
+        note = ("x0 is a stationary point (the gradient there is exactly zero, so the steps never moved): it may be "
+                "a maximum or a saddle point as well as a minimum, which the gradient alone cannot tell; start "
+                "elsewhere to look for a minimum")
+        message = f"converged at step 0: {note}" if status == "converged" else f"{message}. {note}"
     history.meta.update(status=status, message=message, optimizer=type(opt).__name__, config=opt.get_config())
     compiled, reason = (problem.compiled, problem.reason) if compile is not False else (False, "compile=False")
     history.meta.update(compiled=compiled)
@@ -415,6 +430,9 @@ def _variables(x0: Any, fn: Callable[..., Any]) -> tuple[list[Variable], list[st
         taken.add(name)
         names.append(name)
         variables.append(_as_variable(leaf, name))
+        if variables[-1]._value.size == 0:
+            raise ValueError(f"x0's {name!r} is an empty array (shape {variables[-1]._value.shape}); every parameter "
+                             "needs at least one element")
     if len({id(v) for v in variables}) != len(variables):
         raise ValueError("x0 holds the same Variable twice; give each parameter once")
     return variables, names
@@ -626,6 +644,15 @@ def _same(a: Any, b: Any) -> bool:
 
 # -- the run ---------------------------------------------------------------------------------------
 
+def _norm(grads: list) -> float:
+    """The gradients' joint norm, scaled by the largest element so that finite gradients give a finite norm."""
+    flat = [np.abs(np.asarray(g, dtype=np.float64)).reshape(-1) for g in grads]
+    top = max((float(f.max()) for f in flat if f.size), default=0.0)
+    if not 0 < top < math.inf:
+        return top  # 0, or inf/NaN: a gradient that is not finite
+    return top * math.sqrt(sum(float(np.vdot(f / top, f / top)) for f in flat))
+
+
 def _nonfinite(loss: float, gnorm: float, values: list, scalar: list, names: list) -> str:
     """Which of loss, gradient, parameters is NaN or inf ('' when all are finite)."""
     if not math.isfinite(loss):
@@ -642,6 +669,12 @@ def _diverged(k: int, what: str, prev_loss: float, lr: float) -> str:
     if k == 0:
         return f"{what} at the starting point x0; check the function and x0 (e.g. a log or sqrt of a negative)"
     text = f"{what} at step {k} (the loss was {prev_loss:.6g} at step {k - 1})"
+    if prev_loss < -1e100 or what == "the loss became -inf":
+        # Falling without end is not a step-size problem: a smaller rate only takes longer to get there.
+        return text + ("; the loss fell without bound: the function seems to have no minimum (it is unbounded "
+                       "below), so no learning rate will help. Check its sign (minimize, not maximize?) or add a "
+                       f"term that bounds it. The parameters were put back to step {k - 1}, the last finite point; "
+                       "the history keeps all steps")
     if math.isfinite(lr) and lr > 0:
         text += f"; the learning rate {lr:g} is probably too large: try a smaller one, e.g. learning_rate={lr / 10:g}"
     else:
@@ -656,6 +689,8 @@ def _message(status: str, why: str, k: int, steps: int, loss: float) -> str:
         return f"converged at step {k}: {why}"
     if status == "diverged":
         return f"diverged: {why}"
+    if why.startswith("stopped by"):
+        return f"{why}; the parameters are those of step {k}, the last point evaluated"
     return f"{why} at step {k}; the parameters are those of the last recorded step"
 
 

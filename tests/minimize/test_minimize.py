@@ -388,3 +388,85 @@ def test_progress_is_on_by_default_in_a_terminal_or_notebook(monkeypatch):
 
     monkeypatch.setitem(sys.modules, "IPython", FakeIPython)
     assert minimize_module._interactive()
+
+
+# -- what the messages tell a learner ------------------------------------------------------------------
+
+def test_a_huge_but_finite_gradient_is_not_divergence():
+    # |g| = 1e200 squares to inf; the norm must not, and the run must go on with finite numbers.
+    r = tg.minimize(lambda x: 1e200 * x, np.float64(1.0), learning_rate=1e-210, steps=5)
+    assert r.status == "max_steps" and r.grad == 1e200
+    np.testing.assert_allclose(r.history["grad_norm"], 1e200, rtol=1e-15)
+    np.testing.assert_allclose(r.x, 1.0 - 5 * 1e-10, rtol=1e-15)
+    big = np.full(4, 1e200)  # the joint norm of several huge elements, scaled: 2e200
+    r = tg.minimize(lambda v: tg.reduce_sum(tg.constant(big) * v), np.zeros(4), learning_rate=0.0, steps=1)
+    np.testing.assert_allclose(r.history["grad_norm"], 2e200, rtol=1e-15)
+
+
+def test_an_unbounded_loss_is_named_as_such_not_blamed_on_the_learning_rate():
+    r = tg.minimize(lambda x: -(x**2), 1.0, learning_rate=0.1, steps=10**6)
+    assert r.status == "diverged" and "unbounded below" in r.message and "learning_rate=" not in r.message
+    assert r.history["loss"][-1] == -np.inf and np.all(np.diff(r.history["loss"][:-1]) < 0)
+    # A learning rate that is too large still gets the learning-rate advice.
+    r = tg.minimize(lambda w: w**2, 1.0, learning_rate=1.5)
+    assert r.status == "diverged" and "unbounded" not in r.message and "learning_rate=0.15" in r.message
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "lbfgs", "linesearch"])
+def test_starting_on_a_maximum_says_the_point_is_only_stationary(name):
+    # x**4 - 3 x**2 has a maximum at 0 (minima at +-sqrt(1.5)); its gradient there is exactly zero.
+    r = tg.minimize(lambda x: x**4 - 3 * x**2, np.float64(0.0), optimizer=name, steps=50)
+    assert float(r.x) == 0.0 and "stationary point" in r.message and "maximum" in r.message
+    # Started elsewhere, the same run does not carry the note.
+    r = tg.minimize(lambda x: (x - 1.0) ** 2, np.float64(1.5), optimizer=name, steps=50)
+    assert "stationary point" not in r.message
+
+
+@pytest.mark.parametrize("f, x0, minimizer", [
+    (lambda x: x**4 - 3 * x**2, np.float64(0.0), np.sqrt(1.5)),  # a maximum
+    (lambda p: p[0] ** 2 - p[1] ** 2 + p[1] ** 4 / 4, np.zeros(2), np.array([0.0, np.sqrt(2.0)])),  # a saddle
+])
+def test_newton_leaves_a_stationary_point_that_is_not_a_minimum(f, x0, minimizer):
+    r = tg.minimize(f, x0, optimizer="newton", steps=50)
+    assert r.status == "converged" and r.steps > 1 and "machine precision" in r.message
+    np.testing.assert_allclose(np.abs(r.x), minimizer, rtol=1e-15, atol=1e-15)  # Newton: every digit
+    loss = r.history["loss"]
+    assert loss[1] < loss[0] and np.all(np.diff(loss) <= 0)  # the first step leaves the stationary point
+
+
+def test_newton_at_a_minimum_says_the_hessian_confirms_it():
+    r = tg.minimize(lambda p: p[0] ** 2 + p[1] ** 2, np.zeros(2), optimizer="newton")
+    assert r.status == "converged" and r.steps == 0 and "positive definite: a minimum" in r.message
+
+
+def test_an_empty_array_is_refused_clearly():
+    with pytest.raises(ValueError, match=r"x0's 'w' is an empty array \(shape \(0,\)\)"):
+        tg.minimize(lambda w: tg.reduce_sum(w), np.array([]))
+
+
+def test_step_info_shows_its_step_loss_and_gradient_norm():
+    seen = []
+    tg.minimize(lambda w: w**2, np.float64(1.0), learning_rate=0.25, steps=1, callbacks=lambda s: seen.append(repr(s)))
+    assert seen == ["StepInfo(step=0, loss=1, grad_norm=2)", "StepInfo(step=1, loss=0.25, grad_norm=1)"]
+
+
+def test_an_error_message_says_whether_fn_failed_evaluating_the_point_or_later():
+    def fn_fails_at_5(w, calls=[]):  # noqa: B006 - a counter that lives with the function
+        calls.append(1)
+        if len(calls) == 6:
+            raise RuntimeError("boom")
+        return w**2
+
+    with pytest.raises(RuntimeError) as caught:
+        tg.minimize(fn_fails_at_5, np.float64(1.0), compile=False)
+    assert "while evaluating fn at step 5" in caught.value.result.message
+    assert "the parameters are those of step 4" in caught.value.result.message
+
+    def cb(info):
+        if info.step == 5:
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError) as caught:
+        tg.minimize(lambda w: w**2, np.float64(1.0), callbacks=cb)
+    assert "at step 5, after its point was evaluated" in caught.value.result.message
+    assert "the parameters are those of step 5" in caught.value.result.message

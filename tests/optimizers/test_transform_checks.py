@@ -69,3 +69,12 @@ def test_a_state_made_by_hand_without_spec_is_still_counted():
     state = O.transforms.RuleState(0, ((np.zeros(1),),), None)
     with pytest.raises(ValueError, match="2 gradients for a state made for 1"):
         O.sgd(0.1, momentum=0.9).update([np.ones(1), np.ones(1)], state)
+
+
+def test_integer_parameters_are_refused_rather_than_left_unchanged():
+    with pytest.raises(TypeError, match=r"init\(\): the parameter at \[0\] has dtype int64"):
+        tg.optimizers.adam(0.1).init([np.array([1, 2])])
+    with pytest.raises(TypeError, match="apply_updates: a parameter has dtype int64"):
+        tg.optimizers.apply_updates([np.array([1, 2])], [np.ones(2)])
+    with pytest.raises(TypeError, match="only real floating-point Variables"):
+        tg.optimizers.apply_updates([tg.Variable(1)], [1.0])

@@ -99,10 +99,14 @@ def apply_updates(params: Any, updates: Any) -> Any:
     out = []
     for p, u in zip(leaves, deltas):
         if isinstance(p, Variable):
+            check_variable(p)
             assign_value(p, p._value + as_array(u, p._value.dtype))
             out.append(p)
         else:
             p = as_array(p)
+            if p.dtype.kind != "f":  # p + u cast to an integer dtype would drop the update
+                raise TypeError(f"apply_updates: a parameter has dtype {p.dtype}; only floating-point parameters "
+                                "can be updated, e.g. np.array([1, 2], dtype=float)")
             out.append(p + as_array(u, p.dtype))
     return nest.pack_as(params, out)
 
@@ -321,7 +325,7 @@ class NoDescent(Exception):
     ...     opt._step(p, *p.value_and_grad())
     ... except tg.optimizers.NoDescent as e:
     ...     print(e)
-    the gradient is exactly zero
+    the gradient is exactly zero and the Hessian is positive definite: a minimum
     """
 
 

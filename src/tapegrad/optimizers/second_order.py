@@ -190,28 +190,75 @@ class Newton(_SearchOptimizer):
     def __init__(self, learning_rate: Any = 1.0, c1: float = 1e-4, shrink: float = 0.5, max_backtracks: int = 50,
                  name: str = "newton") -> None:
         super().__init__(learning_rate, c1, shrink, max_backtracks, name)
+        self._last_polish = math.inf  # the size of the last step taken whole, near the minimum
 
     def _step(self, problem: Problem, loss: float, grads: list) -> float:
         g = problem.flatten(grads)
-        if not g.any():
-            raise NoDescent("the gradient is exactly zero")
-        d = _newton_direction(problem.hessian(), g)
+        h = problem.hessian()
+        d, definite = _newton_direction(h, g)
         gd = float(g @ d)
-        x = problem.get_flat()
         # -g.d / 2 is the decrease the quadratic model predicts (half the squared Newton decrement). Below the
-        # loss's rounding error no step can lower the loss: stop here rather than wander on rounding noise.
+        # loss's rounding error the loss can no longer judge a step, so a line search would wander on noise.
         eps = max(float(np.finfo(v._value.dtype).eps) for v in problem.variables)
-        if -gd / 2 <= eps * abs(loss):
-            raise NoDescent(f"the predicted decrease {-gd / 2:.3g} is below the loss's rounding error "
-                            "(the minimum is reached to machine precision)")
+        if g.any() and -gd / 2 > eps * abs(loss):
+            self._last_polish = math.inf
+            return self._search(problem, problem.get_flat(), loss, d, gd, self._lr.at(int(self._iterations._value)))
+        if not definite:
+            return self._leave_stationary_point(problem, loss, h)
+        if not g.any():
+            raise NoDescent("the gradient is exactly zero and the Hessian is positive definite: a minimum")
+        return self._polish(problem, d)
+
+    def _polish(self, problem: Problem, d: Any) -> float:
+        """Take the Newton step whole while it keeps shrinking: the loss cannot tell, but x still gains digits.
+
+        Near a minimum Newton's steps shrink quadratically until they reach rounding noise, where
+        they stop shrinking; that is the end (Nocedal and Wright, section 3.3).
+        """
+        size = float(np.max(np.abs(d)))
+        if not size < 0.5 * self._last_polish:
+            raise NoDescent("the Newton step no longer shrinks: the minimum is reached to machine precision")
+        x = problem.get_flat()
+        problem.set_flat(x + d)
+        if np.array_equal(problem.get_flat(), x):
+            raise NoDescent("the Newton step no longer changes the parameters (machine precision)")
+        self._last_polish = size
+        self._count()
+        return 1.0
+
+    def _leave_stationary_point(self, problem: Problem, loss: float, h: Any) -> float:
+        """Where the gradient is (next to) zero and the Hessian is not positive definite: go down along the
+        direction of most negative curvature, if there is one.
+
+        A maximum or a saddle point is stationary too; with the Hessian at hand Newton can tell it
+        from a minimum, and leave it (Nocedal and Wright, section 3.4: directions of negative curvature).
+        """
+        if not np.all(np.isfinite(h)):
+            raise NoDescent("the loss cannot be lowered along the gradient, and the Hessian is not finite there")
+        w, vectors = np.linalg.eigh((h + h.T) / 2)
+        if not w[0] < 0:
+            raise NoDescent("the gradient is zero to machine precision and the Hessian is positive semi-definite "
+                            "(an eigenvalue is zero): a minimum, or a flat point that second derivatives cannot "
+                            "classify")
+        x, d = problem.get_flat(), vectors[:, 0]
         t = self._lr.at(int(self._iterations._value))
-        return self._search(problem, x, loss, d, gd, t)
+        for _ in range(self.max_backtracks):
+            problem.set_flat(x + t * d)
+            if problem.value() < loss:  # strictly lower: with a zero gradient Armijo's test adds nothing
+                self._last_polish = math.inf
+                self._count()
+                return t
+            t *= self.shrink
+        problem.set_flat(x)
+        raise NoDescent(f"the gradient is zero to machine precision; the Hessian's eigenvalue {w[0]:.3g} says this "
+                        "is a saddle point or a maximum, but no lower loss was found along its direction")
 
 
-def _newton_direction(h: Any, g: Any) -> Any:
-    """``-(H + tau I)^-1 g`` with the smallest tried ``tau >= 0`` that makes the matrix positive definite."""
+def _newton_direction(h: Any, g: Any) -> tuple[Any, bool]:
+    """``-(H + tau I)^-1 g`` with the smallest tried ``tau >= 0`` that makes the matrix positive definite, and
+    whether ``H`` itself was (``tau == 0``)."""
     if not np.all(np.isfinite(h)):
-        return -g
+        return -g, False
     h = (h + h.T) / 2
     eye = np.eye(len(g))
     beta = 1e-3
@@ -223,8 +270,8 @@ def _newton_direction(h: Any, g: Any) -> Any:
         except np.linalg.LinAlgError:
             tau = max(2 * tau, beta)
             continue
-        return -np.linalg.solve(chol.T, np.linalg.solve(chol, g))
-    return -g
+        return -np.linalg.solve(chol.T, np.linalg.solve(chol, g)), tau == 0
+    return -g, False
 
 
 __all__ = ["LBFGS", "LineSearchGD", "Newton"]

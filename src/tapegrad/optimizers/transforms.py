@@ -113,6 +113,10 @@ def from_rule(rule: R.Rule, learning_rate: Any) -> GradientTransformation:
 
     def init(params: Any) -> RuleState:
         values, structure = _arrays(params, "init(): the parameter")
+        for value, path in zip(values, _paths(structure)):
+            if value.dtype.kind != "f":  # an integer parameter would take no step at all: updates round away
+                raise TypeError(f"init(): the parameter{' at ' + path if path else ''} has dtype {value.dtype}; only "
+                                "floating-point parameters can be optimized, e.g. np.array([1, 2], dtype=float)")
         return RuleState(0, tuple(rule.init(p) for p in values), rule.extra0,
                          (structure, tuple(p.shape for p in values)))
 
