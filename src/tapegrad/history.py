@@ -299,6 +299,16 @@ class History:
         norm = f"norm({name})"
         return elements, norm if norm in self._param_names else None
 
+    def _unrecorded(self) -> bool:
+        """True for the history of a run made with ``record=False``: minimize records row 0 whenever it records."""
+        return self._n == 0 and "status" in self.meta
+
+    def _why_empty(self) -> str:
+        """Why this history has no rows, for messages (summary, plots)."""
+        if self._unrecorded():
+            return "this run was made with record=False, so there is no history"
+        return "this history has no rows"
+
     @property
     def step(self) -> Any:
         """The step numbers, 0 (the start) to ``len(history) - 1``.
@@ -445,7 +455,7 @@ class History:
         """
         n = self._n
         if n == 0:
-            return Summary("History: empty (nothing recorded)")
+            return Summary(f"History: empty ({self._why_empty()})")
         head = f"History: {n} rows (steps 0 to {n - 1})"
         if self.meta.get("status"):
             head += f", {self.meta['status']}"

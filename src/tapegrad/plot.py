@@ -1,12 +1,14 @@
 """Plots of a descent, in plotnine (ggplot) style as the seed post drew them.
 
-Every function returns a plotnine ``ggplot`` you can extend with ``+`` and write with
-``.save(path)``; its ``.data`` is the pandas DataFrame it draws. pandas, plotnine and
+Every function takes the run as a ``History`` or as the result ``tg.minimize`` returned (a
+run made with ``record=False`` has no history, and plotting it is an error), and returns a
+plotnine ``ggplot`` you can extend with ``+`` and write with ``.save(path)``; its ``.data``
+is the pandas DataFrame it draws. pandas, plotnine and
 matplotlib are imported only when a plot is made (``pip install 'tapegrad[plot]'``).
 
 >>> import tapegrad as tg
 >>> r = tg.minimize(lambda w0: w0 ** 2, 1.0, steps=100)
->>> p = tg.plot.trajectory(r.history)          # the seed's figure: w0 over epochs
+>>> p = tg.plot.trajectory(r)          # the seed's figure: w0 over epochs
 >>> p.labels.title, list(p.data.columns)
 ('w0 over epochs', ['step', 'w0'])
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,19 +24,24 @@ from tapegrad._core import nest
 from tapegrad._core.tensor import wrap
 from tapegrad.history import History
 
+if TYPE_CHECKING:
+    from tapegrad.minimize import MinimizeResult
 
-def trajectory(history: History, param: str | Sequence[str] | None = None) -> Any:
+
+def trajectory(history: History | MinimizeResult, param: str | Sequence[str] | None = None) -> Any:
     """Parameters over steps: one parameter gives the seed's figure (``geom_line``, "w0 over epochs").
 
-    ``param``: a parameter column name or a list of them; default all of them (one line each).
+    ``history``: a ``History`` or a minimize result. ``param``: a parameter column name or a
+    list of them; default all of them (one line each).
 
     >>> import tapegrad as tg
-    >>> h = tg.minimize(lambda p: (p[0] - 1) ** 2 + p[1] ** 2, [0.0, 2.0], steps=20).history
-    >>> p = tg.plot.trajectory(h)
+    >>> r = tg.minimize(lambda p: (p[0] - 1) ** 2 + p[1] ** 2, [0.0, 2.0], steps=20)
+    >>> p = tg.plot.trajectory(r)
     >>> sorted(set(p.data["parameter"])), p.labels.title
     (['x0', 'x1'], 'parameters over epochs')
     """
     pd, p9 = _libraries()
+    history = _history(history)
     names = _param_names(history, param)
     if len(names) == 1:
         (name,) = names
@@ -50,17 +57,19 @@ def trajectory(history: History, param: str | Sequence[str] | None = None) -> An
             + p9.labs(title="parameters over epochs", x="Epoch", y="value") + p9.theme_minimal())
 
 
-def loss(history: History) -> Any:
+def loss(history: History | MinimizeResult) -> Any:
     """The loss over steps on a log scale; NaN/inf rows are left out, and exact zeros (a log scale has no 0).
 
-    When some loss is negative the scale is linear and every finite row is drawn.
+    ``history`` is a ``History`` or a minimize result. When some loss is negative the scale
+    is linear and every finite row is drawn.
 
     >>> import tapegrad as tg
-    >>> p = tg.plot.loss(tg.minimize(lambda w: w ** 2, 1.0, steps=50).history)
+    >>> p = tg.plot.loss(tg.minimize(lambda w: w ** 2, 1.0, steps=50))
     >>> p.labels.y
     'loss (log scale)'
     """
     pd, p9 = _libraries()
+    history = _history(history)
     data = pd.DataFrame({"step": history["step"], "loss": history["loss"]})
     data = data[np.isfinite(data["loss"])]
     log = bool((data["loss"] >= 0).all()) and bool((data["loss"] > 0).any())
@@ -73,7 +82,7 @@ def loss(history: History) -> Any:
     return plot + p9.scale_y_log10() if log else plot
 
 
-def compare(runs: Mapping[str, Any]) -> Any:
+def compare(runs: Mapping[str, History | MinimizeResult]) -> Any:
     """The loss against step for several runs on one figure, one colour per run (log scale as in ``loss``).
 
     ``runs`` maps a label to a ``History`` or a ``MinimizeResult``.
@@ -85,12 +94,18 @@ def compare(runs: Mapping[str, Any]) -> Any:
     ['sgd', 'adam']
     """
     pd, p9 = _libraries()
-    if not isinstance(runs, Mapping) or not runs:
-        raise TypeError("compare() takes a dict of label -> History (or minimize result), e.g. "
-                        "{'sgd': r1.history, 'adam': r2.history}")
+    example = "e.g. {'sgd': r1, 'adam': r2} with r1, r2 what tg.minimize returned (or their .history)"
+    if not isinstance(runs, Mapping):
+        raise TypeError(f"compare() takes a dict of label -> History (or minimize result), {example}; "
+                        f"got {type(runs).__name__}")
+    if not runs:
+        raise ValueError(f"compare() needs at least one run; got an empty dict. Give label -> run, {example}")
     frames = []
     for label, run in runs.items():
-        h = _history(run)
+        try:
+            h = _history(run)
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"run {label!r}: {e}") from None
         frames.append(pd.DataFrame({"run": str(label), "step": h["step"], "loss": h["loss"]}))
     data = pd.concat(frames, ignore_index=True)
     data = data[np.isfinite(data["loss"])]
@@ -105,7 +120,7 @@ def compare(runs: Mapping[str, Any]) -> Any:
     return plot + p9.scale_y_log10() if log else plot
 
 
-def landscape(fn: Callable[[Any], Any], history: History, params: str | Sequence[str] | None = None,
+def landscape(fn: Callable[[Any], Any], history: History | MinimizeResult, params: str | Sequence[str] | None = None,
               bounds: Sequence[Sequence[float]] | None = None, resolution: int = 60, levels: int = 15) -> Any:
     """Contours of ``fn`` over two parameters with the descent's path on them, start and end marked.
 
@@ -198,9 +213,14 @@ def _libraries() -> tuple[Any, Any]:
 
 
 def _history(run: Any) -> History:
+    """The History of ``run`` (a History or a minimize result), which must have rows to draw."""
     h = getattr(run, "history", run)
     if not isinstance(h, History):
-        raise TypeError(f"expected a History or a minimize result, not {type(run).__name__}")
+        raise TypeError(f"expected a History or a minimize result (what tg.minimize returns), "
+                        f"not {type(run).__name__}")
+    if not len(h):
+        raise ValueError(f"{h._why_empty()} to plot"
+                         + ("; run minimize with record=True (the default)" if h._unrecorded() else ""))
     return h
 
 

@@ -87,7 +87,9 @@ def test_summary_states_the_run(run):
     assert any(line.split()[:4] == ["w", "1", "->", f"{0.5 ** 8:.6g}"] for line in lines)
     assert repr(text) == text  # shows as text at the prompt
     assert tg.minimize(lambda w: w**2, 1.0, steps=3, record=False).history.summary() == \
-        "History: empty (nothing recorded)"
+        "History: empty (this run was made with record=False, so there is no history)"
+    assert tg.History({c: [] for c in ["loss", "grad_norm", "lr", "elapsed"]}).summary() == \
+        "History: empty (this history has no rows)"
 
 
 def test_array_parameters_survive_staging_growth_and_reads_mid_run(monkeypatch):

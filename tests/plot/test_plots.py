@@ -80,6 +80,10 @@ def test_compare_puts_runs_on_one_figure(tmp_path):
     assert _is_png(tmp_path / "compare.png")
     with pytest.raises(TypeError, match="dict of label"):
         tg.plot.compare([runs["sgd"]])
+    with pytest.raises(ValueError, match="at least one run; got an empty dict"):
+        tg.plot.compare({})
+    with pytest.raises(ValueError, match="run 'off': this run was made with record=False"):
+        tg.plot.compare({"on": runs["sgd"], "off": tg.minimize(f, 0.0, steps=5, record=False)})
 
 
 def test_landscape_draws_contours_of_fn_and_the_path(tmp_path):
@@ -246,3 +250,31 @@ def test_landscape_default_bounds_cover_a_converging_path(rosen):
     (x0, x1), (y0, y1) = p.coordinates.limits.x, p.coordinates.limits.y
     assert x0 < r.history["x"].min() and r.history["x"].max() < x1
     assert y0 < r.history["y"].min() and r.history["y"].max() < y1
+
+
+@pytest.mark.parametrize("plot", ["trajectory", "loss", "compare", "landscape"])
+def test_every_plot_takes_a_result_or_its_history(rosen, plot):
+    f, r = rosen
+    draw = {"trajectory": tg.plot.trajectory, "loss": tg.plot.loss, "compare": lambda h: tg.plot.compare({"a": h}),
+            "landscape": lambda h: tg.plot.landscape(f, h, resolution=10)}[plot]
+    from_result, from_history = draw(r), draw(r.history)
+    assert len(from_result.data) > 0
+    assert from_result.data.equals(from_history.data) and from_result.labels == from_history.labels
+
+
+@pytest.mark.parametrize("plot", ["trajectory", "loss", "landscape"])
+def test_a_run_without_history_says_so_instead_of_drawing_nothing(plot):
+    f = lambda w: w**2
+    r = tg.minimize(f, 1.0, steps=5, record=False)
+    assert len(r.history) == 0
+    message = r"made with record=False, so there is no history to plot; run minimize with record=True"
+    with pytest.raises(ValueError, match=message):
+        r.plot(plot)
+    with pytest.raises(ValueError, match=message):
+        r.history.plot(plot, **({"fn": f} if plot == "landscape" else {}))
+    with pytest.raises(ValueError, match=message):
+        (tg.plot.landscape(f, r) if plot == "landscape" else getattr(tg.plot, plot)(r))
+    assert "record=False" in r.history.summary()
+    empty = tg.History({c: [] for c in ["loss", "w", "grad_norm", "lr", "elapsed"]})
+    with pytest.raises(ValueError, match="this history has no rows to plot"):
+        empty.plot(plot, **({"fn": f} if plot == "landscape" else {}))
