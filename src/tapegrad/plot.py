@@ -31,14 +31,21 @@ if TYPE_CHECKING:
 def trajectory(history: History | MinimizeResult, param: str | Sequence[str] | None = None) -> Any:
     """Parameters over steps: one parameter gives the seed's figure (``geom_line``, "w0 over epochs").
 
-    ``history``: a ``History`` or a minimize result. ``param``: a parameter column name or a
-    list of them; default all of them (one line each).
+    ``history``: a ``History`` or a minimize result. ``param``: a parameter column name, an
+    array parameter's name (``"w"`` draws its recorded elements ``w[0]``, ``w[1]``, ..., one line
+    each; ``"norm(w)"``, when recorded, is a column of its own), or a list of these; default
+    every parameter column. Several columns share one figure, one colour per column.
 
+    >>> import numpy as np
     >>> import tapegrad as tg
     >>> r = tg.minimize(lambda p: (p[0] - 1) ** 2 + p[1] ** 2, [0.0, 2.0], steps=20)
     >>> p = tg.plot.trajectory(r)
     >>> sorted(set(p.data["parameter"])), p.labels.title
     (['x0', 'x1'], 'parameters over epochs')
+    >>> w = tg.minimize(lambda w: tg.reduce_sum(w ** 2), np.ones(3), steps=5)
+    >>> p = tg.plot.trajectory(w, "w")
+    >>> list(p.data["parameter"].cat.categories), p.labels.title
+    (['w[0]', 'w[1]', 'w[2]'], 'w over epochs')
     """
     pd, p9 = _libraries()
     history = _history(history)
@@ -53,8 +60,9 @@ def trajectory(history: History | MinimizeResult, param: str | Sequence[str] | N
         "parameter": pd.Categorical(np.repeat(names, len(history)), categories=names),
         "value": np.concatenate([history[n] for n in names]),
     })
+    title = f"{param} over epochs" if isinstance(param, str) else "parameters over epochs"
     return (p9.ggplot(data, p9.aes(x="step", y="value", color="parameter")) + p9.geom_line()
-            + p9.labs(title="parameters over epochs", x="Epoch", y="value") + p9.theme_minimal())
+            + p9.labs(title=title, x="Epoch", y="value") + p9.theme_minimal())
 
 
 def loss(history: History | MinimizeResult) -> Any:
@@ -225,13 +233,18 @@ def _history(run: Any) -> History:
 
 
 def _param_names(history: History, param: str | Sequence[str] | None) -> list[str]:
+    """The columns to draw: each name a parameter column, or an array parameter standing for its elements."""
     available = history.param_columns
-    names = available if param is None else [param] if isinstance(param, str) else list(param)
-    if not names:
+    asked = available if param is None else [param] if isinstance(param, str) else list(param)
+    if not asked:
         raise ValueError("this history has no parameter columns to plot")
-    for n in names:
-        if n not in available:
-            raise ValueError(f"no parameter column {n!r}; this history has {available}")
+    names: list[str] = []
+    for n in asked:
+        columns = [n] if n in available else history._array_columns(n)[0] if isinstance(n, str) else []
+        if not columns:
+            raise ValueError(f"no parameter column {n!r}; this history has {available} (an array "
+                             f"parameter's name, e.g. 'w', stands for all its element columns)")
+        names += [c for c in columns if c not in names]
     return names
 
 

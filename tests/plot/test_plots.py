@@ -278,3 +278,20 @@ def test_a_run_without_history_says_so_instead_of_drawing_nothing(plot):
     empty = tg.History({c: [] for c in ["loss", "w", "grad_norm", "lr", "elapsed"]})
     with pytest.raises(ValueError, match="this history has no rows to plot"):
         empty.plot(plot, **({"fn": f} if plot == "landscape" else {}))
+
+
+def test_trajectory_of_an_array_parameter_draws_each_element(monkeypatch):
+    monkeypatch.setattr(tg.History, "max_elements", 3)
+    target = np.array([1.0, 2.0, 3.0, 4.0])
+    x0 = {"w": np.zeros(4), "b": np.float64(0.5)}
+    h = tg.minimize(lambda p: tg.reduce_sum((p["w"] - target) ** 2) + p["b"] ** 2, x0, steps=10).history
+    p = tg.plot.trajectory(h, param="w")
+    elements = ["w[0]", "w[1]", "w[2]"]  # the recorded ones; norm(w) is not an element
+    assert list(p.data["parameter"].cat.categories) == elements and p.mapping["color"] == "parameter"
+    for c in elements:
+        np.testing.assert_array_equal(p.data.loc[p.data["parameter"] == c, "value"], h[c])
+    assert p.labels.title == "w over epochs"
+    both = tg.plot.trajectory(h, ["b", "w", "w[1]"])
+    assert list(both.data["parameter"].cat.categories) == ["b", *elements]
+    with pytest.raises(ValueError, match="no parameter column 'v'.*array parameter's name"):
+        tg.plot.trajectory(h, "v")
