@@ -63,8 +63,7 @@ class History:
         missing = [c for c in _FIXED if c not in names]
         if missing:
             raise ValueError(f"History needs the columns {list(_FIXED)}; missing {missing}")
-        arrays = {c: np.asarray([math.nan if v is None else v for v in columns[c]], dtype=np.float64)
-                  for c in names}
+        arrays = {c: _column_from_json(c, columns[c]) for c in names}
         n = len(arrays["loss"])
         if any(len(a) != n for a in arrays.values()):
             raise ValueError("History columns must all have the same length")
@@ -408,17 +407,22 @@ class History:
         """The history as JSON ``{"meta": {...}, "columns": {name: [values]}}``.
 
         Written to ``path`` (a file name or an open text file, left open) if given, else returned.
-        JSON has no NaN or infinity: they are written as null (and read back as NaN).
+        JSON has no NaN or infinity, so to stay valid JSON a NaN is written as ``null`` and an
+        infinity as the string ``"inf"`` or ``"-inf"`` (a diverged run's last loss is often inf);
+        ``from_json`` and ``History(columns)`` read all three back as they were.
 
         >>> import json
         >>> import tapegrad as tg
-        >>> text = tg.minimize(lambda w: w ** 2, 1.0, learning_rate=0.25, steps=1).history.to_json()
-        >>> json.loads(text)["columns"]["lr"]
-        [0.25, None]
+        >>> h = tg.History({"loss": [1.0, float("inf")], "grad_norm": [2.0, float("-inf")],
+        ...                 "lr": [0.5, float("nan")], "elapsed": [0.0, 0.1]})
+        >>> cols = json.loads(h.to_json())["columns"]
+        >>> cols["loss"], cols["grad_norm"], cols["lr"]
+        ([1.0, 'inf'], [2.0, '-inf'], [0.5, None])
+        >>> tg.History.from_json(h.to_json())["loss"]
+        array([ 1., inf])
         """
         with _text_output(path, "to_json") as f:
-            cols = {c: [v if isinstance(v, int) or math.isfinite(v) else None for v in vals]
-                    for c, vals in self.to_dict().items()}
+            cols = {c: [_json_number(v) for v in vals] for c, vals in self.to_dict().items()}
             json.dump({"meta": _jsonable(self.meta), "columns": cols}, f)
             return f.getvalue() if path is None else None
 
@@ -534,6 +538,29 @@ def _text_output(path: Any, what: str) -> Iterator[Any]:
 
 def _g(x: float) -> str:
     return f"{x:.6g}"
+
+
+_NON_FINITE = {math.inf: "inf", -math.inf: "-inf"}  # NaN is null; NaN != NaN, so it is no dict key
+_FROM_JSON = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
+
+
+def _json_number(v: float) -> float | str | None:
+    """A column value as strict JSON allows it: itself when finite, "inf"/"-inf", or None for NaN."""
+    if isinstance(v, int) or math.isfinite(v):
+        return v
+    return _NON_FINITE.get(v)
+
+
+def _column_from_json(name: str, values: Any) -> Any:
+    """A column as float64, reading what _json_number wrote (None, "inf", "-inf") back as numbers."""
+    try:
+        return np.asarray([math.nan if v is None else _FROM_JSON.get(v, v) if isinstance(v, str) else v
+                           for v in values], dtype=np.float64)
+    except (TypeError, ValueError):
+        bad = next((v for v in values if isinstance(v, str) and v not in _FROM_JSON), None)
+        what = f"the string {bad!r}" if bad is not None else "a value that is not a number"
+        raise ValueError(f"History column {name!r} holds {what}; a column holds numbers, with null for NaN and "
+                         f"\"inf\" / \"-inf\" for infinities (as to_json writes them)") from None
 
 
 def _jsonable(obj: Any) -> Any:

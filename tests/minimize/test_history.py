@@ -56,20 +56,36 @@ def test_csv_round_trip_is_exact(run, tmp_path):
         np.testing.assert_array_equal(back[c], run.history[c])
 
 
-def test_json_round_trip_with_nan_and_inf_as_null(tmp_path):
+def _strict_json(text):
+    def refuse(token):
+        raise AssertionError(f"{token} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_round_trip_keeps_nan_inf_and_minus_inf(tmp_path):
     r = tg.minimize(lambda w: w**2, 1.0, learning_rate=1.5, steps=100)  # diverges: the last loss is inf
-    text = r.history.to_json()
-    obj = json.loads(text)  # strict JSON: no NaN or Infinity tokens
-    assert obj["columns"]["loss"][-1] is None and obj["columns"]["lr"][-1] is None
+    assert r.history["loss"][-1] == math.inf
+    obj = _strict_json(r.history.to_json())
+    assert obj["columns"]["loss"][-1] == "inf" and obj["columns"]["lr"][-1] is None
     assert obj["meta"]["status"] == "diverged" and obj["meta"]["optimizer"] == "SGD"
     path = tmp_path / "h.json"
     r.history.to_json(path)
     back = tg.History.from_json(path)
     assert back.columns == r.history.columns and back.meta["message"] == r.message
-    np.testing.assert_array_equal(back["w"], r.history["w"])
-    assert math.isnan(back["loss"][-1])
+    for c in r.history.columns:
+        np.testing.assert_array_equal(back[c], r.history[c])  # equal_nan: NaN where NaN, inf where inf
+    assert back.summary().splitlines()[1] == r.history.summary().splitlines()[1]
+    assert back["loss"][-1] == math.inf and "-> inf" in back.summary()
+    special = [0.5, math.nan, math.inf, -math.inf]
+    h = tg.History({"loss": special, "x": special[::-1], "grad_norm": special, "lr": special, "elapsed": special})
+    assert _strict_json(h.to_json())["columns"]["x"] == ["-inf", "inf", None, 0.5]
+    again = tg.History.from_json(h.to_json())
+    for c in h.columns:
+        np.testing.assert_array_equal(again[c], h[c])
     with pytest.raises(ValueError, match="not a tapegrad History"):
         tg.History.from_json('{"a": 1}')
+    with pytest.raises(ValueError, match=r"column 'loss' holds the string 'lots'.*\"inf\" / \"-inf\""):
+        tg.History({"loss": ["lots"], "grad_norm": [1.0], "lr": [1.0], "elapsed": [0.0]})
 
 
 def test_history_from_columns_checks_them():
