@@ -447,11 +447,17 @@ class History:
 
     # -- reading for people ------------------------------------------------------------------------
     def summary(self) -> Summary:
-        """A few lines on the run: rows, loss from start to end and its best, gradient norm, parameters.
+        """A few lines on the run, for people: how it stopped, the loss from start to end and its best,
+        the gradient norm and each parameter column from start to end, and the step size.
+
+        A step size that changed during the run (a schedule, a line search, Newton's damping) shows
+        as its range, ``lr 0.125 to 1 (varies; first 1, last 1)``; a constant one as one number.
+        After six columns the rest are named in one line.
 
         >>> import tapegrad as tg
         >>> print(tg.minimize(lambda w: w ** 2, 1.0, learning_rate=0.25, steps=3).history.summary())
         History: 4 rows (steps 0 to 3), max_steps
+          stopped    ran the 3 steps asked for
           loss       1 -> 0.015625 (best 0.015625 at step 3)
           grad_norm  2 -> 0.25
           w          1 -> 0.125
@@ -460,28 +466,29 @@ class History:
         n = self._n
         if n == 0:
             return Summary(f"History: empty ({self._why_empty()})")
-        head = f"History: {n} rows (steps 0 to {n - 1})"
+        head = f"History: {n} rows (steps 0 to {n - 1})" if n > 1 else "History: 1 row (step 0)"
         if self.meta.get("status"):
             head += f", {self.meta['status']}"
+        rows: list[tuple[str, str]] = []
+        if self.meta.get("message"):
+            # The message's first clause says why the run stopped; the rest is advice, too long for here.
+            rows.append(("stopped", str(self.meta["message"]).split("; ")[0]))
         loss = self["loss"]
         finite = np.isfinite(loss)
-        lines = [head]
-        if finite.any():
-            best = int(np.nanargmin(np.where(finite, loss, np.nan)))
-            lines.append(f"  {'loss':<10} {_g(loss[0])} -> {_g(loss[-1])} (best {_g(loss[best])} at step {best})")
-        else:
-            lines.append(f"  {'loss':<10} {_g(loss[0])} -> {_g(loss[-1])}")
+        best = f" (best {_g(np.min(loss[finite]))} at step {int(np.argmin(np.where(finite, loss, np.inf)))})"
+        rows.append(("loss", f"{_g(loss[0])} -> {_g(loss[-1])}" + (best if finite.any() else "")))
         names = ["grad_norm", *self.param_columns]
-        shown = names[:6]
-        for c in shown:
-            col = self[c]
-            lines.append(f"  {c:<10} {_g(col[0])} -> {_g(col[-1])}")
-        if len(names) > len(shown):
-            lines.append(f"  ... and {len(names) - len(shown)} more parameter columns")
-        lr = self["lr"][:-1] if n > 1 else self["lr"]
+        shown, hidden = names[:6], names[6:]
+        rows += [(c, f"{_g(self[c][0])} -> {_g(self[c][-1])}") for c in shown]
+        if hidden:
+            rows.append(("", f"... and {len(hidden)} more parameter columns: {_spans(hidden)}"))
+        lr = self["lr"][:-1] if n > 1 else self["lr"]  # the last row's lr is NaN: no step was taken from it
         lr = lr[np.isfinite(lr)]
         if lr.size:
-            lines.append(f"  {'lr':<10} " + (_g(lr[0]) if np.all(lr == lr[0]) else f"{_g(lr[0])} .. {_g(lr[-1])}"))
+            rows.append(("lr", _g(lr[0]) if np.all(lr == lr[0]) else
+                         f"{_g(lr.min())} to {_g(lr.max())} (varies; first {_g(lr[0])}, last {_g(lr[-1])})"))
+        width = max(10, *(len(name) for name, _ in rows))
+        lines = [head, *(f"  {name:<{width}} {text}" if name else f"  {text}" for name, text in rows)]
         return Summary("\n".join(lines))
 
     def plot(self, kind: str = "trajectory", **kwargs: Any) -> Any:
@@ -534,6 +541,18 @@ def _text_output(path: Any, what: str) -> Iterator[Any]:
         fd = " (not a file descriptor: wrap one in open(fd, 'w', closefd=False))" if isinstance(path, int) else ""
         raise TypeError(f"{what}() takes a file name, an open text file, or None (to return the text); "
                         f"got {type(path).__name__} {path!r}{fd}")
+
+
+def _spans(columns: list[str]) -> str:
+    """Column names with each array's consecutive elements shortened: ``w[5]..w[9], norm(w), b``."""
+    parts: list[list[str]] = []
+    for c in columns:
+        name = c.split("[")[0] if c.endswith("]") else None
+        if name and parts and parts[-1][0].startswith(f"{name}[") and parts[-1][0].endswith("]"):
+            parts[-1][1:] = [c]
+        else:
+            parts.append([c])
+    return ", ".join("..".join(p) for p in parts)
 
 
 def _g(x: float) -> str:
