@@ -15,6 +15,7 @@ matplotlib are imported only when a plot is made (``pip install 'tapegrad[plot]'
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -134,14 +135,19 @@ def landscape(fn: Callable[[Any], Any], history: History | MinimizeResult, param
 
     ``fn`` is the function that was minimized (called as minimize called it); ``history`` a
     ``History`` or a minimize result. ``params`` picks two parameter columns, or one name
-    (default the first two; the others stay at their final values). With a single parameter
-    it draws the curve of ``fn`` with the visited points instead.
+    (default the first two). With a single parameter it draws the curve of ``fn`` with the
+    visited points instead. The picture is a slice: every parameter not drawn (and the
+    elements of an array not drawn) stays at its final value, and the subtitle says which,
+    e.g. "slice through x, y; z at its final value".
     ``bounds`` is one ``(low, high)`` pair per drawn parameter, ``[(xmin, xmax), (ymin, ymax)]``.
     By default they cover the path plus a 20% margin. When the loss ran away (rose above the
     start by more than 100 times the larger of its starting size and its best drop: a
     diverging run), the path is drawn up to its first step out and the default bounds cover
     the part before it, so the picture shows where the descent left instead of a square
-    1e19 wide. The view is cut to the bounds.
+    1e19 wide. The view is cut to the bounds. The end marker sits on the last point in view:
+    the run's end (``"end"``), or for a diverging run the point before the step out
+    (``"diverged after this"``; the path's line runs on out of the view); when only given
+    ``bounds`` leave the end out, the last point inside them (``"left the view after this"``).
     ``resolution`` is the number of grid points per axis (an int >= 2), ``levels`` the
     number of contour levels (an int >= 1). The DataFrame ``.data`` holds the contour lines
     (``kind == "contour"``), the path (``"path"``) and the two markers (``"marker"``).
@@ -150,8 +156,8 @@ def landscape(fn: Callable[[Any], Any], history: History | MinimizeResult, param
     >>> f = lambda p: (1 - p["x"]) ** 2 + 100 * (p["y"] - p["x"] ** 2) ** 2
     >>> r = tg.minimize(f, {"x": -1.2, "y": 1.0}, optimizer="adam", learning_rate=0.05, steps=300)
     >>> p = tg.plot.landscape(f, r.history)
-    >>> sorted(set(p.data["kind"]))
-    ['contour', 'marker', 'path']
+    >>> sorted(set(p.data["kind"])), list(p.data.query("kind == 'marker'")["label"])
+    (['contour', 'marker', 'path'], ['start', 'end'])
     """
     pd, p9 = _libraries()
     if not callable(fn) and callable(history):
@@ -185,16 +191,17 @@ def landscape(fn: Callable[[Any], Any], history: History | MinimizeResult, param
     if cut:
         path = path.iloc[:cut + 1]  # up to the first step out: points 1e19 away draw as stray lines
     spans = given or _default_spans(path.iloc[:cut], len(names))
+    held = _held(history, names)
     if len(names) == 1:
-        return _landscape_1d(pd, p9, evaluate, path, names[0], spans[0], resolution)
+        return _landscape_1d(pd, p9, evaluate, path, names[0], spans[0], resolution, cut, held)
     xs, ys = (np.linspace(lo, hi, resolution) for lo, hi in spans)
     with np.errstate(all="ignore"):
         z = np.array([[evaluate((x, y)) for x in xs] for y in ys])
     lines = _contours(pd, xs, ys, z, levels)
     trail = pd.DataFrame({"kind": "path", "x": path["p0"], "y": path["p1"], "step": path["step"],
                           "loss": path["loss"]})
-    ends = trail.iloc[[0, -1]].assign(kind="marker", label=["start", "end"])
-    data = pd.concat([lines, trail, ends], ignore_index=True)
+    inside = np.logical_and.reduce([trail[a].between(*span).to_numpy() for a, span in zip("xy", spans)])
+    data = pd.concat([lines, trail, _markers(pd, trail, inside, cut)], ignore_index=True)
     positive = bool(len(lines)) and bool((lines["level"] > 0).all())
     spread = positive and lines["level"].max() / lines["level"].min() > 100
     return (p9.ggplot(data, p9.aes(x="x", y="y"))
@@ -204,7 +211,8 @@ def landscape(fn: Callable[[Any], Any], history: History | MinimizeResult, param
                             color="#d62728")
             + p9.scale_color_continuous(trans="log10" if spread else None)
             + p9.coord_cartesian(xlim=spans[0], ylim=spans[1], expand=False)
-            + p9.labs(title="loss landscape and descent path", x=names[0], y=names[1], color="loss", shape="")
+            + p9.labs(title="loss landscape and descent path", subtitle=held and f"slice through {held}",
+                      x=names[0], y=names[1], color="loss", shape="")
             + p9.theme_minimal())
 
 
@@ -298,6 +306,42 @@ def _runaway(loss: Any) -> int | None:
     return int(away[0]) if away.size else None
 
 
+def _held(history: History, names: list[str]) -> str | None:
+    """``"x, y; z at its final value"``: the drawn columns and the parameters held still, or None if none are."""
+    leaves: dict[int, list[str]] = {}  # each parameter's columns, by its leaf
+    for column, (leaf, _) in history._sources.items():
+        leaves.setdefault(leaf, []).append(column)
+    held = []
+    for columns in leaves.values():
+        whole = columns[0].split("[")[0] if columns[0].endswith("]") else columns[0]
+        drawn = [c for c in columns if c in names]
+        # An array's elements past max_elements have no column, but they are held at their final values too.
+        if not drawn:
+            held.append(whole)
+        elif len(drawn) < len(columns) or len(columns) < math.prod(history.meta.get("shapes", {}).get(whole, [1])):
+            held.append(f"the rest of {whole}")
+    if not held:
+        return None
+    which = ", ".join(held) if len(held) <= 4 else f"the other {len(held)} parameters"
+    return f"{', '.join(names)}; {which} at {'its' if len(held) == 1 else 'their'} final value" \
+        + ("" if len(held) == 1 else "s")
+
+
+def _markers(pd: Any, points: Any, inside: Any, cut: int | None) -> Any:
+    """The start and end markers. The end is the last point in view: when the path leaves the view (a
+    diverging run's first step out always does, see landscape), a marker on it would not show."""
+    last = len(points) - 1
+    label = "end"
+    if not inside[last] and inside.any():
+        last = int(np.flatnonzero(inside)[-1])
+        label = "left the view after this"
+    if cut is not None and last >= cut - 1:
+        label = "diverged after this"
+    marks = points.iloc[[0, last]].assign(kind="marker", label=["start", label])
+    marks["label"] = pd.Categorical(marks["label"], categories=["start", label])
+    return marks
+
+
 def _default_spans(path: Any, count: int) -> list[tuple[float, float]]:
     spans = []
     for i in range(count):
@@ -324,22 +368,23 @@ def _contours(pd: Any, xs: Any, ys: Any, z: Any, levels: int) -> Any:
 
 
 def _landscape_1d(pd: Any, p9: Any, evaluate: Callable[[tuple], float], path: Any, name: str,
-                  span: tuple[float, float], resolution: int) -> Any:
+                  span: tuple[float, float], resolution: int, cut: int | None, held: str | None) -> Any:
     xs = np.linspace(span[0], span[1], max(resolution, 200))
     with np.errstate(all="ignore"):
         curve = pd.DataFrame({"kind": "curve", "x": xs, "y": [evaluate((x,)) for x in xs]})
     points = pd.DataFrame({"kind": "path", "x": path["p0"], "y": path["loss"], "step": path["step"]})
-    ends = points.iloc[[0, -1]].assign(kind="marker", label=["start", "end"])
-    data = pd.concat([curve, points, ends], ignore_index=True)
     # The visited points outside the span (a diverging run) must not stretch the view.
     heights = curve["y"][np.isfinite(curve["y"])]
     ylim = (heights.min(), heights.max()) if len(heights) and heights.min() < heights.max() else None
+    inside = points["x"].between(*span) & (points["y"].between(*ylim) if ylim else True)
+    data = pd.concat([curve, points, _markers(pd, points, inside.to_numpy(), cut)], ignore_index=True)
     return (p9.ggplot(data, p9.aes(x="x", y="y"))
             + p9.geom_line(data=lambda d: d[d["kind"] == "curve"], color="grey")
             + p9.geom_point(data=lambda d: d[d["kind"] == "path"], color="#d62728", alpha=0.5)
             + p9.geom_point(p9.aes(shape="label"), data=lambda d: d[d["kind"] == "marker"], size=3)
             + p9.coord_cartesian(xlim=span, ylim=ylim)
-            + p9.labs(title=f"loss along {name} and the points visited", x=name, y="loss", shape="")
+            + p9.labs(title=f"loss along {name} and the points visited", subtitle=held and f"slice along {held}",
+                      x=name, y="loss", shape="")
             + p9.theme_minimal())
 
 

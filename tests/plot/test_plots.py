@@ -295,3 +295,51 @@ def test_trajectory_of_an_array_parameter_draws_each_element(monkeypatch):
     assert list(both.data["parameter"].cat.categories) == ["b", *elements]
     with pytest.raises(ValueError, match="no parameter column 'v'.*array parameter's name"):
         tg.plot.trajectory(h, "v")
+
+
+def test_landscape_says_which_parameters_it_holds_at_their_final_values():
+    f = lambda p: (1 - p["x"]) ** 2 + 100 * (p["y"] - p["x"] ** 2) ** 2 + p["z"] ** 2
+    r = tg.minimize(f, {"x": -1.2, "y": 1.0, "z": 1.0}, optimizer="adam", steps=50)
+    assert tg.plot.landscape(f, r, resolution=10).labels.subtitle == "slice through x, y; z at its final value"
+    assert tg.plot.landscape(f, r, params="z").labels.subtitle == "slice along z; x, y at their final values"
+    g = lambda v: tg.reduce_sum((v - np.array([1.0, 2.0, 3.0])) ** 2)
+    v = tg.minimize(g, np.zeros(3), steps=5)
+    assert tg.plot.landscape(g, v, resolution=10).labels.subtitle == \
+        "slice through v[0], v[1]; the rest of v at its final value"
+    two = tg.minimize(lambda p: p["x"] ** 2 + p["y"] ** 2, {"x": 1.0, "y": 1.0}, steps=5)
+    assert tg.plot.landscape(two.fn, two, resolution=10).labels.subtitle is None  # nothing held: no slice
+
+
+def _marks(p):
+    return p.data[p.data["kind"] == "marker"]
+
+
+def test_a_diverged_landscape_marks_the_last_point_in_view():
+    f = lambda p: p["x"] ** 2 + p["y"] ** 2
+    r = tg.minimize(f, {"x": 1.0, "y": 1.0}, learning_rate=1.5, steps=500)  # x_k = (-2)^k until overflow
+    p = tg.plot.landscape(f, r)
+    (x0, x1), (y0, y1) = p.coordinates.limits.x, p.coordinates.limits.y
+    path, marks = p.data[p.data["kind"] == "path"], _marks(p)
+    assert not (x0 <= path["x"].iloc[-1] <= x1)  # the path's last point, its first step out, is out of view
+    assert list(marks["label"]) == ["start", "diverged after this"]
+    end = marks.iloc[-1]
+    assert x0 <= end["x"] <= x1 and y0 <= end["y"] <= y1
+    assert end["step"] == path["step"].iloc[-2]  # the point the runaway step left from
+    one = tg.minimize(lambda w: w**2, 1.0, learning_rate=1.5, steps=500)
+    q = tg.plot.landscape(one.fn, one)
+    end = _marks(q).iloc[-1]
+    assert end["label"] == "diverged after this"
+    assert q.coordinates.limits.x[0] <= end["x"] <= q.coordinates.limits.x[1]
+    assert q.coordinates.limits.y[0] <= end["y"] <= q.coordinates.limits.y[1]
+
+
+def test_landscape_end_marker_when_the_bounds_leave_the_end_out():
+    f = lambda p: (p["x"] - 1) ** 2 + (p["y"] - 1) ** 2
+    r = tg.minimize(f, {"x": -1.0, "y": -1.0}, learning_rate=0.1, steps=40)
+    p = tg.plot.landscape(f, r, bounds=[(-1.5, 0.0), (-1.5, 0.0)], resolution=10)
+    marks = _marks(p)
+    inside = (r.history["x"] <= 0.0) & (r.history["y"] <= 0.0)
+    assert not inside[-1] and list(marks["label"]) == ["start", "left the view after this"]
+    assert marks["step"].iloc[-1] == np.flatnonzero(inside)[-1]
+    whole = _marks(tg.plot.landscape(f, r, resolution=10))
+    assert list(whole["label"]) == ["start", "end"] and whole["step"].iloc[-1] == len(r.history) - 1
