@@ -67,34 +67,31 @@ def trajectory(history: History | MinimizeResult, param: str | Sequence[str] | N
 
 
 def loss(history: History | MinimizeResult) -> Any:
-    """The loss over steps on a log scale; NaN/inf rows are left out, and exact zeros (a log scale has no 0).
+    """The loss over steps, on a log scale when it can be.
 
-    ``history`` is a ``History`` or a minimize result. When some loss is negative the scale
-    is linear and every finite row is drawn.
+    ``history`` is a ``History`` or a minimize result. Rows whose loss is NaN or inf (a
+    diverged run's last ones) are not drawn, nor, on a log scale, rows whose loss is exactly 0
+    (a float32 loss can underflow to 0; a log scale has no 0): the caption says which, and the
+    x axis still runs to the last step. When some loss is negative the scale is linear and
+    every finite row is drawn.
 
     >>> import tapegrad as tg
     >>> p = tg.plot.loss(tg.minimize(lambda w: w ** 2, 1.0, steps=50))
-    >>> p.labels.y
-    'loss (log scale)'
+    >>> p.labels.y, p.labels.caption
+    ('loss (log scale)', None)
+    >>> diverged = tg.plot.loss(tg.minimize(lambda w: w ** 2, 1.0, learning_rate=1.5, steps=100))
+    >>> diverged.labels.caption
+    'not drawn: loss inf at step 64'
     """
     pd, p9 = _libraries()
-    history = _history(history)
-    data = pd.DataFrame({"step": history["step"], "loss": history["loss"]})
-    data = data[np.isfinite(data["loss"])]
-    log = bool((data["loss"] >= 0).all()) and bool((data["loss"] > 0).any())
-    if log:
-        data = data[data["loss"] > 0]
-    data = data.reset_index(drop=True)
-    plot = (p9.ggplot(data, p9.aes(x="step", y="loss")) + p9.geom_line()
-            + p9.labs(title="loss over epochs", x="Epoch", y="loss (log scale)" if log else "loss")
-            + p9.theme_minimal())
-    return plot + p9.scale_y_log10() if log else plot
+    return _loss_plot(pd, p9, {"": _history(history)})
 
 
 def compare(runs: Mapping[str, History | MinimizeResult]) -> Any:
     """The loss against step for several runs on one figure, one colour per run (log scale as in ``loss``).
 
-    ``runs`` maps a label to a ``History`` or a ``MinimizeResult``.
+    ``runs`` maps a label to a ``History`` or a ``MinimizeResult``. Rows are left out, and
+    named in the caption, as in ``loss``.
 
     >>> import tapegrad as tg
     >>> f = lambda w: (w - 2.0) ** 2
@@ -109,24 +106,13 @@ def compare(runs: Mapping[str, History | MinimizeResult]) -> Any:
                         f"got {type(runs).__name__}")
     if not runs:
         raise ValueError(f"compare() needs at least one run; got an empty dict. Give label -> run, {example}")
-    frames = []
+    histories = {}
     for label, run in runs.items():
         try:
-            h = _history(run)
+            histories[str(label)] = _history(run)
         except (TypeError, ValueError) as e:
             raise type(e)(f"run {label!r}: {e}") from None
-        frames.append(pd.DataFrame({"run": str(label), "step": h["step"], "loss": h["loss"]}))
-    data = pd.concat(frames, ignore_index=True)
-    data = data[np.isfinite(data["loss"])]
-    log = bool((data["loss"] >= 0).all()) and bool((data["loss"] > 0).any())
-    if log:
-        data = data[data["loss"] > 0]
-    data = data.reset_index(drop=True)
-    data["run"] = pd.Categorical(data["run"], categories=[str(k) for k in runs])
-    plot = (p9.ggplot(data, p9.aes(x="step", y="loss", color="run")) + p9.geom_line()
-            + p9.labs(title="loss over epochs", x="Epoch", y="loss (log scale)" if log else "loss", color="run")
-            + p9.theme_minimal())
-    return plot + p9.scale_y_log10() if log else plot
+    return _loss_plot(pd, p9, histories, color="run")
 
 
 def landscape(fn: Callable[[Any], Any], history: History | MinimizeResult, params: str | Sequence[str] | None = None,
@@ -238,6 +224,50 @@ def _history(run: Any) -> History:
         raise ValueError(f"{h._why_empty()} to plot"
                          + ("; run minimize with record=True (the default)" if h._unrecorded() else ""))
     return h
+
+
+def _loss_plot(pd: Any, p9: Any, histories: dict[str, History], color: str | None = None) -> Any:
+    """Loss against step for each history (``color`` names the column of their labels, when several).
+
+    On a log scale the rows with loss 0 cannot be drawn, and inf/NaN rows never can; they are left
+    out and the caption names them, so a line that stops early (a float32 loss underflowing to 0)
+    is explained. The x axis runs to the last step regardless."""
+    frames, notes = [], []
+    finite_losses = np.concatenate([h["loss"][np.isfinite(h["loss"])] for h in histories.values()])
+    log = bool((finite_losses >= 0).all()) and bool((finite_losses > 0).any())
+    for label, h in histories.items():
+        loss_ = h["loss"]
+        bad = ~np.isfinite(loss_)
+        zero = (loss_ == 0) if log else np.zeros(len(h), bool)
+        keep = ~(bad | zero)
+        frames.append(pd.DataFrame({**({color: label} if color else {}), "step": h["step"][keep],
+                                    "loss": loss_[keep]}))
+        who = f"{label}'s loss" if color else "loss"
+        if bad.any():
+            kinds = " or ".join(k for k, m in (("inf", np.isinf(loss_)), ("NaN", np.isnan(loss_))) if m.any())
+            notes.append(f"{who} {kinds} {_where(np.flatnonzero(bad), len(h))}")
+        if zero.any():
+            notes.append(f"{who} 0 {_where(np.flatnonzero(zero), len(h))} (a log scale has no 0)")
+    data = pd.concat(frames, ignore_index=True)
+    if color:
+        data[color] = pd.Categorical(data[color], categories=list(histories))
+    last = max(len(h) for h in histories.values()) - 1
+    by = {"color": color} if color else {}
+    plot = (p9.ggplot(data, p9.aes(x="step", y="loss", **by)) + p9.geom_line()
+            + p9.coord_cartesian(xlim=(0, last))
+            + p9.labs(title="loss over epochs", x="Epoch", y="loss (log scale)" if log else "loss",
+                      caption="not drawn: " + "; ".join(notes) if notes else None, **by)
+            + p9.theme_minimal())
+    return plot + p9.scale_y_log10() if log else plot
+
+
+def _where(rows: Any, count: int) -> str:
+    """Where the given rows (step numbers, ascending) are, in words: at step k, from step k on, at n steps."""
+    if len(rows) == 1:
+        return f"at step {rows[0]}"
+    if rows[-1] == count - 1 and len(rows) == count - rows[0]:
+        return f"from step {rows[0]} on"
+    return f"at {len(rows)} steps from step {rows[0]}"
 
 
 def _param_names(history: History, param: str | Sequence[str] | None) -> list[str]:

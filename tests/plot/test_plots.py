@@ -343,3 +343,34 @@ def test_landscape_end_marker_when_the_bounds_leave_the_end_out():
     assert marks["step"].iloc[-1] == np.flatnonzero(inside)[-1]
     whole = _marks(tg.plot.landscape(f, r, resolution=10))
     assert list(whole["label"]) == ["start", "end"] and whole["step"].iloc[-1] == len(r.history) - 1
+
+
+def test_a_loss_that_underflows_to_zero_says_so_and_keeps_the_whole_x_axis(seed):
+    loss = seed.history["loss"]
+    first_zero = int(np.flatnonzero(loss == 0)[0])
+    assert (loss[first_zero:] == 0).all() and (loss[:first_zero] > 0).all()  # float32 underflow, for good
+    p = tg.plot.loss(seed)
+    np.testing.assert_array_equal(p.data["step"], np.arange(first_zero))
+    assert p.labels.caption == f"not drawn: loss 0 from step {first_zero} on (a log scale has no 0)"
+    assert p.coordinates.limits.x == (0, len(loss) - 1)  # the axis does not stop where the line does
+    linear = tg.History({"loss": [1.0, 0.0, -1.0], "w": [1.0, 0.0, -1.0], "grad_norm": [1.0] * 3,
+                         "lr": [0.1] * 3, "elapsed": [0.0] * 3})
+    q = tg.plot.loss(linear)  # a negative loss: linear scale, and 0 is drawn like any number
+    np.testing.assert_array_equal(q.data["loss"], linear["loss"])
+    assert not q.scales and q.labels.caption is None
+    scattered = tg.History({"loss": [1.0, 0.0, 0.5, 0.0, 0.25], "w": [1.0] * 5, "grad_norm": [1.0] * 5,
+                            "lr": [0.1] * 5, "elapsed": [0.0] * 5})
+    assert tg.plot.loss(scattered).labels.caption == "not drawn: loss 0 at 2 steps from step 1 (a log scale has no 0)"
+
+
+def test_the_caption_names_the_rows_left_out_of_each_run(seed):
+    d = tg.minimize(lambda w: w**2, 1.0, learning_rate=1.5, steps=100)
+    k = len(d.history) - 1
+    assert np.isinf(d.history["loss"][k]) and np.isfinite(d.history["loss"][:k]).all()
+    assert tg.plot.loss(d).labels.caption == f"not drawn: loss inf at step {k}"
+    first_zero = int(np.flatnonzero(seed.history["loss"] == 0)[0])
+    p = tg.plot.compare({"seed": seed, "too big": d})
+    assert p.labels.caption == (f"not drawn: seed's loss 0 from step {first_zero} on (a log scale has no 0); "
+                                f"too big's loss inf at step {k}")
+    assert p.coordinates.limits.x == (0, len(seed.history) - 1)
+    np.testing.assert_array_equal(p.data.loc[p.data["run"] == "too big", "step"], np.arange(k))
