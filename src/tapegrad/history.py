@@ -63,8 +63,7 @@ class History:
         missing = [c for c in _FIXED if c not in names]
         if missing:
             raise ValueError(f"History needs the columns {list(_FIXED)}; missing {missing}")
-        arrays = {c: np.asarray([math.nan if v is None else v for v in columns[c]], dtype=np.float64)
-                  for c in names}
+        arrays = {c: _column_from_json(c, columns[c]) for c in names}
         n = len(arrays["loss"])
         if any(len(a) != n for a in arrays.values()):
             raise ValueError("History columns must all have the same length")
@@ -299,6 +298,16 @@ class History:
         norm = f"norm({name})"
         return elements, norm if norm in self._param_names else None
 
+    def _unrecorded(self) -> bool:
+        """True for the history of a run made with ``record=False``: minimize records row 0 whenever it records."""
+        return self._n == 0 and "status" in self.meta
+
+    def _why_empty(self) -> str:
+        """Why this history has no rows, for messages (summary, plots)."""
+        if self._unrecorded():
+            return "this run was made with record=False, so there is no history"
+        return "this history has no rows"
+
     @property
     def step(self) -> Any:
         """The step numbers, 0 (the start) to ``len(history) - 1``.
@@ -398,17 +407,22 @@ class History:
         """The history as JSON ``{"meta": {...}, "columns": {name: [values]}}``.
 
         Written to ``path`` (a file name or an open text file, left open) if given, else returned.
-        JSON has no NaN or infinity: they are written as null (and read back as NaN).
+        JSON has no NaN or infinity, so to stay valid JSON a NaN is written as ``null`` and an
+        infinity as the string ``"inf"`` or ``"-inf"`` (a diverged run's last loss is often inf);
+        ``from_json`` and ``History(columns)`` read all three back as they were.
 
         >>> import json
         >>> import tapegrad as tg
-        >>> text = tg.minimize(lambda w: w ** 2, 1.0, learning_rate=0.25, steps=1).history.to_json()
-        >>> json.loads(text)["columns"]["lr"]
-        [0.25, None]
+        >>> h = tg.History({"loss": [1.0, float("inf")], "grad_norm": [2.0, float("-inf")],
+        ...                 "lr": [0.5, float("nan")], "elapsed": [0.0, 0.1]})
+        >>> cols = json.loads(h.to_json())["columns"]
+        >>> cols["loss"], cols["grad_norm"], cols["lr"]
+        ([1.0, 'inf'], [2.0, '-inf'], [0.5, None])
+        >>> tg.History.from_json(h.to_json())["loss"]
+        array([ 1., inf])
         """
         with _text_output(path, "to_json") as f:
-            cols = {c: [v if isinstance(v, int) or math.isfinite(v) else None for v in vals]
-                    for c, vals in self.to_dict().items()}
+            cols = {c: [_json_number(v) for v in vals] for c, vals in self.to_dict().items()}
             json.dump({"meta": _jsonable(self.meta), "columns": cols}, f)
             return f.getvalue() if path is None else None
 
@@ -433,11 +447,17 @@ class History:
 
     # -- reading for people ------------------------------------------------------------------------
     def summary(self) -> Summary:
-        """A few lines on the run: rows, loss from start to end and its best, gradient norm, parameters.
+        """A few lines on the run, for people: how it stopped, the loss from start to end and its best,
+        the gradient norm and each parameter column from start to end, and the step size.
+
+        A step size that changed during the run (a schedule, a line search, Newton's damping) shows
+        as its range, ``lr 0.125 to 1 (varies; first 1, last 1)``; a constant one as one number.
+        After six columns the rest are named in one line.
 
         >>> import tapegrad as tg
         >>> print(tg.minimize(lambda w: w ** 2, 1.0, learning_rate=0.25, steps=3).history.summary())
         History: 4 rows (steps 0 to 3), max_steps
+          stopped    ran the 3 steps asked for
           loss       1 -> 0.015625 (best 0.015625 at step 3)
           grad_norm  2 -> 0.25
           w          1 -> 0.125
@@ -445,29 +465,30 @@ class History:
         """
         n = self._n
         if n == 0:
-            return Summary("History: empty (nothing recorded)")
-        head = f"History: {n} rows (steps 0 to {n - 1})"
+            return Summary(f"History: empty ({self._why_empty()})")
+        head = f"History: {n} rows (steps 0 to {n - 1})" if n > 1 else "History: 1 row (step 0)"
         if self.meta.get("status"):
             head += f", {self.meta['status']}"
+        rows: list[tuple[str, str]] = []
+        if self.meta.get("message"):
+            # The message's first clause says why the run stopped; the rest is advice, too long for here.
+            rows.append(("stopped", str(self.meta["message"]).split("; ")[0]))
         loss = self["loss"]
         finite = np.isfinite(loss)
-        lines = [head]
-        if finite.any():
-            best = int(np.nanargmin(np.where(finite, loss, np.nan)))
-            lines.append(f"  {'loss':<10} {_g(loss[0])} -> {_g(loss[-1])} (best {_g(loss[best])} at step {best})")
-        else:
-            lines.append(f"  {'loss':<10} {_g(loss[0])} -> {_g(loss[-1])}")
+        best = f" (best {_g(np.min(loss[finite]))} at step {int(np.argmin(np.where(finite, loss, np.inf)))})"
+        rows.append(("loss", f"{_g(loss[0])} -> {_g(loss[-1])}" + (best if finite.any() else "")))
         names = ["grad_norm", *self.param_columns]
-        shown = names[:6]
-        for c in shown:
-            col = self[c]
-            lines.append(f"  {c:<10} {_g(col[0])} -> {_g(col[-1])}")
-        if len(names) > len(shown):
-            lines.append(f"  ... and {len(names) - len(shown)} more parameter columns")
-        lr = self["lr"][:-1] if n > 1 else self["lr"]
+        shown, hidden = names[:6], names[6:]
+        rows += [(c, f"{_g(self[c][0])} -> {_g(self[c][-1])}") for c in shown]
+        if hidden:
+            rows.append(("", f"... and {len(hidden)} more parameter columns: {_spans(hidden)}"))
+        lr = self["lr"][:-1] if n > 1 else self["lr"]  # the last row's lr is NaN: no step was taken from it
         lr = lr[np.isfinite(lr)]
         if lr.size:
-            lines.append(f"  {'lr':<10} " + (_g(lr[0]) if np.all(lr == lr[0]) else f"{_g(lr[0])} .. {_g(lr[-1])}"))
+            rows.append(("lr", _g(lr[0]) if np.all(lr == lr[0]) else
+                         f"{_g(lr.min())} to {_g(lr.max())} (varies; first {_g(lr[0])}, last {_g(lr[-1])})"))
+        width = max(10, *(len(name) for name, _ in rows))
+        lines = [head, *(f"  {name:<{width}} {text}" if name else f"  {text}" for name, text in rows)]
         return Summary("\n".join(lines))
 
     def plot(self, kind: str = "trajectory", **kwargs: Any) -> Any:
@@ -522,8 +543,43 @@ def _text_output(path: Any, what: str) -> Iterator[Any]:
                         f"got {type(path).__name__} {path!r}{fd}")
 
 
+def _spans(columns: list[str]) -> str:
+    """Column names with each array's consecutive elements shortened: ``w[5]..w[9], norm(w), b``."""
+    parts: list[list[str]] = []
+    for c in columns:
+        name = c.split("[")[0] if c.endswith("]") else None
+        if name and parts and parts[-1][0].startswith(f"{name}[") and parts[-1][0].endswith("]"):
+            parts[-1][1:] = [c]
+        else:
+            parts.append([c])
+    return ", ".join("..".join(p) for p in parts)
+
+
 def _g(x: float) -> str:
     return f"{x:.6g}"
+
+
+_NON_FINITE = {math.inf: "inf", -math.inf: "-inf"}  # NaN is null; NaN != NaN, so it is no dict key
+_FROM_JSON = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
+
+
+def _json_number(v: float) -> float | str | None:
+    """A column value as strict JSON allows it: itself when finite, "inf"/"-inf", or None for NaN."""
+    if isinstance(v, int) or math.isfinite(v):
+        return v
+    return _NON_FINITE.get(v)
+
+
+def _column_from_json(name: str, values: Any) -> Any:
+    """A column as float64, reading what _json_number wrote (None, "inf", "-inf") back as numbers."""
+    try:
+        return np.asarray([math.nan if v is None else _FROM_JSON.get(v, v) if isinstance(v, str) else v
+                           for v in values], dtype=np.float64)
+    except (TypeError, ValueError):
+        bad = next((v for v in values if isinstance(v, str) and v not in _FROM_JSON), None)
+        what = f"the string {bad!r}" if bad is not None else "a value that is not a number"
+        raise ValueError(f"History column {name!r} holds {what}; a column holds numbers, with null for NaN and "
+                         f"\"inf\" / \"-inf\" for infinities (as to_json writes them)") from None
 
 
 def _jsonable(obj: Any) -> Any:

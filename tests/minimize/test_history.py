@@ -56,20 +56,36 @@ def test_csv_round_trip_is_exact(run, tmp_path):
         np.testing.assert_array_equal(back[c], run.history[c])
 
 
-def test_json_round_trip_with_nan_and_inf_as_null(tmp_path):
+def _strict_json(text):
+    def refuse(token):
+        raise AssertionError(f"{token} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_round_trip_keeps_nan_inf_and_minus_inf(tmp_path):
     r = tg.minimize(lambda w: w**2, 1.0, learning_rate=1.5, steps=100)  # diverges: the last loss is inf
-    text = r.history.to_json()
-    obj = json.loads(text)  # strict JSON: no NaN or Infinity tokens
-    assert obj["columns"]["loss"][-1] is None and obj["columns"]["lr"][-1] is None
+    assert r.history["loss"][-1] == math.inf
+    obj = _strict_json(r.history.to_json())
+    assert obj["columns"]["loss"][-1] == "inf" and obj["columns"]["lr"][-1] is None
     assert obj["meta"]["status"] == "diverged" and obj["meta"]["optimizer"] == "SGD"
     path = tmp_path / "h.json"
     r.history.to_json(path)
     back = tg.History.from_json(path)
     assert back.columns == r.history.columns and back.meta["message"] == r.message
-    np.testing.assert_array_equal(back["w"], r.history["w"])
-    assert math.isnan(back["loss"][-1])
+    for c in r.history.columns:
+        np.testing.assert_array_equal(back[c], r.history[c])  # equal_nan: NaN where NaN, inf where inf
+    assert back.summary().splitlines()[1] == r.history.summary().splitlines()[1]
+    assert back["loss"][-1] == math.inf and "-> inf" in back.summary()
+    special = [0.5, math.nan, math.inf, -math.inf]
+    h = tg.History({"loss": special, "x": special[::-1], "grad_norm": special, "lr": special, "elapsed": special})
+    assert _strict_json(h.to_json())["columns"]["x"] == ["-inf", "inf", None, 0.5]
+    again = tg.History.from_json(h.to_json())
+    for c in h.columns:
+        np.testing.assert_array_equal(again[c], h[c])
     with pytest.raises(ValueError, match="not a tapegrad History"):
         tg.History.from_json('{"a": 1}')
+    with pytest.raises(ValueError, match=r"column 'loss' holds the string 'lots'.*\"inf\" / \"-inf\""):
+        tg.History({"loss": ["lots"], "grad_norm": [1.0], "lr": [1.0], "elapsed": [0.0]})
 
 
 def test_history_from_columns_checks_them():
@@ -83,11 +99,52 @@ def test_summary_states_the_run(run):
     text = run.history.summary()
     lines = text.splitlines()
     assert lines[0] == "History: 9 rows (steps 0 to 8), max_steps"
-    assert f"1 -> {0.25 ** 8:.6g} (best {0.25 ** 8:.6g} at step 8)" in lines[1]
+    assert f"1 -> {0.25 ** 8:.6g} (best {0.25 ** 8:.6g} at step 8)" in _line(text, "loss")
     assert any(line.split()[:4] == ["w", "1", "->", f"{0.5 ** 8:.6g}"] for line in lines)
     assert repr(text) == text  # shows as text at the prompt
     assert tg.minimize(lambda w: w**2, 1.0, steps=3, record=False).history.summary() == \
-        "History: empty (nothing recorded)"
+        "History: empty (this run was made with record=False, so there is no history)"
+    assert tg.History({c: [] for c in ["loss", "grad_norm", "lr", "elapsed"]}).summary() == \
+        "History: empty (this history has no rows)"
+
+
+def _line(summary, name):
+    return next(line.split(None, 1)[1] for line in summary.splitlines() if line.split()[:1] == [name])
+
+
+def test_summary_shows_a_varying_lr_as_its_range_and_a_constant_one_as_one_number():
+    f = lambda p: (1 - p["x"]) ** 2 + 100 * (p["y"] - p["x"] ** 2) ** 2
+    h = tg.minimize(f, {"x": -1.2, "y": 1.0}, optimizer="newton", steps=20).history
+    lr = h.lr[:-1]
+    assert lr.min() < lr[0] == lr[-1]  # Newton's damped steps: first and last alone would look constant
+    g = lambda v: f"{v:.6g}"
+    assert _line(h.summary(), "lr") == f"{g(lr.min())} to {g(lr.max())} (varies; first {g(lr[0])}, last {g(lr[-1])})"
+    const = tg.minimize(lambda w: w**2, 1.0, learning_rate=0.25, steps=4).history
+    assert _line(const.summary(), "lr") == "0.25"
+
+
+def test_summary_says_how_each_kind_of_run_stopped(monkeypatch):
+    runs = {
+        "converged": tg.minimize(lambda w: (w - 3.0) ** 2, 0.0, learning_rate=0.1, steps=1000, gtol=1e-6),
+        "max_steps": tg.minimize(lambda w: w**2, 1.0, steps=5),
+        "diverged": tg.minimize(lambda w: w**2, 1.0, learning_rate=1.5, steps=100),
+        "interrupted": tg.minimize(lambda w: w**2, 1.0, steps=100, callbacks=lambda s: s.step == 7),
+    }
+    for status, r in runs.items():
+        text = r.history.summary()
+        n = len(r.history)
+        assert r.status == status and text.splitlines()[0] == f"History: {n} rows (steps 0 to {n - 1}), {status}"
+        stopped = _line(text, "stopped")
+        assert r.message.startswith(stopped) and "; " not in stopped  # the reason, without the advice after it
+        assert _line(text, "loss").startswith(f"{r.history.loss[0]:.6g} -> {r.history.loss[-1]:.6g}")
+    assert _line(runs["diverged"].history.summary(), "loss").startswith("1 -> inf")
+    one = tg.minimize(lambda w: w**2, 1.0, steps=0).history.summary()
+    assert one.splitlines()[0] == "History: 1 row (step 0), max_steps" and "lr" not in one  # no step was taken
+    monkeypatch.setattr(tg.History, "max_elements", 8)
+    x0 = {"b": np.float64(1.0), "w": np.zeros(12)}
+    wide = tg.minimize(lambda p: p["b"] ** 2 + tg.reduce_sum(p["w"] ** 2), x0, steps=2).history.summary()
+    # grad_norm, b, w[0]..w[3] are shown; the other columns are named, w's elements as one span.
+    assert "  ... and 5 more parameter columns: w[4]..w[7], norm(w)" in wide.splitlines()
 
 
 def test_array_parameters_survive_staging_growth_and_reads_mid_run(monkeypatch):

@@ -80,6 +80,10 @@ def test_compare_puts_runs_on_one_figure(tmp_path):
     assert _is_png(tmp_path / "compare.png")
     with pytest.raises(TypeError, match="dict of label"):
         tg.plot.compare([runs["sgd"]])
+    with pytest.raises(ValueError, match="at least one run; got an empty dict"):
+        tg.plot.compare({})
+    with pytest.raises(ValueError, match="run 'off': this run was made with record=False"):
+        tg.plot.compare({"on": runs["sgd"], "off": tg.minimize(f, 0.0, steps=5, record=False)})
 
 
 def test_landscape_draws_contours_of_fn_and_the_path(tmp_path):
@@ -246,3 +250,127 @@ def test_landscape_default_bounds_cover_a_converging_path(rosen):
     (x0, x1), (y0, y1) = p.coordinates.limits.x, p.coordinates.limits.y
     assert x0 < r.history["x"].min() and r.history["x"].max() < x1
     assert y0 < r.history["y"].min() and r.history["y"].max() < y1
+
+
+@pytest.mark.parametrize("plot", ["trajectory", "loss", "compare", "landscape"])
+def test_every_plot_takes_a_result_or_its_history(rosen, plot):
+    f, r = rosen
+    draw = {"trajectory": tg.plot.trajectory, "loss": tg.plot.loss, "compare": lambda h: tg.plot.compare({"a": h}),
+            "landscape": lambda h: tg.plot.landscape(f, h, resolution=10)}[plot]
+    from_result, from_history = draw(r), draw(r.history)
+    assert len(from_result.data) > 0
+    assert from_result.data.equals(from_history.data) and from_result.labels == from_history.labels
+
+
+@pytest.mark.parametrize("plot", ["trajectory", "loss", "landscape"])
+def test_a_run_without_history_says_so_instead_of_drawing_nothing(plot):
+    f = lambda w: w**2
+    r = tg.minimize(f, 1.0, steps=5, record=False)
+    assert len(r.history) == 0
+    message = r"made with record=False, so there is no history to plot; run minimize with record=True"
+    with pytest.raises(ValueError, match=message):
+        r.plot(plot)
+    with pytest.raises(ValueError, match=message):
+        r.history.plot(plot, **({"fn": f} if plot == "landscape" else {}))
+    with pytest.raises(ValueError, match=message):
+        (tg.plot.landscape(f, r) if plot == "landscape" else getattr(tg.plot, plot)(r))
+    assert "record=False" in r.history.summary()
+    empty = tg.History({c: [] for c in ["loss", "w", "grad_norm", "lr", "elapsed"]})
+    with pytest.raises(ValueError, match="this history has no rows to plot"):
+        empty.plot(plot, **({"fn": f} if plot == "landscape" else {}))
+
+
+def test_trajectory_of_an_array_parameter_draws_each_element(monkeypatch):
+    monkeypatch.setattr(tg.History, "max_elements", 3)
+    target = np.array([1.0, 2.0, 3.0, 4.0])
+    x0 = {"w": np.zeros(4), "b": np.float64(0.5)}
+    h = tg.minimize(lambda p: tg.reduce_sum((p["w"] - target) ** 2) + p["b"] ** 2, x0, steps=10).history
+    p = tg.plot.trajectory(h, param="w")
+    elements = ["w[0]", "w[1]", "w[2]"]  # the recorded ones; norm(w) is not an element
+    assert list(p.data["parameter"].cat.categories) == elements and p.mapping["color"] == "parameter"
+    for c in elements:
+        np.testing.assert_array_equal(p.data.loc[p.data["parameter"] == c, "value"], h[c])
+    assert p.labels.title == "w over epochs"
+    both = tg.plot.trajectory(h, ["b", "w", "w[1]"])
+    assert list(both.data["parameter"].cat.categories) == ["b", *elements]
+    with pytest.raises(ValueError, match="no parameter column 'v'.*array parameter's name"):
+        tg.plot.trajectory(h, "v")
+
+
+def test_landscape_says_which_parameters_it_holds_at_their_final_values():
+    f = lambda p: (1 - p["x"]) ** 2 + 100 * (p["y"] - p["x"] ** 2) ** 2 + p["z"] ** 2
+    r = tg.minimize(f, {"x": -1.2, "y": 1.0, "z": 1.0}, optimizer="adam", steps=50)
+    assert tg.plot.landscape(f, r, resolution=10).labels.subtitle == "slice through x, y; z at its final value"
+    assert tg.plot.landscape(f, r, params="z").labels.subtitle == "slice along z; x, y at their final values"
+    g = lambda v: tg.reduce_sum((v - np.array([1.0, 2.0, 3.0])) ** 2)
+    v = tg.minimize(g, np.zeros(3), steps=5)
+    assert tg.plot.landscape(g, v, resolution=10).labels.subtitle == \
+        "slice through v[0], v[1]; the rest of v at its final value"
+    two = tg.minimize(lambda p: p["x"] ** 2 + p["y"] ** 2, {"x": 1.0, "y": 1.0}, steps=5)
+    assert tg.plot.landscape(two.fn, two, resolution=10).labels.subtitle is None  # nothing held: no slice
+
+
+def _marks(p):
+    return p.data[p.data["kind"] == "marker"]
+
+
+def test_a_diverged_landscape_marks_the_last_point_in_view():
+    f = lambda p: p["x"] ** 2 + p["y"] ** 2
+    r = tg.minimize(f, {"x": 1.0, "y": 1.0}, learning_rate=1.5, steps=500)  # x_k = (-2)^k until overflow
+    p = tg.plot.landscape(f, r)
+    (x0, x1), (y0, y1) = p.coordinates.limits.x, p.coordinates.limits.y
+    path, marks = p.data[p.data["kind"] == "path"], _marks(p)
+    assert not (x0 <= path["x"].iloc[-1] <= x1)  # the path's last point, its first step out, is out of view
+    assert list(marks["label"]) == ["start", "diverged after this"]
+    end = marks.iloc[-1]
+    assert x0 <= end["x"] <= x1 and y0 <= end["y"] <= y1
+    assert end["step"] == path["step"].iloc[-2]  # the point the runaway step left from
+    one = tg.minimize(lambda w: w**2, 1.0, learning_rate=1.5, steps=500)
+    q = tg.plot.landscape(one.fn, one)
+    end = _marks(q).iloc[-1]
+    assert end["label"] == "diverged after this"
+    assert q.coordinates.limits.x[0] <= end["x"] <= q.coordinates.limits.x[1]
+    assert q.coordinates.limits.y[0] <= end["y"] <= q.coordinates.limits.y[1]
+
+
+def test_landscape_end_marker_when_the_bounds_leave_the_end_out():
+    f = lambda p: (p["x"] - 1) ** 2 + (p["y"] - 1) ** 2
+    r = tg.minimize(f, {"x": -1.0, "y": -1.0}, learning_rate=0.1, steps=40)
+    p = tg.plot.landscape(f, r, bounds=[(-1.5, 0.0), (-1.5, 0.0)], resolution=10)
+    marks = _marks(p)
+    inside = (r.history["x"] <= 0.0) & (r.history["y"] <= 0.0)
+    assert not inside[-1] and list(marks["label"]) == ["start", "left the view after this"]
+    assert marks["step"].iloc[-1] == np.flatnonzero(inside)[-1]
+    whole = _marks(tg.plot.landscape(f, r, resolution=10))
+    assert list(whole["label"]) == ["start", "end"] and whole["step"].iloc[-1] == len(r.history) - 1
+
+
+def test_a_loss_that_underflows_to_zero_says_so_and_keeps_the_whole_x_axis(seed):
+    loss = seed.history["loss"]
+    first_zero = int(np.flatnonzero(loss == 0)[0])
+    assert (loss[first_zero:] == 0).all() and (loss[:first_zero] > 0).all()  # float32 underflow, for good
+    p = tg.plot.loss(seed)
+    np.testing.assert_array_equal(p.data["step"], np.arange(first_zero))
+    assert p.labels.caption == f"not drawn: loss 0 from step {first_zero} on (a log scale has no 0)"
+    assert p.coordinates.limits.x == (0, len(loss) - 1)  # the axis does not stop where the line does
+    linear = tg.History({"loss": [1.0, 0.0, -1.0], "w": [1.0, 0.0, -1.0], "grad_norm": [1.0] * 3,
+                         "lr": [0.1] * 3, "elapsed": [0.0] * 3})
+    q = tg.plot.loss(linear)  # a negative loss: linear scale, and 0 is drawn like any number
+    np.testing.assert_array_equal(q.data["loss"], linear["loss"])
+    assert not q.scales and q.labels.caption is None
+    scattered = tg.History({"loss": [1.0, 0.0, 0.5, 0.0, 0.25], "w": [1.0] * 5, "grad_norm": [1.0] * 5,
+                            "lr": [0.1] * 5, "elapsed": [0.0] * 5})
+    assert tg.plot.loss(scattered).labels.caption == "not drawn: loss 0 at 2 steps from step 1 (a log scale has no 0)"
+
+
+def test_the_caption_names_the_rows_left_out_of_each_run(seed):
+    d = tg.minimize(lambda w: w**2, 1.0, learning_rate=1.5, steps=100)
+    k = len(d.history) - 1
+    assert np.isinf(d.history["loss"][k]) and np.isfinite(d.history["loss"][:k]).all()
+    assert tg.plot.loss(d).labels.caption == f"not drawn: loss inf at step {k}"
+    first_zero = int(np.flatnonzero(seed.history["loss"] == 0)[0])
+    p = tg.plot.compare({"seed": seed, "too big": d})
+    assert p.labels.caption == (f"not drawn: seed's loss 0 from step {first_zero} on (a log scale has no 0); "
+                                f"too big's loss inf at step {k}")
+    assert p.coordinates.limits.x == (0, len(seed.history) - 1)
+    np.testing.assert_array_equal(p.data.loc[p.data["run"] == "too big", "step"], np.arange(k))
