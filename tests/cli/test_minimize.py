@@ -26,13 +26,72 @@ PNG = b"\x89PNG\r\n\x1a\n"
     (["x**2", "--init", "x=1", "--landscape", "p.png"], "two variables; this one has 1"),
     (["x**2 + y**2 + z**2", "--init", "x=1", "y=1", "z=1", "--landscape", "p.png"], "this one has 3"),
     (["x**2", "--init", "x=1", "--csv", "no/such/folder/steps.csv"], "does not exist"),
-    (["x**2", "--init", "x=1", "--plot", "."], "this is a folder"),
+    (["x**2", "--init", "x=1", "--plot", "."], "names a folder"),
     (["x.real", "--init", "x=1"], "attribute access"),
 ])
 def test_bad_usage_exits_2_before_running(capsys, argv, words):
     assert main(["minimize", *argv]) == 2
     err = capsys.readouterr().err
     assert words in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("option", ["--plot", "--landscape"])
+@pytest.mark.parametrize("name, words", [
+    ("out.txt", ".txt is not an image format that can be written; use another, e.g. {root}out.png"),
+    ("out", "the name has no extension, which gives the image format; add one, e.g. {root}out.png"),
+    ("out.", "the name has no extension"),
+])
+def test_an_image_name_matplotlib_cannot_write_is_refused_before_the_run(capsys, tmp_path, option, name, words):
+    path = str(tmp_path / name)
+    assert main(["minimize", "x**2 + y**2", "--init", "x=1", "y=1", option, path]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and words.format(root=str(tmp_path) + os.sep) in err and ".svg" in err
+    assert os.listdir(tmp_path) == []
+
+
+def test_image_names_are_read_as_matplotlib_reads_them(capsys, tmp_path):
+    path = tmp_path / "W.PNG"  # matplotlib takes the extension in any case
+    assert main(["minimize", "w**2", "--init", "w=1", "--steps", "2", "--quiet", "--plot", str(path)]) == 0
+    assert path.read_bytes().startswith(PNG) and f"wrote {path}" in capsys.readouterr().out
+
+
+def test_the_image_formats_accepted_are_those_matplotlib_can_save():
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    from tapegrad.cli._common import IMAGE_FORMATS
+
+    assert set(IMAGE_FORMATS) <= set(Figure().canvas.get_supported_filetypes())
+
+
+def test_checking_an_image_name_does_not_import_matplotlib(tmp_path):
+    # The check runs before every run with --plot; importing matplotlib for it would cost more than a short run.
+    code = ("import sys; from tapegrad.cli import main; "
+            f"code = main(['minimize', 'x**2', '--init', 'x=1', '--plot', {str(tmp_path / 'out.txt')!r}]); "
+            "print(code, 'matplotlib' in sys.modules)")
+    src = os.path.dirname(os.path.dirname(tg.__file__))
+    env = dict(os.environ, PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.stdout.split() == ["2", "False"], done.stderr
+
+
+@pytest.mark.parametrize("option, example", [("--csv", "steps.csv"), ("--plot", "plot.png"),
+                                             ("--landscape", "path.png")])
+def test_a_folder_is_refused_before_the_run_with_a_file_name_for_that_option(capsys, tmp_path, option, example):
+    missing = str(tmp_path / "newdir") + os.sep  # a folder that does not exist yet, named with a trailing slash
+    for path, words in ((str(tmp_path), f"names a folder; give a file name, e.g. {tmp_path / example}"),
+                        (missing, f"names a folder; give a file name, e.g. {tmp_path / 'newdir' / example} "
+                                  f"(and create the folder {tmp_path / 'newdir'} first)")):
+        assert main(["minimize", "x**2 + y**2", "--init", "x=1", "y=1", option, path]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and words in err and "Traceback" not in err
+    assert os.listdir(tmp_path) == []
+
+
+def test_two_options_naming_one_file_are_refused(capsys, tmp_path):
+    path = str(tmp_path / "out.png")
+    assert main(["minimize", "x**2 + y**2", "--init", "x=1", "y=1", "--plot", path, "--landscape", path]) == 2
+    assert f"--plot and --landscape both name {path}" in capsys.readouterr().err
 
 
 def run_json(capsys, *argv):

@@ -10,6 +10,7 @@ import numpy as np
 from tapegrad.minimize import OPTIMIZERS, minimize
 
 from ._common import (
+    IMAGE_FORMATS,
     UsageError,
     assignments,
     expression,
@@ -19,6 +20,7 @@ from ._common import (
     number,
     output_file,
     point,
+    same_files,
 )
 
 HELP = "minimize an expression by gradient descent (or Adam, L-BFGS, Newton, ...)"
@@ -40,6 +42,8 @@ examples:
 exit status: 0 the run converged or used all its steps, 1 it diverged (inf or nan),
 2 bad usage or a bad expression, 130 interrupted (Ctrl-C; the files are still written)"""
 
+# Each output file: a name to suggest when the one given will not do, and the extensions allowed (None: any).
+OUTPUTS = {"csv": ("steps.csv", None), "plot": ("plot.png", IMAGE_FORMATS), "landscape": ("path.png", IMAGE_FORMATS)}
 EXIT = {"converged": 0, "max_steps": 0, "diverged": 1, "interrupted": 130}
 
 
@@ -86,8 +90,9 @@ def run(args: argparse.Namespace) -> int:
     if args.landscape and len(init) != 2:
         raise UsageError(f"--landscape draws the contours of a function of two variables; this one has {len(init)} "
                          f"({', '.join(init)}). Use --plot to see the parameters over the steps")
-    files = {"plot": output_file(args.plot, "--plot"), "landscape": output_file(args.landscape, "--landscape"),
-             "csv": output_file(args.csv, "--csv")}
+    files = {kind: output_file(getattr(args, kind), f"--{kind}", example, formats)
+             for kind, (example, formats) in OUTPUTS.items()}
+    same_files({f"--{kind}": path for kind, path in files.items()})
 
     x0 = {name: np.float64(v) for name, v in init.items()}
     lr = OPTIMIZERS[args.optimizer][1] if args.lr is None else args.lr
