@@ -147,6 +147,46 @@ def test_without_the_plotting_extras_the_rest_is_still_written(capsys, tmp_path,
     assert steps_csv.exists() and not plot_png.exists() and f"wrote {steps_csv}" in captured.out
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full, where every write fails (ENOSPC)")
+def test_a_full_disk_after_the_run_is_an_error_line_after_the_results(capsys, tmp_path):
+    plot_png = tmp_path / "w.png"
+    code = main(["minimize", "w**2", "--init", "w=1", "--lr", "0.25", "--steps", "3", "--quiet",
+                 "--csv", "/dev/full", "--plot", str(plot_png)])
+    out, err = capsys.readouterr()
+    assert code == 1 and "status = max_steps, steps = 3" in out  # the results are printed all the same
+    assert err.startswith("tapegrad minimize: error: could not write --csv /dev/full: ") and "Traceback" not in err
+    assert plot_png.read_bytes().startswith(PNG) and f"wrote {plot_png}" in out and "wrote /dev/full" not in out
+
+
+@pytest.mark.parametrize("gone", ["csv", "plot"])
+def test_a_folder_removed_during_the_run_costs_only_its_file(capsys, tmp_path, monkeypatch, gone):
+    import shutil
+
+    import tapegrad.cli.minimize as command
+
+    kept, lost = tmp_path / "kept", tmp_path / "lost"
+    kept.mkdir()
+    lost.mkdir()
+    paths = {"csv": kept / "steps.csv", "plot": kept / "w.png"}
+    paths[gone] = lost / paths[gone].name
+
+    def minimize_then_remove_the_folder(*args, **kwargs):
+        result = tg.minimize(*args, **kwargs)
+        shutil.rmtree(lost)
+        return result
+
+    monkeypatch.setattr(command, "minimize", minimize_then_remove_the_folder)
+    code = main(["minimize", "w**2", "--init", "w=1", "--steps", "3", "--csv", str(paths["csv"]),
+                 "--plot", str(paths["plot"]), "--json"])
+    out, err = capsys.readouterr()
+    r = json.loads(out)
+    assert code == 1 and r["steps"] == 3 and list(r["files"]) == [k for k in paths if k != gone]
+    assert f"error: could not write --{gone} {paths[gone]}: the folder {lost} no longer exists" in err
+    assert "Traceback" not in err
+    kept_one = paths["plot" if gone == "csv" else "csv"]
+    assert kept_one.exists() and not lost.exists()
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
 def test_ctrl_c_stops_cleanly_with_status_interrupted(tmp_path):
     steps_csv = tmp_path / "steps.csv"

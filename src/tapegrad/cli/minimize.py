@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -39,8 +40,9 @@ examples:
   tapegrad minimize "(1-x)**2 + 100*(y-x**2)**2" --init x=-1.2 y=1 --optimizer lbfgs --json
   tapegrad minimize "x**2 + 3*y**2" --init x=1 y=1 --lr 0.1 --tol 1e-12 --csv steps.csv
 
-exit status: 0 the run converged or used all its steps, 1 it diverged (inf or nan),
-2 bad usage or a bad expression, 130 interrupted (Ctrl-C; the files are still written)"""
+exit status: 0 the run converged or used all its steps, 1 it diverged (inf or nan) or a
+file could not be written, 2 bad usage or a bad expression, 130 interrupted (Ctrl-C; the
+files are still written)"""
 
 # Each output file: a name to suggest when the one given will not do, and the extensions allowed (None: any).
 OUTPUTS = {"csv": ("steps.csv", None), "plot": ("plot.png", IMAGE_FORMATS), "landscape": ("path.png", IMAGE_FORMATS)}
@@ -108,29 +110,37 @@ def run(args: argparse.Namespace) -> int:
     else:
         print("\n".join(_as_text(init, result, written)))
     for problem in failed:
-        print(f"tapegrad minimize: {problem}", file=sys.stderr)
+        print(f"tapegrad minimize: error: {problem}", file=sys.stderr)
     code = EXIT.get(result.status, 1)
     return 1 if failed and code == 0 else code
 
 
 def _write(files: dict[str, str | None], fn: Any, result: Any) -> tuple[dict[str, str], list[str]]:
-    """Write the files asked for; return those written and, for any that could not be, why."""
+    """Write the files asked for; return those written and, for any that could not be, why.
+
+    A file that fails (no plotting extras, a full disk, a folder removed during the run) does not stop
+    the others: the run is over and each file is what is left of it.
+    """
     written, failed = {}, []
-    if files["csv"]:
-        result.history.to_csv(files["csv"])
-        written["csv"] = files["csv"]
-    for kind in ("plot", "landscape"):
-        if not files[kind]:
+    for kind, path in files.items():
+        if not path:
             continue
         try:
-            from tapegrad import plot
+            if kind == "csv":
+                result.history.to_csv(path)
+            else:
+                from tapegrad import plot
 
-            figure = plot.trajectory(result.history) if kind == "plot" else plot.landscape(fn, result.history)
-            figure.save(files[kind], verbose=False)
+                figure = plot.trajectory(result.history) if kind == "plot" else plot.landscape(fn, result.history)
+                figure.save(path, verbose=False)
         except ImportError as e:
-            failed.append(missing_extra(e, f"--{kind} {files[kind]}"))
-            continue
-        written[kind] = files[kind]
+            failed.append(missing_extra(e, f"--{kind} {path}"))
+        except OSError as e:
+            folder = os.path.dirname(os.path.abspath(path))
+            why = (e.strerror or str(e)) if os.path.isdir(folder) else f"the folder {folder} no longer exists"
+            failed.append(f"could not write --{kind} {path}: {why}")
+        else:
+            written[kind] = path
     return written, failed
 
 
