@@ -21,8 +21,10 @@ PNG = b"\x89PNG\r\n\x1a\n"
     (["x**2", "--init", "x=1", "--optimizer", "bfgs"], "invalid choice"),
     (["x**2", "--init", "x=1", "--lr", "-0.1"], "must be a positive, finite number"),
     (["x**2", "--init", "x=1", "--lr", "fast"], "not a number"),
-    (["x**2", "--init", "x=1", "--steps", "0"], "must be a positive, finite number"),
-    (["x**2", "--init", "x=1", "--steps", "2.5"], "not a whole number"),
+    (["x**2", "--init", "x=1", "--steps", "2.5"], "2.5 is not a whole number; give a whole number >= 0"),
+    (["x**2", "--init", "x=1", "--steps", "-3"], "-3 is negative; give a whole number >= 0"),
+    (["x**2", "--init", "x=1", "--steps", "inf"], "inf is not a whole number; give a whole number >= 0"),
+    (["x**2", "--init", "x=1", "--steps", "many"], "'many' is not a number; give a whole number >= 0"),
     (["x**2", "--init", "x=1", "--landscape", "p.png"], "two variables; this one has 1"),
     (["x**2 + y**2 + z**2", "--init", "x=1", "y=1", "z=1", "--landscape", "p.png"], "this one has 3"),
     (["x**2", "--init", "x=1", "--csv", "no/such/folder/steps.csv"], "does not exist"),
@@ -107,6 +109,18 @@ def test_sgd_on_a_quadratic_follows_the_formula(capsys):
     assert r["x"]["x"] == pytest.approx((1 - 2 * lr) ** k, rel=1e-12)
     assert r["x"]["y"] == pytest.approx(-2 * (1 - 6 * lr) ** k, rel=1e-12)
     assert r["fun"] == pytest.approx(r["x"]["x"] ** 2 + 3 * r["x"]["y"] ** 2, rel=1e-12)
+
+
+def test_steps_0_evaluates_the_start_only_as_in_the_api(capsys):
+    code, r = run_json(capsys, "x**2 + 3*y**2", "--init", "x=1", "y=-2", "--steps", "0")
+    assert code == 0 and r["status"] == "max_steps" and r["steps"] == 0
+    assert r["x"] == {"x": 1.0, "y": -2.0} and r["fun"] == 1.0 + 3 * 4.0 and r["grad"] == {"x": 2.0, "y": -12.0}
+
+
+def test_steps_may_be_written_with_an_exponent(capsys):
+    lr, k = 0.1, 10
+    code, r = run_json(capsys, "x**2", "--init", "x=1", "--lr", str(lr), "--steps", f"{k:.0e}")  # "1e+01"
+    assert code == 0 and r["steps"] == k and r["x"]["x"] == pytest.approx((1 - 2 * lr) ** k, rel=1e-12)
 
 
 def test_divergence_exits_1_with_the_reason(capsys):

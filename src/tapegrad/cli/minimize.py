@@ -49,17 +49,32 @@ OUTPUTS = {"csv": ("steps.csv", None), "plot": ("plot.png", IMAGE_FORMATS), "lan
 EXIT = {"converged": 0, "max_steps": 0, "diverged": 1, "interrupted": 130}
 
 
-def _positive(kind: type) -> Any:
-    def convert(text: str) -> Any:
+def _positive(text: str) -> float:
+    """A learning rate or a tolerance: a number > 0 and finite."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < float("inf"):  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text} must be a positive, finite number")
+    return value
+
+
+def _count(text: str) -> int:
+    """A number of steps: a whole number >= 0, as in the API (0 evaluates the start only)."""
+    try:
+        value = int(text)  # first: through a float, a count of 20 digits would be rounded
+    except ValueError:
         try:
-            value = kind(text)
+            number = float(text)  # 1e4 is a common way to write 10000
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {'whole ' if kind is int else ''}number") from None
-        if not value > 0 or value == float("inf"):
-            raise argparse.ArgumentTypeError(f"{text} must be a positive, finite number")
-        return value
-    convert.__name__ = kind.__name__
-    return convert
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a whole number >= 0") from None
+        if not number.is_integer():  # 2.5, inf, nan
+            raise argparse.ArgumentTypeError(f"{text} is not a whole number; give a whole number >= 0") from None
+        value = int(number)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative; give a whole number >= 0")
+    return value
 
 
 def add_parser(subparsers: Any) -> None:
@@ -70,13 +85,15 @@ def add_parser(subparsers: Any) -> None:
                    help="the starting point: a value for every variable, e.g. --init x=-1.2 y=1")
     p.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="sgd", metavar="NAME",
                    help=f"one of {', '.join(OPTIMIZERS)} (default: sgd)")
-    p.add_argument("--lr", type=_positive(float), metavar="RATE",
+    p.add_argument("--lr", type=_positive, metavar="RATE",
                    help="learning rate (for lbfgs, newton and linesearch: the first trial step); default: the "
                         "optimizer's own, printed when the run starts")
-    p.add_argument("--steps", type=_positive(int), default=1000, help="the most steps to take (default: 1000)")
-    p.add_argument("--tol", type=_positive(float),
+    p.add_argument("--steps", type=_count, default=1000, metavar="N",
+                   help="the most steps to take: a whole number >= 0, such as 5000 or 5e3; 0 evaluates the "
+                        "starting point only (default: 1000)")
+    p.add_argument("--tol", type=_positive,
                    help="stop when the loss changes by at most TOL * max(1, |loss|) in one step")
-    p.add_argument("--gtol", type=_positive(float), help="stop when the gradient's norm falls below this")
+    p.add_argument("--gtol", type=_positive, help="stop when the gradient's norm falls below this")
     p.add_argument("--plot", metavar="FILE", help="write the parameters over the steps as an image (.png, .svg, .pdf)")
     p.add_argument("--landscape", metavar="FILE",
                    help="write the path of the descent over the contours of EXPR (two variables only)")
