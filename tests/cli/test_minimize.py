@@ -129,6 +129,36 @@ def test_divergence_exits_1_with_the_reason(capsys):
     assert "learning rate" in r["message"]
 
 
+def test_divergence_says_which_step_the_values_shown_are_from(capsys):
+    # SGD on w**2 with lr 1.5: w_k = (1 - 2 * 1.5)^k = (-2)^k, until the gradient overflows; the run then
+    # reports steps = k but shows the values of step k - 1, the last finite point.
+    lr = 1.5
+    argv = ["minimize", "w**2", "--init", "w=1", "--lr", str(lr), "--steps", "10000", "--quiet"]
+    assert main(argv) == 1
+    out = capsys.readouterr().out
+    code, r = run_json(capsys, *argv[1:])
+    last = r["steps"] - 1
+    assert r["x"]["w"] == (1 - 2 * lr) ** last
+    assert f"  status = diverged, steps = {r['steps']}\n  at step {last}, the last finite point:\n" in out
+
+
+def test_messages_speak_of_options_not_of_the_api(capsys):
+    lr = 1.5
+    code, r = run_json(capsys, "w**2", "--init", "w=1", "--lr", str(lr), "--steps", "10000")
+    assert f"e.g. --lr {lr / 10:g}" in r["message"] and "learning_rate=" not in r["message"]
+    assert "the history" not in r["message"] and "--csv writes every step" in r["message"]
+    code, r = run_json(capsys, "log(x)", "--init", "x=-1")
+    assert code == 1 and "check EXPR and --init" in r["message"] and "x0" not in r["message"]
+
+
+def test_help_explains_every_status_a_run_can_end_with(capsys):
+    from tapegrad.minimize import STATUSES
+
+    assert main(["minimize", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"\n  {status} " in out for status in STATUSES)
+
+
 def test_human_output_says_why_it_stopped(capsys):
     assert main(["minimize", "w**2", "--init", "w=1", "--lr", "0.25", "--steps", "3", "--quiet"]) == 0
     out = capsys.readouterr().out
@@ -214,7 +244,7 @@ def test_ctrl_c_stops_cleanly_with_status_interrupted(tmp_path):
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    assert "status = interrupted" in out and "Traceback" not in err
+    assert "status = interrupted" in out and "(Ctrl-C)" in out and "Traceback" not in err
     with open(steps_csv) as f:
         assert len(list(csv.DictReader(f))) > 1  # the steps made before Ctrl-C are kept
 

@@ -27,7 +27,14 @@ from ._common import (
 HELP = "minimize an expression by gradient descent (or Adam, L-BFGS, Newton, ...)"
 DESCRIPTION = """\
 Minimize EXPR from the starting point given with --init, in float64, recording every
-step. Shows a progress bar in a terminal, then the result and why the run stopped.
+step. Each step moves the variables against the gradient: with sgd, x <- x - RATE * df/dx;
+the other optimizers adapt the step. Shows a progress bar in a terminal, then the result
+and why the run stopped (its status):
+  max_steps    it took the --steps steps asked for
+  converged    --tol or --gtol was met (or the optimizer could not go further down)
+  diverged     the loss, the gradient or a variable became inf or nan; the result is
+               the last finite point (a smaller --lr usually helps)
+  interrupted  Ctrl-C; the result is the last step recorded
 
 EXPR uses numbers, the variables named in --init, + - * / **, parentheses and the
 functions abs acos asin atan cos cosh exp expm1 log log1p maximum minimum pow relu
@@ -46,6 +53,13 @@ files are still written)"""
 
 # Each output file: a name to suggest when the one given will not do, and the extensions allowed (None: any).
 OUTPUTS = {"csv": ("steps.csv", None), "plot": ("plot.png", IMAGE_FORMATS), "landscape": ("path.png", IMAGE_FORMATS)}
+# The library's messages name its arguments and Python's exceptions; here the user types options.
+PHRASES = (
+    ("e.g. learning_rate=", "e.g. --lr "),
+    ("the history keeps all steps", "--csv writes every step"),
+    ("(KeyboardInterrupt)", "(Ctrl-C)"),
+    ("starting point x0; check the function and x0", "starting point; check EXPR and --init"),
+)
 EXIT = {"converged": 0, "max_steps": 0, "diverged": 1, "interrupted": 130}
 
 
@@ -86,19 +100,26 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="sgd", metavar="NAME",
                    help=f"one of {', '.join(OPTIMIZERS)} (default: sgd)")
     p.add_argument("--lr", type=_positive, metavar="RATE",
-                   help="learning rate (for lbfgs, newton and linesearch: the first trial step); default: the "
-                        "optimizer's own, printed when the run starts")
+                   help="the learning rate, which scales each step (for lbfgs, newton and linesearch: the first "
+                        "trial step); default: the optimizer's own, printed when the run starts")
     p.add_argument("--steps", type=_count, default=1000, metavar="N",
                    help="the most steps to take: a whole number >= 0, such as 5000 or 5e3; 0 evaluates the "
                         "starting point only (default: 1000)")
     p.add_argument("--tol", type=_positive,
-                   help="stop when the loss changes by at most TOL * max(1, |loss|) in one step")
-    p.add_argument("--gtol", type=_positive, help="stop when the gradient's norm falls below this")
-    p.add_argument("--plot", metavar="FILE", help="write the parameters over the steps as an image (.png, .svg, .pdf)")
+                   help="stop when the loss changes by at most TOL * max(1, |loss|) in one step (default: "
+                        "no such test)")
+    p.add_argument("--gtol", type=_positive,
+                   help="stop when the gradient's norm is at most GTOL (default: no such test)")
+    p.add_argument("--plot", metavar="FILE",
+                   help=f"write the variables over the steps as an image; its extension gives the format: "
+                        f"{', '.join('.' + f for f in IMAGE_FORMATS)}")
     p.add_argument("--landscape", metavar="FILE",
-                   help="write the path of the descent over the contours of EXPR (two variables only)")
-    p.add_argument("--csv", metavar="FILE", help="write every step (loss, parameters, gradient norm, ...) as CSV")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
+                   help="write the path of the descent over the contours of EXPR (two variables only), as an "
+                        "image like --plot")
+    p.add_argument("--csv", metavar="FILE",
+                   help="write every step as CSV, one row each, row 0 the starting point: step, loss, each "
+                        "variable, gradient norm, learning rate, seconds")
+    p.add_argument("--json", action="store_true", help="print the result as JSON (and no progress bar)")
     p.add_argument("--quiet", action="store_true", help="no progress bar; print the result only")
     p.set_defaults(run=run)
 
@@ -164,8 +185,20 @@ def _write(files: dict[str, str | None], fn: Any, result: Any) -> tuple[dict[str
 WHAT = {"csv": "every step", "plot": "the parameters over the steps", "landscape": "the path over the contours"}
 
 
+def _message(result: Any) -> str:
+    """The run's message in the command's words."""
+    text = result.message
+    for api, command in PHRASES:
+        text = text.replace(api, command)
+    return text
+
+
 def _as_text(init: dict[str, float], result: Any, written: dict[str, str]) -> list[str]:
-    lines = [result.message, f"  status = {result.status}, steps = {result.steps}", f"  f = {number(result.fun)}"]
+    lines = [_message(result), f"  status = {result.status}, steps = {result.steps}"]
+    if result.status == "diverged" and result.steps:
+        # The values shown are not those of the step that blew up: minimize puts back the step before it.
+        lines.append(f"  at step {result.steps - 1}, the last finite point:")
+    lines.append(f"  f = {number(result.fun)}")
     lines += [f"  {name} = {number(result.x[name])}   (df/d{name} = {number(result.grad[name])})" for name in init]
     lines += [f"wrote {path} ({WHAT[kind]})" for kind, path in written.items()]
     return lines
@@ -176,7 +209,7 @@ def _as_json(args: argparse.Namespace, init: dict[str, float], lr: float, result
     return {
         "expression": args.expression.strip(), "init": init, "optimizer": args.optimizer,
         "learning_rate": lr, "status": result.status, "success": bool(result.success),
-        "message": result.message, "steps": int(result.steps), "fun": json_number(result.fun),
+        "message": _message(result), "steps": int(result.steps), "fun": json_number(result.fun),
         "x": {name: json_number(result.x[name]) for name in init},
         "grad": {name: json_number(result.grad[name]) for name in init},
         "files": written,
