@@ -103,18 +103,64 @@ def table(rows: Sequence[str], cols: Sequence[str], data: Any, indent: str = "  
     return lines
 
 
-def output_file(path: str | None, option: str) -> str | None:
-    """Check before a long run that ``path`` can be written, so no result is lost at the end."""
+# What --plot and --landscape can write: the formats matplotlib saves with its own backends and Pillow (which
+# it requires), in every version the plot extra allows (>= 3.7); tests/cli checks them against matplotlib's
+# list. Listed here so that a bad name is refused before the run without importing matplotlib (half a
+# second). Left out: pgf (needs LaTeX), raw and rgba (pixel buffers, not image files), and gif and avif
+# (only in recent versions).
+IMAGE_FORMATS = ("png", "svg", "pdf", "jpg", "jpeg", "tif", "tiff", "webp", "eps", "ps", "svgz")
+
+
+def output_file(path: str | None, option: str, example: str, formats: Sequence[str] | None = None) -> str | None:
+    """Check before a long run that ``path`` can be written, so no result is lost at the end.
+
+    ``example`` is a file name to suggest (``steps.csv``); ``formats``, if given, are the extensions
+    allowed, which is how matplotlib picks the format.
+
+    >>> from tapegrad.cli._common import IMAGE_FORMATS, output_file
+    >>> output_file("w.png", "--plot", "plot.png", IMAGE_FORMATS)
+    'w.png'
+    >>> output_file("w", "--plot", "plot.png", IMAGE_FORMATS)
+    Traceback (most recent call last):
+    tapegrad.cli._common.UsageError: --plot w: the name has no extension, ...; add one, e.g. w.png (formats: ...)
+    """
     if path is None:
         return None
+    separators = tuple(s for s in (os.sep, os.altsep) if s)
+    if os.path.isdir(path) or path.endswith(separators):
+        folder = path.rstrip("".join(separators)) or path  # "/" stays "/"
+        create = "" if os.path.isdir(path) else f" (and create the folder {folder} first)"
+        raise UsageError(f"{option} {path} names a folder; give a file name, e.g. "
+                         f"{os.path.join(folder, example)}{create}")
+    if formats is not None:
+        root, ext = os.path.splitext(path)
+        ext = ext[1:].lower()  # matplotlib reads OUT.PNG as png
+        if ext not in formats:
+            listed = " ".join("." + f for f in formats)
+            suggestion = root + os.path.splitext(example)[1]
+            what = ("the name has no extension, which gives the image format; add one" if not ext else
+                    f".{ext} is not an image format that can be written; use another")
+            raise UsageError(f"{option} {path}: {what}, e.g. {suggestion} (formats: {listed})")
     folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise UsageError(f"{option} {path}: this is a folder; give a file name, e.g. {os.path.join(path, 'out.png')}")
     if not os.path.isdir(folder):
         raise UsageError(f"{option} {path}: the folder {folder} does not exist; create it first")
-    if not os.access(folder, os.W_OK):
-        raise UsageError(f"{option} {path}: the folder {folder} is not writable")
+    # An existing file (even /dev/full) needs to be writable itself; a new one needs a writable folder.
+    if not os.access(path if os.path.exists(path) else folder, os.W_OK):
+        raise UsageError(f"{option} {path}: " + ("the file is not writable" if os.path.exists(path) else
+                                                 f"the folder {folder} is not writable"))
     return path
+
+
+def same_files(files: dict[str, str | None]) -> None:
+    """Refuse two options naming one file: the second would overwrite the first at the end of the run."""
+    seen: dict[str, str] = {}
+    for option, path in files.items():
+        if path is None:
+            continue
+        key = os.path.normcase(os.path.realpath(path))
+        if key in seen:
+            raise UsageError(f"{seen[key]} and {option} both name {path}; give each its own file")
+        seen[key] = option
 
 
 def missing_extra(error: ImportError, what: str) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -10,6 +11,7 @@ import numpy as np
 from tapegrad.minimize import OPTIMIZERS, minimize
 
 from ._common import (
+    IMAGE_FORMATS,
     UsageError,
     assignments,
     expression,
@@ -19,12 +21,20 @@ from ._common import (
     number,
     output_file,
     point,
+    same_files,
 )
 
 HELP = "minimize an expression by gradient descent (or Adam, L-BFGS, Newton, ...)"
 DESCRIPTION = """\
 Minimize EXPR from the starting point given with --init, in float64, recording every
-step. Shows a progress bar in a terminal, then the result and why the run stopped.
+step. Each step moves the variables against the gradient: with sgd, x <- x - RATE * df/dx;
+the other optimizers adapt the step. Shows a progress bar in a terminal, then the result
+and why the run stopped (its status):
+  max_steps    it took the --steps steps asked for
+  converged    --tol or --gtol was met (or the optimizer could not go further down)
+  diverged     the loss, the gradient or a variable became inf or nan; the result is
+               the last finite point (a smaller --lr usually helps)
+  interrupted  Ctrl-C; the result is the last step recorded
 
 EXPR uses numbers, the variables named in --init, + - * / **, parentheses and the
 functions abs acos asin atan cos cosh exp expm1 log log1p maximum minimum pow relu
@@ -37,23 +47,48 @@ examples:
   tapegrad minimize "(1-x)**2 + 100*(y-x**2)**2" --init x=-1.2 y=1 --optimizer lbfgs --json
   tapegrad minimize "x**2 + 3*y**2" --init x=1 y=1 --lr 0.1 --tol 1e-12 --csv steps.csv
 
-exit status: 0 the run converged or used all its steps, 1 it diverged (inf or nan),
-2 bad usage or a bad expression, 130 interrupted (Ctrl-C; the files are still written)"""
+exit status: 0 the run converged or used all its steps, 1 it diverged (inf or nan) or a
+file could not be written, 2 bad usage or a bad expression, 130 interrupted (Ctrl-C; the
+files are still written)"""
 
+# Each output file: a name to suggest when the one given will not do, and the extensions allowed (None: any).
+OUTPUTS = {"csv": ("steps.csv", None), "plot": ("plot.png", IMAGE_FORMATS), "landscape": ("path.png", IMAGE_FORMATS)}
+# The library's messages name its arguments and Python's exceptions; here the user types options.
+PHRASES = (
+    ("e.g. learning_rate=", "e.g. --lr "),
+    ("the history keeps all steps", "--csv writes every step"),
+    ("(KeyboardInterrupt)", "(Ctrl-C)"),
+    ("starting point x0; check the function and x0", "starting point; check EXPR and --init"),
+)
 EXIT = {"converged": 0, "max_steps": 0, "diverged": 1, "interrupted": 130}
 
 
-def _positive(kind: type) -> Any:
-    def convert(text: str) -> Any:
+def _positive(text: str) -> float:
+    """A learning rate or a tolerance: a number > 0 and finite."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < float("inf"):  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text} must be a positive, finite number")
+    return value
+
+
+def _count(text: str) -> int:
+    """A number of steps: a whole number >= 0, as in the API (0 evaluates the start only)."""
+    try:
+        value = int(text)  # first: through a float, a count of 20 digits would be rounded
+    except ValueError:
         try:
-            value = kind(text)
+            number = float(text)  # 1e4 is a common way to write 10000
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {'whole ' if kind is int else ''}number") from None
-        if not value > 0 or value == float("inf"):
-            raise argparse.ArgumentTypeError(f"{text} must be a positive, finite number")
-        return value
-    convert.__name__ = kind.__name__
-    return convert
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a whole number >= 0") from None
+        if not number.is_integer():  # 2.5, inf, nan
+            raise argparse.ArgumentTypeError(f"{text} is not a whole number; give a whole number >= 0") from None
+        value = int(number)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative; give a whole number >= 0")
+    return value
 
 
 def add_parser(subparsers: Any) -> None:
@@ -64,18 +99,27 @@ def add_parser(subparsers: Any) -> None:
                    help="the starting point: a value for every variable, e.g. --init x=-1.2 y=1")
     p.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="sgd", metavar="NAME",
                    help=f"one of {', '.join(OPTIMIZERS)} (default: sgd)")
-    p.add_argument("--lr", type=_positive(float), metavar="RATE",
-                   help="learning rate (for lbfgs, newton and linesearch: the first trial step); default: the "
-                        "optimizer's own, printed when the run starts")
-    p.add_argument("--steps", type=_positive(int), default=1000, help="the most steps to take (default: 1000)")
-    p.add_argument("--tol", type=_positive(float),
-                   help="stop when the loss changes by at most TOL * max(1, |loss|) in one step")
-    p.add_argument("--gtol", type=_positive(float), help="stop when the gradient's norm falls below this")
-    p.add_argument("--plot", metavar="FILE", help="write the parameters over the steps as an image (.png, .svg, .pdf)")
+    p.add_argument("--lr", type=_positive, metavar="RATE",
+                   help="the learning rate, which scales each step (for lbfgs, newton and linesearch: the first "
+                        "trial step); default: the optimizer's own, printed when the run starts")
+    p.add_argument("--steps", type=_count, default=1000, metavar="N",
+                   help="the most steps to take: a whole number >= 0, such as 5000 or 5e3; 0 evaluates the "
+                        "starting point only (default: 1000)")
+    p.add_argument("--tol", type=_positive,
+                   help="stop when the loss changes by at most TOL * max(1, |loss|) in one step (default: "
+                        "no such test)")
+    p.add_argument("--gtol", type=_positive,
+                   help="stop when the gradient's norm is at most GTOL (default: no such test)")
+    p.add_argument("--plot", metavar="FILE",
+                   help=f"write the variables over the steps as an image; its extension gives the format: "
+                        f"{', '.join('.' + f for f in IMAGE_FORMATS)}")
     p.add_argument("--landscape", metavar="FILE",
-                   help="write the path of the descent over the contours of EXPR (two variables only)")
-    p.add_argument("--csv", metavar="FILE", help="write every step (loss, parameters, gradient norm, ...) as CSV")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
+                   help="write the path of the descent over the contours of EXPR (two variables only), as an "
+                        "image like --plot")
+    p.add_argument("--csv", metavar="FILE",
+                   help="write every step as CSV, one row each, row 0 the starting point: step, loss, each "
+                        "variable, gradient norm, learning rate, seconds")
+    p.add_argument("--json", action="store_true", help="print the result as JSON (and no progress bar)")
     p.add_argument("--quiet", action="store_true", help="no progress bar; print the result only")
     p.set_defaults(run=run)
 
@@ -86,8 +130,9 @@ def run(args: argparse.Namespace) -> int:
     if args.landscape and len(init) != 2:
         raise UsageError(f"--landscape draws the contours of a function of two variables; this one has {len(init)} "
                          f"({', '.join(init)}). Use --plot to see the parameters over the steps")
-    files = {"plot": output_file(args.plot, "--plot"), "landscape": output_file(args.landscape, "--landscape"),
-             "csv": output_file(args.csv, "--csv")}
+    files = {kind: output_file(getattr(args, kind), f"--{kind}", example, formats)
+             for kind, (example, formats) in OUTPUTS.items()}
+    same_files({f"--{kind}": path for kind, path in files.items()})
 
     x0 = {name: np.float64(v) for name, v in init.items()}
     lr = OPTIMIZERS[args.optimizer][1] if args.lr is None else args.lr
@@ -103,37 +148,57 @@ def run(args: argparse.Namespace) -> int:
     else:
         print("\n".join(_as_text(init, result, written)))
     for problem in failed:
-        print(f"tapegrad minimize: {problem}", file=sys.stderr)
+        print(f"tapegrad minimize: error: {problem}", file=sys.stderr)
     code = EXIT.get(result.status, 1)
     return 1 if failed and code == 0 else code
 
 
 def _write(files: dict[str, str | None], fn: Any, result: Any) -> tuple[dict[str, str], list[str]]:
-    """Write the files asked for; return those written and, for any that could not be, why."""
+    """Write the files asked for; return those written and, for any that could not be, why.
+
+    A file that fails (no plotting extras, a full disk, a folder removed during the run) does not stop
+    the others: the run is over and each file is what is left of it.
+    """
     written, failed = {}, []
-    if files["csv"]:
-        result.history.to_csv(files["csv"])
-        written["csv"] = files["csv"]
-    for kind in ("plot", "landscape"):
-        if not files[kind]:
+    for kind, path in files.items():
+        if not path:
             continue
         try:
-            from tapegrad import plot
+            if kind == "csv":
+                result.history.to_csv(path)
+            else:
+                from tapegrad import plot
 
-            figure = plot.trajectory(result.history) if kind == "plot" else plot.landscape(fn, result.history)
-            figure.save(files[kind], verbose=False)
+                figure = plot.trajectory(result.history) if kind == "plot" else plot.landscape(fn, result.history)
+                figure.save(path, verbose=False)
         except ImportError as e:
-            failed.append(missing_extra(e, f"--{kind} {files[kind]}"))
-            continue
-        written[kind] = files[kind]
+            failed.append(missing_extra(e, f"--{kind} {path}"))
+        except OSError as e:
+            folder = os.path.dirname(os.path.abspath(path))
+            why = (e.strerror or str(e)) if os.path.isdir(folder) else f"the folder {folder} no longer exists"
+            failed.append(f"could not write --{kind} {path}: {why}")
+        else:
+            written[kind] = path
     return written, failed
 
 
 WHAT = {"csv": "every step", "plot": "the parameters over the steps", "landscape": "the path over the contours"}
 
 
+def _message(result: Any) -> str:
+    """The run's message in the command's words."""
+    text = result.message
+    for api, command in PHRASES:
+        text = text.replace(api, command)
+    return text
+
+
 def _as_text(init: dict[str, float], result: Any, written: dict[str, str]) -> list[str]:
-    lines = [result.message, f"  status = {result.status}, steps = {result.steps}", f"  f = {number(result.fun)}"]
+    lines = [_message(result), f"  status = {result.status}, steps = {result.steps}"]
+    if result.status == "diverged" and result.steps:
+        # The values shown are not those of the step that blew up: minimize puts back the step before it.
+        lines.append(f"  at step {result.steps - 1}, the last finite point:")
+    lines.append(f"  f = {number(result.fun)}")
     lines += [f"  {name} = {number(result.x[name])}   (df/d{name} = {number(result.grad[name])})" for name in init]
     lines += [f"wrote {path} ({WHAT[kind]})" for kind, path in written.items()]
     return lines
@@ -144,7 +209,7 @@ def _as_json(args: argparse.Namespace, init: dict[str, float], lr: float, result
     return {
         "expression": args.expression.strip(), "init": init, "optimizer": args.optimizer,
         "learning_rate": lr, "status": result.status, "success": bool(result.success),
-        "message": result.message, "steps": int(result.steps), "fun": json_number(result.fun),
+        "message": _message(result), "steps": int(result.steps), "fun": json_number(result.fun),
         "x": {name: json_number(result.x[name]) for name in init},
         "grad": {name: json_number(result.grad[name]) for name in init},
         "files": written,
