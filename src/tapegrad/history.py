@@ -47,7 +47,8 @@ class History:
 
     Built by ``minimize``; ``History(columns)`` rebuilds one from column data, e.g. what
     ``to_json`` wrote. ``meta`` holds the run's status, message, optimizer and its settings,
-    and ``shapes`` (each array parameter's shape); ``fn`` the function minimized (for landscape plots).
+    ``shapes`` (each array parameter's shape) and ``recorded`` (False for ``record=False``); ``fn``
+    the function minimized (for landscape plots).
 
     >>> import tapegrad as tg
     >>> h = tg.History({"step": [0, 1], "loss": [4.0, 1.0], "x": [2.0, 1.0], "grad_norm": [4.0, 2.0],
@@ -299,8 +300,8 @@ class History:
         return elements, norm if norm in self._param_names else None
 
     def _unrecorded(self) -> bool:
-        """True for the history of a run made with ``record=False``: minimize records row 0 whenever it records."""
-        return self._n == 0 and "status" in self.meta
+        """True for the history of a run made with ``record=False`` (minimize says so in ``meta``)."""
+        return self.meta.get("recorded") is False
 
     def _why_empty(self) -> str:
         """Why this history has no rows, for messages (summary, plots)."""

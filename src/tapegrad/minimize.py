@@ -12,6 +12,7 @@ from __future__ import annotations
 import dis
 import inspect
 import math
+import numbers
 import os
 import sys
 import time
@@ -205,8 +206,7 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
     if not (compile is True or compile is False or (isinstance(compile, str) and compile == "auto")):
         raise ValueError(f"compile must be True, False or 'auto', got {compile!r}")
     for name, value in (("tol", tol), ("gtol", gtol)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float, np.integer,
-                                                                                      np.floating)) or not value >= 0):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0):
             raise ValueError(f"{name} must be a number >= 0 (or None), got {value!r}")
     for name, value, allowed in (("record", record, "True or False"), ("progress", progress, "True, False or None")):
         if not (isinstance(value, (bool, np.bool_)) or (value is None and name == "progress")):
@@ -219,7 +219,7 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
     arg = nest.pack_as(structure, variables)
     problem = Problem(lambda: fn(arg), variables) if compile is False else _CompiledProblem(fn, arg, variables, compile)
     start = [v._value for v in variables]
-    history = History._for_run(names, [v._value for v in variables], min(steps + 1, HISTORY_CHUNK) if record else 0)
+    history = History._for_run(names, start, min(steps + 1, HISTORY_CHUNK) if record else 0)
     history.fn = fn
     history._structure = structure
     bar = _progress_bar(progress, steps)
@@ -271,7 +271,7 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
                     written = k + 1  # becomes history._n for callbacks and at the end: a local is cheaper
                 bad = _nonfinite(loss, gnorm, values, scalar, names)
                 if bad:
-                    status, why = "diverged", _diverged(k, bad, prev_loss, lr)
+                    status, why = "diverged", _diverged(k, bad, loss, prev_loss, lr)
                     break
                 last, last_k = (loss, grads, values), k
                 if gtol is not None and gnorm <= gtol:
@@ -319,7 +319,8 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
     grad = nest.pack_as(structure, [np.array(g, copy=True)[()] if np.ndim(g) == 0 else np.array(g, copy=True)
                                     for g in grads_end])
     steps_done = last_k if status == "interrupted" else k
-    message = _message(status, why, steps_done, steps, loss_end)
+    message = _message(status, why, steps_done, steps, loss_end) if error is None else \
+        f"{why}; the parameters are those of step {steps_done}, the last point evaluated"
     # Newton has the Hessian and says itself what kind of stationary point it stopped at.
     if status in ("max_steps", "converged") and gnorm == 0 and not isinstance(opt, Newton) and all(
             a is b or np.array_equal(a, b) for a, b in zip(start, values_end)):
@@ -327,7 +328,8 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
                 "a maximum or a saddle point as well as a minimum, which the gradient alone cannot tell; start "
                 "elsewhere to look for a minimum")
         message = f"converged at step 0: {note}" if status == "converged" else f"{message}. {note}"
-    history.meta.update(status=status, message=message, optimizer=type(opt).__name__, config=opt.get_config())
+    history.meta.update(status=status, message=message, optimizer=type(opt).__name__, config=opt.get_config(),
+                        recorded=bool(record))
     compiled, reason = (problem.compiled, problem.reason) if compile is not False else (False, "compile=False")
     history.meta.update(compiled=compiled)
     result = MinimizeResult(x, loss_end, grad, steps_done, status, message, history, problem.nfev, opt, fn,
@@ -665,11 +667,11 @@ def _nonfinite(loss: float, gnorm: float, values: list, scalar: list, names: lis
     return ""
 
 
-def _diverged(k: int, what: str, prev_loss: float, lr: float) -> str:
+def _diverged(k: int, what: str, loss: float, prev_loss: float, lr: float) -> str:
     if k == 0:
         return f"{what} at the starting point x0; check the function and x0 (e.g. a log or sqrt of a negative)"
     text = f"{what} at step {k} (the loss was {prev_loss:.6g} at step {k - 1})"
-    if prev_loss < -1e100 or what == "the loss became -inf":
+    if prev_loss < -1e100 or loss == -math.inf:
         # Falling without end is not a step-size problem: a smaller rate only takes longer to get there.
         return text + ("; the loss fell without bound: the function seems to have no minimum (it is unbounded "
                        "below), so no learning rate will help. Check its sign (minimize, not maximize?) or add a "
@@ -689,8 +691,6 @@ def _message(status: str, why: str, k: int, steps: int, loss: float) -> str:
         return f"converged at step {k}: {why}"
     if status == "diverged":
         return f"diverged: {why}"
-    if why.startswith("stopped by"):
-        return f"{why}; the parameters are those of step {k}, the last point evaluated"
     return f"{why} at step {k}; the parameters are those of the last recorded step"
 
 
