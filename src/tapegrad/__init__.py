@@ -123,6 +123,7 @@ from tapegrad.ops import (
     tile,
     transpose,
     truediv,
+    truncatediv,
     unstack,
     where,
     zeros,
@@ -131,7 +132,7 @@ from tapegrad.ops import (
 from tapegrad.tape import GradientTape, UnconnectedGradients, custom_gradient
 
 # Namespaces over the ops above, transforms and optimizers; `plot` and `testing` load on first use.
-from . import autodiff, functional, linalg, math, nn, optimizers, random  # noqa: E402
+from . import autodiff, bitwise, functional, linalg, math, nn, optimizers, random  # noqa: E402
 from .functional import (  # noqa: E402
     elementwise_grad,
     grad,

@@ -10,16 +10,20 @@ import tapegrad as tg
 
 
 def numeric_gradient(f: Callable[[list], float], args: list, eps: float) -> list:
-    """d f / d args by central differences, element by element."""
+    """d f / d args by central differences, element by element.
+
+    For a complex argument z = x + iy, TensorFlow's convention: df/dx + i df/dy.
+    """
     grads = []
     for i, a in enumerate(args):
         g = np.zeros_like(a)
-        for j in np.ndindex(a.shape):
-            up = [x.copy() for x in args]
-            down = [x.copy() for x in args]
-            up[i][j] += eps
-            down[i][j] -= eps
-            g[j] = (f(up) - f(down)) / (2 * eps)
+        for step in ((eps, 1j * eps) if np.iscomplexobj(a) else (eps,)):
+            for j in np.ndindex(a.shape):
+                up = [x.copy() for x in args]
+                down = [x.copy() for x in args]
+                up[i][j] += step
+                down[i][j] -= step
+                g[j] += (f(up) - f(down)) / (2 * eps) * (step / eps)
         grads.append(g)
     return grads
 
@@ -30,12 +34,15 @@ def first_order(call: Callable[..., Any], args: list, weight: np.ndarray) -> tup
     with tg.GradientTape() as tape:
         tape.watch(xs)
         y = tg.reduce_sum(call(*xs) * weight)
-    grads = tape.gradient(y, xs, unconnected_gradients="zero")
-    return float(y), [g.numpy() for g in grads]
+    grads = tape.gradient(y, xs, unconnected_gradients="zero")  # of Re(y) when y is complex
+    return float(np.real(y.numpy())), [g.numpy() for g in grads]
 
 
 def directional_second(call: Callable[..., Any], args: list, weight: np.ndarray, dirs: list) -> tuple:
-    """h(args) = <grad of sum(call * weight), dirs> and its gradient, taken by nesting two tapes."""
+    """h(args) = <grad of sum(call * weight), dirs> and its gradient, taken by nesting two tapes.
+
+    The inner product is real: Re(sum(g * conj(d))), the derivative along d for complex inputs.
+    """
     xs = [tg.constant(a) for a in args]
     with tg.GradientTape() as outer:
         outer.watch(xs)
@@ -43,7 +50,7 @@ def directional_second(call: Callable[..., Any], args: list, weight: np.ndarray,
             inner.watch(xs)
             y = tg.reduce_sum(call(*xs) * weight)
         grads = inner.gradient(y, xs, unconnected_gradients="zero")
-        h = tg.add_n([tg.reduce_sum(g * d) for g, d in zip(grads, dirs)])
+        h = tg.add_n([tg.math.real(tg.reduce_sum(g * np.conj(d))) for g, d in zip(grads, dirs)])
     second = outer.gradient(h, xs, unconnected_gradients="zero")
     return float(h), [s.numpy() for s in second]
 

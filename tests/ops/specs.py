@@ -52,6 +52,10 @@ class Spec:
     atol: float = 1e-6
     second_order: bool = True
     notes: str = field(default="")
+    # Complex-capable: checked in complex mode too (each input's real and imaginary parts drawn from
+    # its domain, or from ``complex_domains``); otherwise complex inputs must be refused.
+    complex: bool = False
+    complex_domains: tuple | None = None
 
 
 def _u(fn: Callable[..., Any], ref: Callable[..., Any], domain: Domain = REALS, **kw: Any) -> Spec:
@@ -66,50 +70,66 @@ def _nondiff(fn: Callable[..., Any], ref: Callable[..., Any], n: int = 1, domain
     return Spec(fn, (domain,) * n, "unary" if n == 1 else "broadcast", differentiable=False, reference=ref)
 
 
+def _ints(x: Any) -> Any:
+    """Integers from a float input (bitwise ops take only integers)."""
+    return tg.cast(x * 10.0, tg.int32)
+
+
+def _np_ints(x: np.ndarray) -> np.ndarray:
+    return (x * 10.0).astype(np.int32)
+
+
+C = {"complex": True}
+
+
 # Indices used by the indexing specs; shapes are fixed so the index always fits.
 _IDX = (np.array([0, 2, 2, 1]), slice(None, None, -1))
 _COND = np.array([[True, False, True], [False, False, True]])
 
 SPECS: dict[str, Spec] = {
     # arithmetic
-    "add": _b(tg.add, np.add),
-    "subtract": _b(tg.subtract, np.subtract),
-    "multiply": _b(tg.multiply, np.multiply),
-    "divide": _b(tg.divide, np.divide, dy=AWAY_FROM_ZERO),
+    "add": _b(tg.add, np.add, **C),
+    "subtract": _b(tg.subtract, np.subtract, **C),
+    "multiply": _b(tg.multiply, np.multiply, **C),
+    "divide": _b(tg.divide, np.divide, dy=AWAY_FROM_ZERO, **C),
     "pow": _b(tg.pow, np.power, dx=POSITIVE, dy=REALS),
     "floormod": _b(tg.math.floormod, np.mod, dx=Domain(0.1, 0.9), dy=Domain(1.5, 2.0)),
     "maximum": _b(tg.maximum, np.maximum),
     "minimum": _b(tg.minimum, np.minimum),
-    "negative": _u(tg.negative, np.negative),
-    "identity": _u(tg.identity, lambda x: x),
+    "negative": _u(tg.negative, np.negative, **C),
+    "identity": _u(tg.identity, lambda x: x, **C),
     # element-wise
-    "square": _u(tg.square, np.square),
+    "square": _u(tg.square, np.square, **C),
     "sqrt": _u(tg.sqrt, np.sqrt, POSITIVE),
     "rsqrt": _u(tg.math.rsqrt, lambda x: 1 / np.sqrt(x), POSITIVE),
-    "exp": _u(tg.exp, np.exp),
-    "expm1": _u(tg.math.expm1, np.expm1),
-    "log": _u(tg.math.log, np.log, POSITIVE),
-    "log1p": _u(tg.math.log1p, np.log1p, Domain(-0.5, 2.0)),
-    "reciprocal": _u(tg.math.reciprocal, np.reciprocal, AWAY_FROM_ZERO),
-    "sin": _u(tg.sin, np.sin),
-    "cos": _u(tg.cos, np.cos),
-    "tan": _u(tg.math.tan, np.tan, Domain(-1.2, 1.2)),
+    "exp": _u(tg.exp, np.exp, **C),
+    "expm1": _u(tg.math.expm1, np.expm1, **C),
+    "log": _u(tg.math.log, np.log, POSITIVE, **C),
+    "log1p": _u(tg.math.log1p, np.log1p, Domain(-0.5, 2.0), **C),
+    "reciprocal": _u(tg.math.reciprocal, np.reciprocal, AWAY_FROM_ZERO, **C),
+    "sin": _u(tg.sin, np.sin, **C),
+    "cos": _u(tg.cos, np.cos, **C),
+    "tan": _u(tg.math.tan, np.tan, Domain(-1.2, 1.2), **C),
     "asin": _u(tg.math.asin, np.arcsin, UNIT),
     "acos": _u(tg.math.acos, np.arccos, UNIT),
     "atan": _u(tg.math.atan, np.arctan),
-    "sinh": _u(tg.math.sinh, np.sinh),
-    "cosh": _u(tg.math.cosh, np.cosh),
-    "tanh": _u(tg.tanh, np.tanh),
-    "abs": _u(tg.abs, np.abs, AWAY_FROM_ZERO),
+    "sinh": _u(tg.math.sinh, np.sinh, **C),
+    "cosh": _u(tg.math.cosh, np.cosh, **C),
+    "tanh": _u(tg.tanh, np.tanh, complex_domains=(UNIT,), **C),  # poles at +-i pi/2
+    "abs": _u(tg.abs, np.abs, AWAY_FROM_ZERO, **C),
+    "real": _u(tg.math.real, np.real, **C),
+    "imag": _u(tg.math.imag, np.imag, **C),
+    "conj": _u(tg.math.conj, np.conj, **C),
+    "angle": _u(tg.math.angle, np.angle, POSITIVE, **C),  # away from the cut along the negative reals
     "sigmoid": _u(tg.sigmoid, lambda x: 1 / (1 + np.exp(-x)), Domain(-4, 4)),
     "softplus": _u(tg.math.softplus, lambda x: np.log1p(np.exp(x)), Domain(-4, 4)),
     "sign": _u(tg.sign, np.sign, AWAY_FROM_ZERO),
     "relu": _u(tg.nn.relu, lambda x: np.maximum(x, 0), AWAY_FROM_ZERO),
     "where": Spec(lambda x, y: tg.where(_COND, x, y), (REALS, REALS), [(2, 3), (3,)],
-                  reference=lambda x, y: np.where(_COND, x, y)),
+                  reference=lambda x, y: np.where(_COND, x, y), **C),
     # reductions (axis variants are exercised through the composites below too)
     "reduce_sum": Spec(lambda x: tg.reduce_sum(x, axis=1), (REALS,), [(2, 3, 2)],
-                       reference=lambda x: x.sum(axis=1)),
+                       reference=lambda x: x.sum(axis=1), **C),
     "reduce_max": Spec(lambda x: tg.reduce_max(x, axis=(0, 2), keepdims=True), (REALS,), [(2, 3, 2)],
                        reference=lambda x: x.max(axis=(0, 2), keepdims=True)),
     "reduce_min": Spec(lambda x: tg.reduce_min(x, axis=-1), (REALS,), [(3, 4)],
@@ -117,28 +137,36 @@ SPECS: dict[str, Spec] = {
     "reduce_prod": Spec(lambda x: tg.reduce_prod(x, axis=0), (AWAY_FROM_ZERO,), [(3, 2)],
                         reference=lambda x: x.prod(axis=0)),
     "cumsum": Spec(lambda x: tg.math.cumsum(x, axis=1, exclusive=True, reverse=True), (REALS,), [(2, 4)],
-                   reference=lambda x: np.flip(np.cumsum(np.flip(x, 1), 1), 1) - x),
+                   reference=lambda x: np.flip(np.cumsum(np.flip(x, 1), 1), 1) - x, **C),
     # shapes
     "broadcast_to": Spec(lambda x: tg.broadcast_to(x, (2, 3, 4)), (REALS,), [(3, 1)],
-                         reference=lambda x: np.broadcast_to(x, (2, 3, 4))),
+                         reference=lambda x: np.broadcast_to(x, (2, 3, 4)), **C),
     "sum_to": Spec(lambda x: tg.sum_to(x, (3, 1)), (REALS,), [(2, 3, 4)],
-                   reference=lambda x: x.sum(axis=(0, 2)).reshape(3, 1)),
+                   reference=lambda x: x.sum(axis=(0, 2)).reshape(3, 1), **C),
     "reshape": Spec(lambda x: tg.reshape(x, (3, -1)), (REALS,), [(2, 3, 2)],
-                    reference=lambda x: x.reshape(3, -1)),
+                    reference=lambda x: x.reshape(3, -1), **C),
     "transpose": Spec(lambda x: tg.transpose(x, (2, 0, 1)), (REALS,), [(2, 3, 4)],
-                      reference=lambda x: x.transpose(2, 0, 1)),
-    "tile": Spec(lambda x: tg.tile(x, (2, 3)), (REALS,), [(2, 2)], reference=lambda x: np.tile(x, (2, 3))),
+                      reference=lambda x: x.transpose(2, 0, 1), **C),
+    "tile": Spec(lambda x: tg.tile(x, (2, 3)), (REALS,), [(2, 2)], reference=lambda x: np.tile(x, (2, 3)), **C),
     "concat": Spec(lambda x, y, z: tg.concat([x, y, z], axis=1), (REALS, REALS, REALS), [(2, 1), (2, 3), (2, 2)],
-                   reference=lambda x, y, z: np.concatenate([x, y, z], axis=1)),
-    "getitem": Spec(lambda x: x[_IDX], (REALS,), [(3, 4)], reference=lambda x: x[_IDX]),
+                   reference=lambda x, y, z: np.concatenate([x, y, z], axis=1), **C),
+    "getitem": Spec(lambda x: x[_IDX], (REALS,), [(3, 4)], reference=lambda x: x[_IDX], **C),
     "scatter_index": Spec(lambda g: tg.scatter_index(g, _IDX, (3, 4)), (REALS,), [(4, 4)],
-                          reference=lambda g: _np_scatter(g)),
+                          reference=lambda g: _np_scatter(g), **C),
     "cast": Spec(lambda x: tg.cast(tg.cast(x, tg.float32), tg.float64), (REALS,), "unary",
-                 reference=lambda x: x.astype(np.float32).astype(np.float64), eps=1e-2, rtol=1e-4, atol=1e-4),
+                 reference=lambda x: np.real(x).astype(np.float32).astype(np.float64), eps=1e-2, rtol=1e-4, atol=1e-4,
+                 **C),
     # linear algebra
-    "matmul": Spec(tg.matmul, (REALS, REALS), [(2, 1, 3, 4), (3, 4, 2)], reference=np.matmul),
+    "matmul": Spec(tg.matmul, (REALS, REALS), [(2, 1, 3, 4), (3, 4, 2)], reference=np.matmul, **C),
     # not differentiable
     "floordiv": _nondiff(tg.math.floordiv, np.floor_divide, 2, AWAY_FROM_ZERO),
+    "truncatediv": _nondiff(tg.truncatediv, lambda x, y: np.trunc(x / y), 2, AWAY_FROM_ZERO),
+    "bitwise_and": _nondiff(lambda x, y: tg.bitwise.bitwise_and(_ints(x), _ints(y)),
+                            lambda x, y: np.bitwise_and(_np_ints(x), _np_ints(y)), 2),
+    "bitwise_or": _nondiff(lambda x, y: _ints(x) | _ints(y), lambda x, y: np.bitwise_or(_np_ints(x), _np_ints(y)), 2),
+    "bitwise_xor": _nondiff(lambda x, y: _ints(x) ^ _ints(y), lambda x, y: np.bitwise_xor(_np_ints(x), _np_ints(y)),
+                            2),
+    "invert": _nondiff(lambda x: ~_ints(x), lambda x: np.invert(_np_ints(x))),
     "equal": _nondiff(tg.equal, np.equal, 2),
     "not_equal": _nondiff(tg.not_equal, np.not_equal, 2),
     "less": _nondiff(tg.less, np.less, 2),
@@ -169,7 +197,7 @@ SPECS: dict[str, Spec] = {
 
 
 def _np_scatter(g: np.ndarray) -> np.ndarray:
-    out = np.zeros((3, 4))
+    out = np.zeros((3, 4), dtype=g.dtype)
     np.add.at(out, _IDX, g)
     return out
 
@@ -187,7 +215,7 @@ def _np_logsumexp(x: np.ndarray, axis: Any = None) -> np.ndarray:
 # Functions built from primitives: no rule of their own, checked the same way.
 COMPOSITES: dict[str, Spec] = {
     "reduce_mean": Spec(lambda x: tg.reduce_mean(x, axis=0), (REALS,), [(3, 2)],
-                        reference=lambda x: x.mean(axis=0)),
+                        reference=lambda x: x.mean(axis=0), **C),
     "reduce_logsumexp": Spec(lambda x: tg.reduce_logsumexp(x, axis=1), (REALS,), [(2, 3)],
                              reference=lambda x: _np_logsumexp(x, axis=1)),
     "elu": _u(tg.nn.elu, lambda x: np.where(x > 0, x, np.expm1(x)), AWAY_FROM_ZERO),
@@ -199,20 +227,23 @@ COMPOSITES: dict[str, Spec] = {
     "norm": Spec(lambda x: tg.norm(x, axis=1), (AWAY_FROM_ZERO,), [(2, 3)],
                  reference=lambda x: np.linalg.norm(x, axis=1)),
     "norm_1": Spec(lambda x: tg.norm(x, ord=1), (AWAY_FROM_ZERO,), [(4,)], reference=lambda x: np.abs(x).sum()),
-    "matvec": Spec(tg.linalg.matvec, (REALS, REALS), [(2, 3), (3,)], reference=lambda a, b: a @ b),
+    "matvec": Spec(tg.linalg.matvec, (REALS, REALS), [(2, 3), (3,)], reference=lambda a, b: a @ b, **C),
     "tensordot": Spec(lambda a, b: tg.tensordot(a, b, axes=[[1, 2], [0, 1]]), (REALS, REALS), [(2, 3, 2), (3, 2, 4)],
-                      reference=lambda a, b: np.tensordot(a, b, axes=[[1, 2], [0, 1]])),
+                      reference=lambda a, b: np.tensordot(a, b, axes=[[1, 2], [0, 1]]), **C),
     "stack": Spec(lambda x, y: tg.stack([x, y], axis=1), (REALS, REALS), [(2, 3), (2, 3)],
-                  reference=lambda x, y: np.stack([x, y], axis=1)),
+                  reference=lambda x, y: np.stack([x, y], axis=1), **C),
     "gather": Spec(lambda x: tg.gather(x, [2, 0, 2], axis=1), (REALS,), [(2, 3)],
-                   reference=lambda x: np.take(x, [2, 0, 2], axis=1)),
+                   reference=lambda x: np.take(x, [2, 0, 2], axis=1), **C),
     "expand_squeeze": Spec(lambda x: tg.squeeze(tg.expand_dims(x, 1) * 2.0), (REALS,), [(3,)],
-                           reference=lambda x: 2 * x),
-    "matmul_vector": Spec(lambda a, b: a @ b, (REALS, REALS), [(3,), (3, 2)], reference=lambda a, b: a @ b),
-    "squared_difference": _b(tg.math.squared_difference, lambda x, y: (x - y) ** 2),
+                           reference=lambda x: 2 * x, **C),
+    "matmul_vector": Spec(lambda a, b: a @ b, (REALS, REALS), [(3,), (3, 2)], reference=lambda a, b: a @ b, **C),
+    "squared_difference": _b(tg.math.squared_difference, lambda x, y: (x - y) * np.conj(x - y), **C),
     "softplus_stable": _u(tg.nn.softplus, lambda x: np.logaddexp(0, x), Domain(-30, 30)),
     "sigmoid_ce": Spec(lambda x: tg.nn.sigmoid_cross_entropy_with_logits(labels=0.3, logits=x), (REALS,), "unary",
                        reference=lambda x: np.maximum(x, 0) - 0.3 * x + np.log1p(np.exp(-np.abs(x)))),
     "boolean_index": Spec(lambda x: x[x > 0] * 3.0, (AWAY_FROM_ZERO,), [(5,)], reference=lambda x: x[x > 0] * 3),
-    "slice_negative_step": Spec(lambda x: x[::-2, 1:], (REALS,), [(5, 3)], reference=lambda x: x[::-2, 1:]),
+    "slice_negative_step": Spec(lambda x: x[::-2, 1:], (REALS,), [(5, 3)], reference=lambda x: x[::-2, 1:], **C),
+    "abs_squared": _u(lambda z: tg.abs(z) * tg.abs(z), lambda z: np.abs(z) ** 2, **C),
+    "real_z_conj_z": _u(lambda z: tg.math.real(z * tg.math.conj(z)), lambda z: np.real(z * np.conj(z)), **C),
+    "abs_of_square": _u(lambda z: tg.abs(z * z), lambda z: np.abs(z * z), AWAY_FROM_ZERO, **C),
 }

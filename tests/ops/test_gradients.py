@@ -12,6 +12,7 @@ from hypothesis.extra import numpy as hnp
 
 import tapegrad as tg
 from tapegrad._core.record import REGISTRY
+from tapegrad.ops.table import COMPLEX
 
 from .gradcheck import assert_close, directional_second, first_order, numeric_gradient
 from .specs import COMPOSITES, SPECS, Spec
@@ -19,6 +20,8 @@ from .specs import COMPOSITES, SPECS, Spec
 ALL = {**SPECS, **COMPOSITES}
 DIFFERENTIABLE = sorted(n for n, s in ALL.items() if s.differentiable)
 NONDIFF = sorted(n for n, s in ALL.items() if not s.differentiable)
+COMPLEX_SPECS = sorted(n for n, s in ALL.items() if s.differentiable and s.complex)
+REFUSE_COMPLEX = sorted(n for n, s in ALL.items() if s.differentiable and not s.complex)
 
 
 def test_every_op_has_a_spec():
@@ -35,6 +38,12 @@ def test_differentiability_matches_table():
         assert REGISTRY[name].differentiable == spec.differentiable, name
 
 
+def test_complex_declarations_match_table():
+    for name, spec in SPECS.items():
+        if spec.differentiable:
+            assert spec.complex == (name in COMPLEX), f"{name}: tests/ops/specs.py and table.COMPLEX disagree"
+
+
 def _shapes(spec: Spec):
     n = len(spec.domains)
     if spec.shapes == "unary":
@@ -45,30 +54,40 @@ def _shapes(spec: Spec):
     return st.just(list(spec.shapes))
 
 
-def _inputs(spec: Spec, shapes: list, seed: int) -> list:
+def _inputs(spec: Spec, shapes: list, seed: int, complex: bool = False) -> list:
     rng = np.random.default_rng(seed)
+    if complex:
+        domains = spec.complex_domains or spec.domains
+        return [np.asarray(d.sample(rng, tuple(s)) + 1j * d.sample(rng, tuple(s))) for d, s in zip(domains, shapes)]
     return [d.sample(rng, tuple(s)) for d, s in zip(spec.domains, shapes)]
 
 
-def _check(name: str, shapes: list, seed: int, order: int) -> None:
+def _check(name: str, shapes: list, seed: int, order: int, complex: bool = False) -> None:
+    """First and second order against central differences; in complex mode, along the real and
+    imaginary directions of every input (TensorFlow's convention: dL/dx + i dL/dy)."""
     spec = ALL[name]
-    args = _inputs(spec, shapes, seed)
+    args = _inputs(spec, shapes, seed, complex)
     out = spec.call(*[tg.constant(a) for a in args])
-    assert out.dtype == tg.float64, f"{name}: float64 inputs gave {out.dtype.name}"
+    if not complex:
+        assert out.dtype == tg.float64, f"{name}: float64 inputs gave {out.dtype.name}"
+    else:
+        assert out.dtype in (tg.float64, tg.complex128), f"{name}: complex128 inputs gave {out.dtype.name}"
     if spec.reference is not None:
         np.testing.assert_allclose(out.numpy(), spec.reference(*args), rtol=1e-12, atol=1e-12,
                                    err_msg=f"{name}: forward")
     rng = np.random.default_rng(seed + 1)
     weight = rng.standard_normal(np.shape(out.numpy()))
+    if out.dtype.is_complex:  # the loss is Re(sum(out * weight)): a complex weight reaches Im(out) too
+        weight = weight + 1j * rng.standard_normal(weight.shape)
 
     def value(vals: list) -> float:
-        return float(np.sum(spec.call(*[tg.constant(v) for v in vals]).numpy() * weight))
+        return float(np.real(np.sum(spec.call(*[tg.constant(v) for v in vals]).numpy() * weight)))
 
     _, grads = first_order(spec.call, args, weight)
     assert_close(grads, numeric_gradient(value, args, spec.eps), spec.rtol, spec.atol, f"{name}: first order")
     if order < 2 or not spec.second_order:
         return
-    dirs = [rng.standard_normal(a.shape) for a in args]
+    dirs = [rng.standard_normal(a.shape) + (1j * rng.standard_normal(a.shape) if complex else 0) for a in args]
     _, second = directional_second(spec.call, args, weight, dirs)
 
     def h(vals: list) -> float:
@@ -85,6 +104,23 @@ def test_first_and_second_order_match_finite_differences(name, data):
     shapes = data.draw(_shapes(ALL[name]), label="shapes")
     seed = data.draw(st.integers(0, 2**31 - 1), label="seed")
     _check(name, shapes, seed, order=2)
+
+
+@pytest.mark.parametrize("name", COMPLEX_SPECS)
+@settings(max_examples=4, deadline=None)
+@given(data=st.data())
+def test_complex_gradients_follow_tensorflows_convention(name, data):
+    shapes = data.draw(_shapes(ALL[name]), label="shapes")
+    seed = data.draw(st.integers(0, 2**31 - 1), label="seed")
+    _check(name, shapes, seed, order=2, complex=True)
+
+
+@pytest.mark.parametrize("name", REFUSE_COMPLEX)
+def test_ops_without_complex_rules_refuse_complex_inputs(name):
+    spec = ALL[name]
+    shapes = [(2, 3)] * len(spec.domains) if spec.shapes in ("unary", "broadcast") else spec.shapes
+    with pytest.raises(TypeError, match="complex"):
+        spec.call(*[tg.constant(a) for a in _inputs(spec, shapes, 0, complex=True)])
 
 
 @pytest.mark.parametrize("name", NONDIFF)

@@ -176,3 +176,28 @@ def of_numpy(np_dtype: np.dtype) -> DType:
     if d is None:
         return as_dtype(np_dtype)
     return d
+
+
+# ---- which dtypes an op takes -------------------------------------------------------------------
+# Ops declare the NumPy kinds they take, as TensorFlow's kernels do: "f" float, "c" complex,
+# "i" signed integer, "u" unsigned integer (uint8), "b" bool. A "c" that TensorFlow takes but
+# tapegrad's rule for the op does not follow TensorFlow's complex convention is refused (see
+# ``ops.table.COMPLEX``): an error, never a gradient under another convention.
+KINDS = {"f": "floating-point", "c": "complex", "i": "signed integer", "u": "uint8", "b": "bool"}
+
+
+def of_kinds(takes: str) -> frozenset:
+    """The NumPy dtypes of the kinds in ``takes``: checking membership is quicker than reading ``.kind``."""
+    return frozenset(d._np for d in ALL if d._np.kind in takes)
+
+
+def refusal(op: str, np_dtype: Any, takes: str) -> str:
+    """Why ``op``, which takes the kinds ``takes``, refuses a tensor of ``np_dtype``; and the fix."""
+    name = of_numpy(np_dtype).name
+    if np_dtype.kind == "c":
+        return (f"{op} does not take complex tensors (got {name}): tapegrad has no gradient for it that "
+                f"follows TensorFlow's complex convention. Apply it to tg.math.real(x), tg.math.imag(x) or "
+                f"tg.abs(x) instead")
+    accepted = ", ".join(KINDS[k] for k in takes if k != "c")
+    fix = "tg.bool" if takes == "b" else "tg.float32" if "f" in takes else "tg.int32"
+    return f"{op} does not take {name} tensors (only {accepted}, as in TensorFlow); cast first: tg.cast(x, {fix})"

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tapegrad._core.dtypes import of_numpy
+from tapegrad._core.backend import xp
+from tapegrad._core.dtypes import of_kinds, of_numpy, refusal
 from tapegrad._core.errors import DTypeError
 from tapegrad._core.tensor import Operand, Tensor, convert_to_tensor, to_array
 
@@ -51,12 +52,38 @@ def pair(x: Any, y: Any, op: str) -> tuple[Operand, Operand]:
     return xt, _like(y, xt, op)
 
 
+# The kinds of Python value a tensor of each kind takes in a binary op, as in TensorFlow: `x + 1.0`
+# with x int32 is refused, not truncated; a bool tensor takes only True and False.
+_PYTHON_INTO = {"f": "bif", "c": "bifc", "i": "bi", "u": "bi", "b": "b"}
+_PYTHON_KIND = {bool: "b", int: "i", float: "f", complex: "c"}
+
+
+def _python_kind(value: Any) -> str | None:
+    """The kind of a Python number or a list of them (None for NumPy values and tensors: cast as they are)."""
+    kind = _PYTHON_KIND.get(type(value))
+    if kind is None and isinstance(value, (list, tuple)):
+        try:
+            kind = xp.asarray(value).dtype.kind
+        except (ValueError, TypeError):
+            return None
+    return kind
+
+
 def _like(value: Any, other: Operand, op: str) -> Tensor:
+    dtype = other._value.dtype
+    kind = _python_kind(value)
+    if kind is not None and kind in "bifc" and kind not in _PYTHON_INTO[dtype.kind]:
+        name = of_numpy(dtype).name
+        raise DTypeError(f"{op}: cannot convert {value!r} to a {name} tensor (TensorFlow refuses it too); "
+                         f"cast the tensor first, e.g. tg.cast(x, tg.float32), or use a value of its kind")
     t = _new(Tensor)
     try:
-        t._value = to_array(value, other._value.dtype)
+        t._value = to_array(value, dtype)
     except TypeError as e:
         raise DTypeError(f"{op}: {e}") from None
+    except OverflowError:
+        raise DTypeError(f"{op}: {value!r} does not fit a {of_numpy(dtype).name} tensor; cast the tensor to a "
+                         f"wider dtype first, e.g. tg.cast(x, tg.int64)") from None
     return t
 
 
@@ -85,13 +112,28 @@ def shape_param(shape: Any) -> tuple:
     return tuple(map(int, shape))
 
 
-def float_tensor(x: Any, op: str) -> Operand:
-    """Ops defined on reals refuse integer tensors with a fix, as TensorFlow does."""
+_OK: dict[str, frozenset] = {}
+
+
+def accepts(takes: str) -> frozenset:
+    """The NumPy dtypes of the kinds in ``takes`` (see ``dtypes.KINDS``), made once per string."""
+    ok = _OK.get(takes)
+    if ok is None:
+        ok = _OK[takes] = of_kinds(takes)
+    return ok
+
+
+def typed(x: Any, op: str, takes: str) -> Operand:
+    """``x`` as an operand if its dtype is of a kind in ``takes`` (see ``dtypes.KINDS``); else a DTypeError."""
     x = operand(x)
-    if x._value.dtype.kind not in "fc":
-        raise DTypeError(f"{op} needs a floating-point tensor, got {of_numpy(x._value.dtype).name}; "
-                         f"cast it first: tg.cast(x, tg.float32)")
+    if x._value.dtype not in accepts(takes):
+        raise DTypeError(refusal(op, x._value.dtype, takes))
     return x
 
 
-__all__ = ["Tensor", "axis_param", "float_tensor", "operand", "pair", "shape_param"]
+def float_tensor(x: Any, op: str) -> Operand:
+    """Ops defined on reals refuse integer, bool and complex tensors with a fix, as TensorFlow does."""
+    return typed(x, op, "f")
+
+
+__all__ = ["Tensor", "accepts", "axis_param", "float_tensor", "operand", "pair", "shape_param", "typed"]

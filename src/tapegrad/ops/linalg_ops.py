@@ -7,9 +7,9 @@ from tapegrad._core.record import apply
 from tapegrad._core.tensor import Tensor
 
 from . import table as T
-from ._args import axis_param, float_tensor, pair
+from ._args import axis_param, float_tensor, pair, typed
 from .array_ops import expand_dims, matrix_transpose, reshape, squeeze, transpose, where, zeros_like
-from .math_ops import abs, greater, maximum, reduce_max, reduce_sum, sqrt
+from .math_ops import _wide, abs, greater, maximum, reduce_max, reduce_sum, sqrt
 
 TensorLike = Any
 
@@ -26,6 +26,7 @@ def matmul(a: TensorLike, b: TensorLike, transpose_a: bool = False, transpose_b:
     array([[11.]], dtype=float32)
     """
     x, y = pair(a, b, "matmul")
+    _wide(x, "matmul")
     if x._value.ndim == 0 or y._value.ndim == 0:
         raise ValueError("matmul needs tensors of rank >= 1; use tg.multiply (or *) for a scalar factor")
     if transpose_a or adjoint_a:
@@ -57,6 +58,7 @@ def matvec(a: TensorLike, b: TensorLike, transpose_a: bool = False, adjoint_a: b
     array([3., 7.], dtype=float32)
     """
     x, y = pair(a, b, "matvec")
+    _wide(x, "matvec")
     if transpose_a or adjoint_a:
         x = matrix_transpose(x)
     return squeeze(matmul(x, expand_dims(y, -1)), -1)
@@ -70,6 +72,7 @@ def tensordot(a: TensorLike, b: TensorLike, axes: Any, name: str | None = None) 
     np.float32(11.0)
     """
     x, y = pair(a, b, "tensordot")
+    _wide(x, "tensordot")
     na, nb = x._value.ndim, y._value.ndim
     if isinstance(axes, int):
         ax_a, ax_b = list(range(na - axes, na)), list(range(axes))
@@ -102,13 +105,14 @@ def norm(tensor: TensorLike, ord: Any = "euclidean", axis: Any = None, keepdims:
          name: str | None = None) -> Tensor:
     """Vector norm over ``axis`` (all elements when None): ord 'euclidean'/'fro'/2, 1 or inf.
 
-    The gradient of the euclidean norm at 0 is NaN, as in TensorFlow.
+    The gradient of the euclidean norm at 0 is NaN, as in TensorFlow. Ord 1 and inf take signed
+    integers too (and give integers); complex tensors are refused.
 
     >>> import tapegrad as tg
     >>> tg.norm([3.0, 4.0]).numpy()
     np.float32(5.0)
     """
-    x = float_tensor(tensor, "norm")
+    x = typed(tensor, "norm", "fi" if ord in (1, 1.0, float("inf"), "inf", "np.inf") else "f")
     axes = axis_param(axis, x._value.ndim, "norm")
     if ord in ("euclidean", "fro", 2, 2.0):
         return sqrt(reduce_sum(x * x, axes, keepdims))

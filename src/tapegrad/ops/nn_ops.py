@@ -3,25 +3,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from tapegrad._core.dtypes import float32
 from tapegrad._core.record import apply
 from tapegrad._core.tensor import Tensor
 
 from . import table as T
-from ._args import axis_param, float_tensor
-from .array_ops import where
+from ._args import axis_param, float_tensor, typed
+from .array_ops import cast, where
 from .math_ops import expm1, minimum, reduce_sum, softplus
 
 TensorLike = Any
 
 
 def relu(features: TensorLike, name: str | None = None) -> Tensor:
-    """max(x, 0); the gradient at 0 is 0, as in TensorFlow.
+    """max(x, 0); the gradient at 0 is 0, as in TensorFlow (integer tensors stay integer).
 
     >>> import tapegrad as tg
     >>> tg.nn.relu([-1.0, 2.0]).numpy()
     array([0., 2.], dtype=float32)
     """
-    return apply(T.relu, (float_tensor(features, "relu"),))
+    return apply(T.relu, (typed(features, "relu", "fiu"),))
 
 
 def relu6(features: TensorLike, name: str | None = None) -> Tensor:
@@ -31,17 +32,20 @@ def relu6(features: TensorLike, name: str | None = None) -> Tensor:
     >>> tg.nn.relu6([-1.0, 8.0]).numpy()
     array([0., 6.], dtype=float32)
     """
-    return minimum(relu(features), 6.0)
+    r = relu(features)
+    return minimum(r, 6.0 if r._value.dtype.kind == "f" else 6)
 
 
 def leaky_relu(features: TensorLike, alpha: float = 0.2, name: str | None = None) -> Tensor:
-    """x for x > 0, alpha * x otherwise.
+    """x for x > 0, alpha * x otherwise (integers are cast to float32 first, as in TensorFlow).
 
     >>> import tapegrad as tg
     >>> tg.nn.leaky_relu([-1.0, 2.0]).numpy()
     array([-0.2,  2. ], dtype=float32)
     """
-    x = float_tensor(features, "leaky_relu")
+    x = typed(features, "leaky_relu", "fiu")
+    if x._value.dtype.kind in "iu":
+        x = cast(x, float32)
     return where(x > 0, x, x * alpha)
 
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from tapegrad._core import tensor as _tensor
 from tapegrad._core.backend import xp
+from tapegrad._core.dtypes import refusal
+from tapegrad._core.errors import DTypeError
 from tapegrad._core.record import STATE
 from tapegrad._core.state import escape
 from tapegrad._core.tensor import Operand
@@ -19,24 +21,83 @@ def _swap(fn: Any) -> Any:
     return lambda self, other: fn(other, self)
 
 
+# As in TensorFlow: `x == None` is False and shapes that do not broadcast compare unequal, but
+# a value that cannot take x's dtype (`int_tensor == 1.5`) is an error, not False.
 def _eq(self: Operand, other: Any) -> Any:
+    if other is None:
+        return False
     try:
         return M.equal(self, other)
-    except (TypeError, ValueError):
+    except DTypeError:
+        raise
+    except ValueError:
         return False
 
 
 def _ne(self: Operand, other: Any) -> Any:
+    if other is None:
+        return True
     try:
         return M.not_equal(self, other)
-    except (TypeError, ValueError):
+    except DTypeError:
+        raise
+    except ValueError:
         return True
+
+
+_BOOL = xp.dtype(xp.bool_)
+
+
+def _mul(self: Operand, other: Any) -> Any:
+    if self._value.dtype is _BOOL:
+        return _bool_mul(self, other)
+    return M.multiply(self, other)
+
+
+def _rmul(self: Operand, other: Any) -> Any:
+    if self._value.dtype is _BOOL:
+        return _bool_mul(self, other)
+    return M.multiply(other, self)
+
+
+def _bool_mul(self: Operand, other: Any) -> Any:
+    """TensorFlow's `*` on a bool tensor: logical and, with a plain value taken for its truth."""
+    if not isinstance(other, Operand):
+        other = xp.asarray(other).astype(bool)
+    return M.logical_and(self, other)
+
+
+def _bits(logical: Any, bitwise: Any, op: str) -> Any:
+    """`&`, `|`, `^` as TensorFlow has them: logical on bool tensors, bitwise on integer ones."""
+    def fn(x: Any, y: Any) -> Any:
+        t = x if isinstance(x, Operand) else y
+        kind = t._value.dtype.kind
+        if kind == "b":
+            return logical(x, y)
+        if kind in "iu":
+            return bitwise(x, y)
+        raise DTypeError(refusal(op, t._value.dtype, "biu"))
+    return fn
+
+
+def _invert(self: Operand) -> Any:
+    kind = self._value.dtype.kind
+    if kind == "b":
+        return M.logical_not(self)
+    if kind in "iu":
+        return M.invert(self)
+    raise DTypeError(refusal("invert (~)", self._value.dtype, "biu"))
+
+
+_and = _bits(M.logical_and, M.bitwise_and, "and (&)")
+_or = _bits(M.logical_or, M.bitwise_or, "or (|)")
+_xor = _bits(M.logical_xor, M.bitwise_xor, "xor (^)")
 
 
 OPERATORS = {
     "__add__": M.add, "__radd__": _swap(M.add),
     "__sub__": M.subtract, "__rsub__": _swap(M.subtract),
-    "__mul__": M.multiply, "__rmul__": _swap(M.multiply),
+    "__mul__": _mul, "__rmul__": _rmul,
     "__truediv__": M.divide, "__rtruediv__": _swap(M.divide),
     "__floordiv__": M.floordiv, "__rfloordiv__": _swap(M.floordiv),
     "__mod__": M.floormod, "__rmod__": _swap(M.floormod),
@@ -45,10 +106,10 @@ OPERATORS = {
     "__neg__": M.negative, "__pos__": lambda self: self, "__abs__": M.abs,
     "__lt__": M.less, "__le__": M.less_equal, "__gt__": M.greater, "__ge__": M.greater_equal,
     "__eq__": _eq, "__ne__": _ne,
-    "__and__": M.logical_and, "__rand__": _swap(M.logical_and),
-    "__or__": M.logical_or, "__ror__": _swap(M.logical_or),
-    "__xor__": M.logical_xor, "__rxor__": _swap(M.logical_xor),
-    "__invert__": M.logical_not,
+    "__and__": _and, "__rand__": _swap(_and),
+    "__or__": _or, "__ror__": _swap(_or),
+    "__xor__": _xor, "__rxor__": _swap(_xor),
+    "__invert__": _invert,
     "__getitem__": A.getitem,
 }
 
@@ -64,7 +125,8 @@ UFUNCS = {
     xp.greater: M.greater, xp.greater_equal: M.greater_equal, xp.matmul: L.matmul,
     xp.floor: M.floor, xp.ceil: M.ceil, xp.rint: M.round, xp.isnan: M.is_nan, xp.isinf: M.is_inf,
     xp.isfinite: M.is_finite, xp.logical_and: M.logical_and, xp.logical_or: M.logical_or,
-    xp.logical_not: M.logical_not, xp.logical_xor: M.logical_xor,
+    xp.logical_not: M.logical_not, xp.logical_xor: M.logical_xor, xp.bitwise_and: M.bitwise_and,
+    xp.bitwise_or: M.bitwise_or, xp.bitwise_xor: M.bitwise_xor, xp.invert: _invert, xp.conjugate: M.conj,
 }
 
 

@@ -8,6 +8,11 @@ Binary rules return the cotangent at the broadcast shape; ``binary`` sums it bac
 down to each input's shape, the one place broadcasting is undone.
 Forwards reach arrays only through ``xp`` (see ``_core.backend``).
 
+Complex inputs follow TensorFlow's convention: the gradient of a real loss L with respect to
+z = x + iy is dL/dx + i dL/dy, so a holomorphic f's rule is ``g * conj(f'(z))``. Only the ops in
+``COMPLEX`` take complex tensors (their wrappers refuse them elsewhere): no rule may answer in
+another convention.
+
 Every rule here is ``batched``: ``g`` may carry leading batch axes (``_lead(g, ans)``, one
 Jacobian row each), and a rule that names a shape or an axis puts them in front. Element-wise
 rules need nothing: broadcasting aligns shapes from the right.
@@ -21,6 +26,7 @@ from typing import Any
 from tapegrad import ops as F
 from tapegrad._core.backend import xp
 from tapegrad._core.backward import Seed
+from tapegrad._core.errors import InvalidArgumentError
 from tapegrad._core.record import Primitive
 from tapegrad._core.state import STATE
 
@@ -56,16 +62,26 @@ def _add_tangents(a: Any, b: Any) -> Any:
     return a + b
 
 
+_COMPLEX = frozenset({xp.dtype(xp.complex64), xp.dtype(xp.complex128)})  # (a set lookup: quicker than .kind)
+_INTS = frozenset(xp.dtype(t) for t in (xp.int8, xp.int16, xp.int32, xp.int64, xp.uint8))
+
+
+def _c(x: Any) -> Any:
+    """conj(x) for a complex x, x itself otherwise: a cotangent is ``g * conj(derivative)``."""
+    return F.conj(x) if x._value.dtype in _COMPLEX else x
+
+
 def unary(name: str, forward: Callable[..., Any], d: Callable[[Any, Any], Any] | None = None,
           over: Callable[[Any, Any], Any] | None = None) -> Primitive:
     """An element-wise op of one input, given its derivative ``d(x, ans)`` or as ``1 / over(x, ans)``.
 
     The second form divides instead of multiplying by a reciprocal: one pass over the data fewer.
+    Both hold for a holomorphic op on complex inputs (the derivative conjugated in the cotangent).
     """
     if over is not None:
-        return Primitive(name, forward, (lambda g, ans, x: g / over(x, ans),),
+        return Primitive(name, forward, (lambda g, ans, x: g / _c(over(x, ans)),),
                          jvp=lambda t, ans, x: t[0] / over(x, ans), kind="elementwise", batched=True)
-    return Primitive(name, forward, (lambda g, ans, x: _times(g, d(x, ans), ans),),
+    return Primitive(name, forward, (lambda g, ans, x: _times(g, _c(d(x, ans)), ans),),
                      jvp=lambda t, ans, x: t[0] * d(x, ans), kind="elementwise", batched=True)
 
 
@@ -112,10 +128,21 @@ add = binary("add", operator.add, lambda g, ans, x, y: g, lambda g, ans, x, y: g
 subtract = binary("subtract", operator.sub, lambda g, ans, x, y: g, lambda g, ans, x, y: -g,
                   jvp=lambda t, ans, x, y: F.broadcast_to(
                       _add_tangents(t[0], None if t[1] is None else -t[1]), ans._value.shape))
-multiply = binary("multiply", operator.mul, lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x,
+# (_c inlined: the commonest rule of all)
+multiply = binary("multiply", operator.mul,
+                  lambda g, ans, x, y: g * (F.conj(y) if y._value.dtype in _COMPLEX else y),
+                  lambda g, ans, x, y: g * (F.conj(x) if x._value.dtype in _COMPLEX else x),
                   jvp=lambda t, ans, x, y: F.broadcast_to(_add_tangents(
                       None if t[0] is None else t[0] * y, None if t[1] is None else x * t[1]), ans._value.shape))
-divide = binary("divide", operator.truediv, lambda g, ans, x, y: g / y, lambda g, ans, x, y: -g * ans / y,
+
+
+def _truediv(x: Any, y: Any) -> Any:
+    if x.dtype in _INTS:  # TensorFlow: 8- and 16-bit integers divide in float32, wider ones in float64
+        return xp.true_divide(x, y, dtype=xp.float32 if x.dtype.itemsize <= 2 else xp.float64)
+    return x / y
+
+
+divide = binary("divide", _truediv, lambda g, ans, x, y: g / _c(y), lambda g, ans, x, y: -g * _c(ans) / _c(y),
                 jvp=lambda t, ans, x, y: F.broadcast_to(_add_tangents(
                     None if t[0] is None else t[0] / y, None if t[1] is None else -t[1] * ans / y),
                     ans._value.shape))
@@ -136,6 +163,9 @@ def _pow_dx(g: Any, ans: Any, x: Any, y: Any) -> Any:
 
 
 def _power(x: Any, y: Any) -> Any:
+    if x.dtype in _INTS and (y < 0).any():
+        raise InvalidArgumentError("pow: integers to negative integer powers are not allowed (as in TensorFlow); "
+                                   "cast to float first: tg.cast(x, tg.float32)")
     if y.ndim == 0 and y == 2 and x.dtype.kind in "fiu":
         return x * x  # the same values as xp.power(x, 2), ten times quicker on the scalars of a descent
     return xp.power(x, y)
@@ -147,7 +177,30 @@ pow = binary("pow", _power,
              jvp=lambda t, ans, x, y: F.broadcast_to(_add_tangents(
                  None if t[0] is None else t[0] * y * x ** (y - 1),
                  None if t[1] is None else t[1] * ans * _log_or_zero(x)), ans._value.shape))
-floormod = binary("floormod", xp.mod, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * F.floordiv(x, y),
+def _nonzero_divisor(op: str, x: Any, y: Any) -> None:
+    if x.dtype in _INTS and not y.all():
+        raise InvalidArgumentError(f"{op}: integer division by zero (as in TensorFlow); make the divisor nonzero "
+                                   "or divide in floating point: tg.cast(x, tg.float32)")
+
+
+def _floormod(x: Any, y: Any) -> Any:
+    _nonzero_divisor("floormod", x, y)
+    return xp.mod(x, y)
+
+
+def _floordiv(x: Any, y: Any) -> Any:
+    _nonzero_divisor("floordiv", x, y)
+    return xp.floor_divide(x, y)
+
+
+def _truncatediv(x: Any, y: Any) -> Any:
+    _nonzero_divisor("truncatediv", x, y)
+    if x.dtype.kind == "f":
+        return xp.trunc(x / y)
+    return (x - xp.fmod(x, y)) // y  # fmod keeps x's sign: what is left divides exactly
+
+
+floormod = binary("floormod", _floormod, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * F.floordiv(x, y),
                   jvp=lambda t, ans, x, y: F.broadcast_to(_add_tangents(
                       t[0], None if t[1] is None else -t[1] * F.floordiv(x, y)), ans._value.shape))
 maximum = binary("maximum", xp.maximum,
@@ -187,7 +240,55 @@ atan = unary("atan", xp.arctan, over=lambda x, ans: 1 + x * x)
 sinh = unary("sinh", xp.sinh, lambda x, ans: F.cosh(x))
 cosh = unary("cosh", xp.cosh, lambda x, ans: F.sinh(x))
 tanh = unary("tanh", xp.tanh, lambda x, ans: 1 - ans * ans)
-abs = unary("abs", xp.abs, lambda x, ans: F.sign(x))
+
+
+def _direction(x: Any, ans: Any) -> Any:
+    """x / |x| for a complex x (0 at 0), given ans = |x|."""
+    return x / F.cast(F.where(F.equal(ans, 0), F.ones_like(ans), ans), x.dtype)
+
+
+def _abs_vjp(g: Any, ans: Any, x: Any) -> Any:
+    if x._value.dtype in _COMPLEX:  # d|z| = Re(conj(z/|z|) dz): the cotangent is g z/|z|
+        return F.cast(g, x.dtype) * _direction(x, ans)
+    return _times(g, F.sign(x), ans)
+
+
+def _abs_jvp(t: tuple, ans: Any, x: Any) -> Any:
+    if x._value.dtype in _COMPLEX:
+        return F.real(F.conj(_direction(x, ans)) * t[0])
+    return t[0] * F.sign(x)
+
+
+abs = Primitive("abs", xp.abs, (_abs_vjp,), jvp=_abs_jvp, kind="elementwise", batched=True)
+
+
+def _complex_part(g: Any, x: Any, unit: complex) -> Any:
+    """The cotangent of x from a real cotangent g of Re(conj(unit) x): g * unit."""
+    return F.cast(g, x.dtype) * unit
+
+
+def _zero_if_real(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A rule for a complex x; for a real x the op is constant in x (imag, angle), so its cotangent is 0."""
+    return lambda g, ans, x: fn(g, ans, x) if x._value.dtype in _COMPLEX else F.zeros_like(g)
+
+
+def _angle(x: Any) -> Any:
+    out = xp.angle(x)
+    real = x.real.dtype if x.dtype.kind in "fc" else out.dtype
+    return out.astype(real, copy=False)
+
+
+# real, imag, conj and angle of a real x are x, 0, x and 0 or pi, as in TensorFlow.
+real = Primitive("real", xp.real, (lambda g, ans, x: _complex_part(g, x, 1) if x._value.dtype in _COMPLEX else g,),
+                 jvp=lambda t, ans, x: F.real(t[0]), kind="linear", batched=True)
+imag = Primitive("imag", xp.imag, (_zero_if_real(lambda g, ans, x: _complex_part(g, x, 1j)),),
+                 jvp=lambda t, ans, x: F.imag(t[0]), kind="linear", batched=True)
+conj = Primitive("conj", xp.conj, (lambda g, ans, x: F.conj(g),), jvp=lambda t, ans, x: F.conj(t[0]),
+                 kind="linear", batched=True)
+# d angle(z) = Im(dz / z): the cotangent is g i / conj(z) (TensorFlow's; NaN at 0, as there).
+angle = Primitive("angle", _angle, (_zero_if_real(lambda g, ans, x: _complex_part(g, x, 1j) / F.conj(x)),),
+                  jvp=lambda t, ans, x: F.imag(t[0] / x) if x._value.dtype in _COMPLEX else F.zeros_like(ans),
+                  kind="elementwise", batched=True)
 
 
 def _big_float(x: Any) -> bool:
@@ -260,7 +361,12 @@ where = Primitive(
     batched=True)
 
 # ---- not differentiable -------------------------------------------------------------------------
-floordiv = nondiff("floordiv", xp.floor_divide)
+floordiv = nondiff("floordiv", _floordiv)
+truncatediv = nondiff("truncatediv", _truncatediv)
+bitwise_and = nondiff("bitwise_and", xp.bitwise_and)
+bitwise_or = nondiff("bitwise_or", xp.bitwise_or)
+bitwise_xor = nondiff("bitwise_xor", xp.bitwise_xor)
+invert = nondiff("invert", xp.invert)
 equal = nondiff("equal", xp.equal)
 not_equal = nondiff("not_equal", xp.not_equal)
 less = nondiff("less", xp.less)
@@ -273,7 +379,7 @@ logical_xor = nondiff("logical_xor", xp.logical_xor)
 logical_not = nondiff("logical_not", xp.logical_not)
 floor = nondiff("floor", xp.floor)
 ceil = nondiff("ceil", xp.ceil)
-round = nondiff("round", xp.rint)
+round = nondiff("round", lambda x: x if x.dtype.kind in "iu" else xp.rint(x))  # integers are round already
 is_nan = nondiff("is_nan", xp.isnan)
 is_inf = nondiff("is_inf", xp.isinf)
 is_finite = nondiff("is_finite", xp.isfinite)
@@ -316,8 +422,13 @@ def _sum_vjp(g: Any, ans: Any, x: Any, axis: tuple | None, keepdims: bool) -> An
     return F.broadcast_to(g, lead + x._value.shape)
 
 
+def _keep_int(x: Any) -> Any:
+    """The dtype to reduce integers in: their own, as TensorFlow does (NumPy widens them to int64)."""
+    return x.dtype if x.dtype in _INTS else None
+
+
 reduce_sum = Primitive(
-    "reduce_sum", lambda x, axis, keepdims: xp.sum(x, axis=axis, keepdims=keepdims),
+    "reduce_sum", lambda x, axis, keepdims: xp.sum(x, axis=axis, keepdims=keepdims, dtype=_keep_int(x)),
     (_sum_vjp,),
     jvp=lambda t, ans, x, axis, keepdims: F.reduce_sum(t[0], axis, keepdims), kind="linear", batched=True)
 reduce_max = Primitive("reduce_max", lambda x, axis, keepdims: xp.max(x, axis=axis, keepdims=keepdims),
@@ -326,7 +437,7 @@ reduce_min = Primitive("reduce_min", lambda x, axis, keepdims: xp.min(x, axis=ax
                        (_max_vjp,), jvp=_max_jvp, kind="reduction", batched=True)
 # d prod / d x_i = prod / x_i: inputs with zeros are outside this rule's domain (see README).
 reduce_prod = Primitive(
-    "reduce_prod", lambda x, axis, keepdims: xp.prod(x, axis=axis, keepdims=keepdims),
+    "reduce_prod", lambda x, axis, keepdims: xp.prod(x, axis=axis, keepdims=keepdims, dtype=_keep_int(x)),
     (lambda g, ans, x, axis, keepdims: _restore(g * ans, x, axis, _lead(g, ans)) / x,),
     jvp=lambda t, ans, x, axis, keepdims: F.reduce_sum(_restore(ans, x, axis) / x * t[0], axis, keepdims),
     kind="reduction", batched=True)
@@ -503,7 +614,14 @@ def _cast_vjp(g: Any, ans: Any, x: Any, dtype: Any) -> Any:
     return F.cast(g, x.dtype) if x._value.dtype.kind in "fc" else None
 
 
-cast = Primitive("cast", lambda x, dtype: x.astype(dtype, copy=False), (_cast_vjp,),
+def _cast(x: Any, dtype: Any) -> Any:
+    if x.dtype.kind == "c" and dtype.kind != "c":
+        x = x.real  # TensorFlow keeps the real part (NumPy does too, with a warning)
+    return x.astype(dtype, copy=False)
+
+
+# Between real and complex dtypes the rule is TensorFlow's: real(g) one way, complex(g, 0) the other.
+cast = Primitive("cast", _cast, (_cast_vjp,),
                  jvp=lambda t, ans, x, dtype: F.cast(t[0], ans.dtype), kind="linear", batched=True)
 
 # ---- linear algebra -----------------------------------------------------------------------------
@@ -516,8 +634,18 @@ def _mT(x: Any) -> Any:
 
 matmul = Primitive(
     "matmul", xp.matmul,
-    (lambda g, ans, a, b: _unbroadcast(F.matmul(g, _mT(b)), a._value.shape, _lead(g, ans)),
-     lambda g, ans, a, b: _unbroadcast(F.matmul(_mT(a), g), b._value.shape, _lead(g, ans))),
+    (lambda g, ans, a, b: _unbroadcast(F.matmul(g, _mT(_c(b))), a._value.shape, _lead(g, ans)),
+     lambda g, ans, a, b: _unbroadcast(F.matmul(_mT(_c(a)), g), b._value.shape, _lead(g, ans))),
     jvp=lambda t, ans, a, b: _add_tangents(None if t[0] is None else F.matmul(t[0], b),
                                            None if t[1] is None else F.matmul(a, t[1])),
     kind="bilinear", batched=True)
+
+# The differentiable ops whose rules follow TensorFlow's complex convention (checked against finite
+# differences along the real and imaginary directions in tests/ops/test_gradients.py). Every other
+# differentiable op refuses complex tensors when called.
+COMPLEX = frozenset({
+    "add", "subtract", "multiply", "divide", "negative", "identity", "square", "exp", "expm1", "log", "log1p",
+    "reciprocal", "sin", "cos", "tan", "sinh", "cosh", "tanh", "abs", "real", "imag", "conj", "angle",
+    "reduce_sum", "cumsum", "broadcast_to", "sum_to", "reshape", "transpose", "tile", "concat", "getitem",
+    "scatter_index", "where", "cast", "matmul",
+})

@@ -1,0 +1,63 @@
+"""Every public op on integer, boolean and float32 inputs gives TensorFlow's dtype and values.
+
+The expected table, ``tf_dtypes_expected.py``, was recorded from real TensorFlow by
+``tf_dtype_reference.py`` (rerun it with a Python that has TensorFlow to regenerate); the cases
+themselves live in ``dtype_cases.py`` and run unchanged under either library.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+
+from .dtype_cases import CASES, run
+from .tf_dtypes_expected import EXPECTED
+
+# NaN and inf results (log of negatives, division by zero) are part of what is compared.
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
+# Where tapegrad refuses on purpose what TensorFlow accepts: a Python int that does not fit the
+# tensor's dtype is an error, not silently wrapped (TensorFlow gives 7 + 2**40 == 7 in int32).
+DELIBERATE = {
+    "add_uint8_negative_int": "a Python int that does not fit uint8 is refused, not wrapped",
+    "add_int32_too_big": "a Python int that does not fit int32 is refused, not wrapped",
+    "floordiv_py_negative[uint8]": "-2 does not fit uint8: refused, not wrapped to 254",
+    "mod_py_negative[uint8]": "-3 does not fit uint8: refused, not wrapped to 253",
+}
+
+
+def test_table_covers_every_case():
+    assert set(EXPECTED) == set(CASES), "rerun tests/ops/tf_dtype_reference.py under TensorFlow"
+
+
+@pytest.mark.parametrize("key", sorted(CASES))
+def test_matches_tensorflow(key):
+    want = EXPECTED[key]
+    fn, arrays = CASES[key]
+    if key in DELIBERATE:
+        with pytest.raises(TypeError, match="does not fit"):
+            fn(tg, *[tg.constant(a) for a in arrays])
+        return
+    if "error" in want:
+        error = TypeError if want["error"] == "dtype" else tg.InvalidArgumentError
+        with pytest.raises(error) as info:
+            fn(tg, *[tg.constant(a) for a in arrays])
+        if want["error"] == "dtype" and arrays:
+            dtypes = {a.dtype.name for a in arrays} | {"float64"}  # a float64 result refused downstream
+            assert any(d in str(info.value) for d in dtypes), f"{key}: message names no dtype: {info.value}"
+        return
+    got = run(tg, key)
+    assert "error" not in got, f"{key}: TensorFlow gives {want}, tapegrad raised {got['type']}"
+    if "python" in want:
+        assert got == want
+        return
+    assert got["dtype"] == want["dtype"], f"{key}: dtype {got['dtype']}, TensorFlow {want['dtype']}"
+    value, expected = np.asarray(got["value"]), np.asarray(want["value"])
+    assert value.shape == expected.shape, key
+    if expected.dtype.kind == "f":
+        # TensorFlow's float kernels may round differently from NumPy's in the last bits.
+        rtol = 1e-6 if want["dtype"] == "float64" else 1e-5
+        np.testing.assert_allclose(value, expected, rtol=rtol, atol=rtol, err_msg=key)
+    else:
+        np.testing.assert_array_equal(value, expected, err_msg=key)
