@@ -18,10 +18,12 @@ Y = [[2, -2, 3], [-3, 5, -4]]
 X_U = [[7, 3, 1], [0, 2, 5]]
 Y_U = [[2, 2, 3], [3, 5, 4]]
 X_B = [[True, False, True], [False, True, False]]
+X_C = [[-7 + 1j, -3 - 2j, -1 + 0.25j], [0j, 2 + 0.5j, 5 - 5j]]
+Y_C = [[2 - 1j, -2 + 3j, 3 + 0j], [-3 + 1j, 5 - 2j, -4 - 4j]]
 Y_B = [[True, True, False], [False, True, False]]
 EXPONENT = [[0, 1, 2], [3, 1, 2]]
 
-DTYPES = ("int32", "int64", "uint8", "int8", "int16", "bool", "float32")
+DTYPES = ("int32", "int64", "uint8", "int8", "int16", "bool", "float32", "complex128")
 
 
 def inputs(dtype: str, n: int) -> list:
@@ -30,6 +32,8 @@ def inputs(dtype: str, n: int) -> list:
         xs = (X_B, Y_B)
     elif dtype == "uint8":
         xs = (X_U, Y_U)
+    elif dtype.startswith("complex"):
+        xs = (X_C, Y_C)
     else:
         xs = (X, Y)
     return [np.array(v, dtype=dtype) for v in xs[:n]]
@@ -68,6 +72,11 @@ UNARY: dict[str, Callable[..., Any]] = {
     "is_inf": lambda tf, x: tf.math.is_inf(x),
     "is_finite": lambda tf, x: tf.math.is_finite(x),
     "logical_not": lambda tf, x: tf.logical_not(x),
+    "bitwise_invert": lambda tf, x: tf.bitwise.invert(x),
+    "real": lambda tf, x: tf.math.real(x),
+    "imag": lambda tf, x: tf.math.imag(x),
+    "conj": lambda tf, x: tf.math.conj(x),
+    "angle": lambda tf, x: tf.math.angle(x),
     "relu": lambda tf, x: tf.nn.relu(x),
     "relu6": lambda tf, x: tf.nn.relu6(x),
     "leaky_relu": lambda tf, x: tf.nn.leaky_relu(x),
@@ -143,6 +152,10 @@ BINARY: dict[str, Callable[..., Any]] = {
     "floordiv": lambda tf, x, y: tf.math.floordiv(x, y),
     "floormod": lambda tf, x, y: tf.math.floormod(x, y),
     "mod": lambda tf, x, y: tf.math.mod(x, y),
+    "truncatediv": lambda tf, x, y: tf.truncatediv(x, y),
+    "bitwise_and": lambda tf, x, y: tf.bitwise.bitwise_and(x, y),
+    "bitwise_or": lambda tf, x, y: tf.bitwise.bitwise_or(x, y),
+    "bitwise_xor": lambda tf, x, y: tf.bitwise.bitwise_xor(x, y),
     "pow": lambda tf, x, y: tf.pow(x, tf.cast(tf.constant([[0, 1, 2], [3, 1, 2]]), y.dtype)),
     "pow_negative_exponent": lambda tf, x, y: tf.pow(x, y),
     "maximum": lambda tf, x, y: tf.maximum(x, y),
@@ -179,6 +192,7 @@ BINARY: dict[str, Callable[..., Any]] = {
     "floordiv_by_zero": lambda tf, x, y: tf.math.floordiv(x, tf.zeros_like(y)),
     "floormod_by_zero": lambda tf, x, y: tf.math.floormod(x, tf.zeros_like(y)),
     "truediv_by_zero": lambda tf, x, y: tf.math.truediv(x, tf.zeros_like(y)),
+    "truncatediv_by_zero": lambda tf, x, y: tf.truncatediv(x, tf.zeros_like(y)),
 }
 
 # Calls on Python values only: TensorFlow's conversion rules decide the dtype.
@@ -215,7 +229,8 @@ PLAIN: dict[str, Callable[..., Any]] = {
 
 # Cases whose error, where the op itself takes the dtype, is about the values (division by zero,
 # an integer to a negative power): the op's well-defined twin tells the two apart.
-VALUE_TWIN = {"floordiv_by_zero": "floordiv", "floormod_by_zero": "floormod", "pow_negative_exponent": "pow",
+VALUE_TWIN = {"floordiv_by_zero": "floordiv", "floormod_by_zero": "floormod", "truncatediv_by_zero": "truncatediv",
+              "pow_negative_exponent": "pow",
               "pow_py_negative": "pow_py", "pow_zero_negative": None, "pow_one_negative": None}
 
 

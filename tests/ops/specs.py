@@ -226,7 +226,7 @@ COMPOSITES: dict[str, Spec] = {
                          reference=lambda x: x / max(np.linalg.norm(x), 1.0)),
     "norm": Spec(lambda x: tg.norm(x, axis=1), (AWAY_FROM_ZERO,), [(2, 3)],
                  reference=lambda x: np.linalg.norm(x, axis=1)),
-    "norm_1": Spec(lambda x: tg.norm(x, ord=1), (AWAY_FROM_ZERO,), [(4,)], reference=lambda x: np.abs(x).sum()),
+    "norm_1": Spec(lambda x: tg.norm(x, ord=1), (AWAY_FROM_ZERO,), [(4,)], reference=lambda x: np.abs(x).sum(), **C),
     "matvec": Spec(tg.linalg.matvec, (REALS, REALS), [(2, 3), (3,)], reference=lambda a, b: a @ b, **C),
     "tensordot": Spec(lambda a, b: tg.tensordot(a, b, axes=[[1, 2], [0, 1]]), (REALS, REALS), [(2, 3, 2), (3, 2, 4)],
                       reference=lambda a, b: np.tensordot(a, b, axes=[[1, 2], [0, 1]]), **C),

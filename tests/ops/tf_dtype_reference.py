@@ -23,6 +23,8 @@ def _lit(v: Any) -> str:
     """A Python literal for nested lists of numbers, with non-finite floats spelled out."""
     if isinstance(v, list):
         return "[" + ", ".join(_lit(x) for x in v) + "]"
+    if isinstance(v, complex):
+        return f"complex({_lit(v.real)}, {_lit(v.imag)})"
     if isinstance(v, float) and not math.isfinite(v):
         return "NAN" if math.isnan(v) else ("INF" if v > 0 else "-INF")
     return repr(v)

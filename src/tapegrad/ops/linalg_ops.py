@@ -106,13 +106,14 @@ def norm(tensor: TensorLike, ord: Any = "euclidean", axis: Any = None, keepdims:
     """Vector norm over ``axis`` (all elements when None): ord 'euclidean'/'fro'/2, 1 or inf.
 
     The gradient of the euclidean norm at 0 is NaN, as in TensorFlow. Ord 1 and inf take signed
-    integers too (and give integers); complex tensors are refused.
+    integers (giving integers) and complex tensors too; the euclidean norm refuses complex ones.
 
     >>> import tapegrad as tg
     >>> tg.norm([3.0, 4.0]).numpy()
     np.float32(5.0)
     """
-    x = typed(tensor, "norm", "fi" if ord in (1, 1.0, float("inf"), "inf", "np.inf") else "f")
+    # |x| is real for complex x too: only the euclidean norm, through x * x, would be wrong for it.
+    x = typed(tensor, "norm", "fci" if ord in (1, 1.0, float("inf"), "inf", "np.inf") else "f")
     axes = axis_param(axis, x._value.ndim, "norm")
     if ord in ("euclidean", "fro", 2, 2.0):
         return sqrt(reduce_sum(x * x, axes, keepdims))

@@ -79,7 +79,7 @@ logical_not = _unary(T.logical_not, "logical not", "True", "np.False_", "b")
 invert = _unary(T.invert, "bitwise not of an integer tensor (``~x``)", "tg.constant(5)", "np.int32(-6)", "iu",
                 "bitwise")
 real = _unary(T.real, "real part (a real x is its own real part)", "3.0 + 4.0j", "np.float64(3.0)", "fciu")
-imag = _unary(T.imag, "imaginary part (0 for a real x)", "3.0 + 4.0j", "np.float64(4.0)", "fciu")
+imag = _unary(T.imag, "imaginary part (0 for a real x)", "3.0 + 4.0j", "np.float64(4.0)", "fciub")
 conj = _unary(T.conj, "complex conjugate (a real x is its own)", "3.0 + 4.0j", "np.complex128(3-4j)", "fciu")
 angle = _unary(T.angle, "argument of a complex number, in (-pi, pi]", "1.0j", "np.float64(1.5707963267948966)",
                "fc")
