@@ -249,6 +249,70 @@ def _cases() -> dict[str, tuple[Callable[..., Any], list]]:
 
 CASES = _cases()
 
+# Gradients of a real loss of f(z, w) for complex z, w: TensorFlow's convention, recorded per op.
+Z_G = [[-0.7 + 0.1j, -0.3 - 0.2j, 0.4 + 0.25j], [0.5 - 0.3j, 0.2 + 0.5j, 0.6 - 0.5j]]
+W_G = [[0.4 - 0.2j, -0.4 + 0.6j, 0.6 + 0.1j], [-0.6 + 0.2j, 1.0 - 0.4j, -0.8 - 0.8j]]
+GRADS: dict[str, Callable[..., Any]] = {
+    "add": lambda tf, z, w: z + w,
+    "subtract": lambda tf, z, w: z - w,
+    "multiply": lambda tf, z, w: z * w,
+    "divide": lambda tf, z, w: z / w,
+    "negative": lambda tf, z, w: -z,
+    "square": lambda tf, z, w: tf.square(z),
+    "pow_2": lambda tf, z, w: z * z * w,
+    "exp": lambda tf, z, w: tf.exp(z),
+    "expm1": lambda tf, z, w: tf.math.expm1(z),
+    "log": lambda tf, z, w: tf.math.log(z),
+    "log1p": lambda tf, z, w: tf.math.log1p(z),
+    "reciprocal": lambda tf, z, w: tf.math.reciprocal(z),
+    "sin": lambda tf, z, w: tf.sin(z),
+    "cos": lambda tf, z, w: tf.cos(z),
+    "tan": lambda tf, z, w: tf.math.tan(z),
+    "sinh": lambda tf, z, w: tf.math.sinh(z),
+    "cosh": lambda tf, z, w: tf.math.cosh(z),
+    "tanh": lambda tf, z, w: tf.tanh(z),
+    "abs": lambda tf, z, w: tf.abs(z),
+    "abs_times_abs": lambda tf, z, w: tf.abs(z) * tf.abs(z),
+    "abs_of_product": lambda tf, z, w: tf.abs(z * w),
+    "real_z_conj_z": lambda tf, z, w: tf.math.real(z * tf.math.conj(z)),
+    "real": lambda tf, z, w: tf.math.real(z * w),
+    "imag": lambda tf, z, w: tf.math.imag(z * w),
+    "conj": lambda tf, z, w: tf.math.conj(z) * w,
+    "angle": lambda tf, z, w: tf.math.angle(z),
+    "reduce_sum": lambda tf, z, w: tf.reduce_sum(z * w, axis=1),
+    "reduce_mean": lambda tf, z, w: tf.reduce_mean(z * w, axis=0),
+    "cumsum": lambda tf, z, w: tf.math.cumsum(z * w, axis=1),
+    "matmul": lambda tf, z, w: tf.matmul(z, w, transpose_b=True),
+    "matvec": lambda tf, z, w: tf.linalg.matvec(z, w[0]),
+    "tensordot": lambda tf, z, w: tf.tensordot(z, w, axes=[[1], [1]]),
+    "squared_difference": lambda tf, z, w: tf.math.squared_difference(z, w),
+    "norm_1": lambda tf, z, w: tf.norm(z * w, ord=1),
+    "cast_real": lambda tf, z, w: tf.cast(z * w, tf.float64),
+    "getitem": lambda tf, z, w: (z * w)[1, ::-1],
+    "where": lambda tf, z, w: tf.where(tf.constant([[True, False, True], [False, True, True]]), z, w),
+    "concat_reshape_transpose": lambda tf, z, w: tf.transpose(tf.reshape(tf.concat([z, w], 0), (3, 4))),
+}
+
+
+def _loss(tf: Any, out: Any) -> Any:
+    """A real loss weighting every part of ``out`` differently."""
+    v = tf.reshape(out, [-1])
+    n = int(v.shape[0])
+    a, b = tf.constant(np.linspace(1.0, 2.0, n)), tf.constant(np.linspace(-1.0, 0.5, n))
+    if v.dtype.is_complex:
+        return tf.reduce_sum(tf.math.real(v) * a + tf.math.imag(v) * b)
+    return tf.reduce_sum(v * a)
+
+
+def run_gradient(tf: Any, name: str) -> list:
+    """The gradients of the loss of ``GRADS[name]`` with respect to z and w (None where unconnected)."""
+    z, w = tf.constant(np.array(Z_G)), tf.constant(np.array(W_G))
+    with tf.GradientTape() as tape:
+        tape.watch(z)
+        tape.watch(w)
+        loss = _loss(tf, GRADS[name](tf, z, w))
+    return [None if g is None else np.asarray(g.numpy()).tolist() for g in tape.gradient(loss, [z, w])]
+
 
 def _call(tf: Any, fn: Callable[..., Any], arrays: list) -> Any:
     return fn(tf, *[tf.constant(a) for a in arrays])

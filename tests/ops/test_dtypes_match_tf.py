@@ -1,4 +1,5 @@
-"""Every public op on integer, boolean and float32 inputs gives TensorFlow's dtype and values.
+"""Every public op on integer, boolean, float32 and complex128 inputs gives TensorFlow's dtype and
+values, and gradients with respect to complex inputs are TensorFlow's.
 
 The expected table, ``tf_dtypes_expected.py``, was recorded from real TensorFlow by
 ``tf_dtype_reference.py`` (rerun it with a Python that has TensorFlow to regenerate); the cases
@@ -11,8 +12,8 @@ import pytest
 
 import tapegrad as tg
 
-from .dtype_cases import CASES, run
-from .tf_dtypes_expected import EXPECTED
+from .dtype_cases import CASES, GRADS, W_G, Z_G, run, run_gradient
+from .tf_dtypes_expected import EXPECTED, GRADIENTS
 
 # NaN and inf results (log of negatives, division by zero) are part of what is compared.
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -80,6 +81,26 @@ def _complex_capable(fn, arrays) -> bool:
             return False
         raise
     return True
+
+
+# TensorFlow's own rule breaks its convention here: its SquaredDifference gradient is 2 g (x - y) with
+# no conj, which finite differences contradict (|x - y|^2 is real). tapegrad's agrees with them
+# (squared_difference in test_gradients.py's complex mode).
+TF_INCONSISTENT = {"squared_difference"}
+
+
+@pytest.mark.parametrize("name", sorted(GRADS))
+def test_complex_gradients_are_tensorflows(name):
+    assert set(GRADIENTS) == set(GRADS), "rerun tests/ops/tf_dtype_reference.py under TensorFlow"
+    if name in TF_INCONSISTENT:
+        got = run_gradient(tg, name)[0]
+        z, w = np.array(Z_G), np.array(W_G)
+        np.testing.assert_allclose(got, 2 * (z - w) * np.linspace(1.0, 2.0, z.size).reshape(z.shape), rtol=1e-12)
+        return
+    for got, want in zip(run_gradient(tg, name), GRADIENTS[name]):
+        assert (got is None) == (want is None), name
+        if want is not None:
+            np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-10, atol=1e-12, err_msg=name)
 
 
 def test_stored_table_is_what_tensorflow_gives():

@@ -1,4 +1,5 @@
-"""Regenerate ``tf_dtypes_expected.py``: what real TensorFlow gives on every case of ``dtype_cases``.
+"""Regenerate ``tf_dtypes_expected.py``: what real TensorFlow gives on every case of ``dtype_cases``
+(dtypes and values, and gradients with respect to complex inputs).
 
 Run it with a Python that has TensorFlow (tapegrad is not needed):
 
@@ -30,7 +31,7 @@ def _lit(v: Any) -> str:
     return repr(v)
 
 
-def render(table: dict, version: str) -> str:
+def render(table: dict, grads: dict, version: str) -> str:
     lines = [
         "# ruff: noqa: E501",
         '"""What TensorFlow gives on each case of ``dtype_cases``: GENERATED, do not edit by hand.',
@@ -50,6 +51,12 @@ def render(table: dict, version: str) -> str:
         else:
             lines.append(f"    {key!r}: {{'dtype': {r['dtype']!r}, 'value': {_lit(r['value'])}}},")
     lines.append("}")
+    lines.append("")
+    lines.append("# Gradients [d/dz, d/dw] of a real loss of each dtype_cases.GRADS[name](z, w), complex128.")
+    lines.append("GRADIENTS = {")
+    for key, gs in grads.items():
+        lines.append(f"    {key!r}: [{', '.join('None' if g is None else _lit(g) for g in gs)}],")
+    lines.append("}")
     return "\n".join(lines) + "\n"
 
 
@@ -64,7 +71,8 @@ def main(argv: list[str]) -> int:
     import dtype_cases
 
     table = {key: dtype_cases.run(tf, key) for key in dtype_cases.CASES}
-    text = render(table, tf.__version__)
+    grads = {name: dtype_cases.run_gradient(tf, name) for name in dtype_cases.GRADS}
+    text = render(table, grads, tf.__version__)
     if "--check" in argv:
         current = TARGET.read_text() if TARGET.exists() else ""
         if current != text:
