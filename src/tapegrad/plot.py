@@ -74,7 +74,7 @@ def trajectory(history: History | MinimizeResult, param: str | Sequence[str] | N
     if param is None and len(names) > _MOST_LINES:
         values, note = _as_norms(history)
         names = list(values)
-        notes.append(note)
+        notes += [note] if note else []
     if len(names) > _MOST_PANELS:
         notes.append(f"the first {_MOST_PANELS} of {len(names)} series; choose others with param=[...]")
         names = names[:_MOST_PANELS]
@@ -83,7 +83,8 @@ def trajectory(history: History | MinimizeResult, param: str | Sequence[str] | N
     if left:
         notes.insert(0, f"dashed line: the run left the finite range at step {left[0]} ({left[1]})")
     steps = history["step"]
-    marks = [p9.geom_vline(xintercept=left[0], linetype="dashed", color=_RED)] if left else []
+    marks = [p9.geom_vline(p9.aes(xintercept="step"), data=pd.DataFrame({"step": [left[0]]}), linetype="dashed",
+                           color=_RED)] if left else []
     caption = _wrap("; ".join(notes))
     if len(names) == 1:
         (name,) = names
@@ -338,7 +339,19 @@ def _x_scale(p9: Any) -> Any:
 
 
 def _whole_breaks(limits: Sequence[float]) -> list[float]:
-    return [b for b in importlib.import_module("mizani.breaks").breaks_extended()(limits) if b == int(b)]
+    return [b for b in _linear_breaks(limits) if b == int(b)]
+
+
+def _linear_breaks(limits: Sequence[float]) -> list[float]:
+    """plotnine's breaks, found on the limits scaled by a power of ten when they are so large that its
+    arithmetic overflows (a range of +-1e308)."""
+    extended = importlib.import_module("mizani.breaks").breaks_extended()
+    with np.errstate(all="ignore"):
+        breaks = np.asarray(extended(limits), dtype=float)
+        if np.isfinite(breaks).sum() >= 2 or not np.isfinite(limits).all() or max(map(abs, limits)) == 0:
+            return list(breaks)
+        scale = 10.0 ** math.floor(math.log10(max(map(abs, limits))))
+        return [b * scale for b in extended((limits[0] / scale, limits[1] / scale))]
 
 
 def _y_scale(p9: Any, log: bool = False, expand: Any = (0, 0)) -> Any:
@@ -347,7 +360,7 @@ def _y_scale(p9: Any, log: bool = False, expand: Any = (0, 0)) -> Any:
     extra = {} if expand is None else {"expand": expand}
     if log:
         return p9.scale_y_log10(labels=_tick_labels, breaks=_log_breaks, minor_breaks=_log_minor_breaks, **extra)
-    return p9.scale_y_continuous(labels=_tick_labels, **extra)
+    return p9.scale_y_continuous(breaks=_linear_breaks, labels=_tick_labels, **extra)
 
 
 def _view(values: Any, log: bool = False) -> tuple[float, float] | None:
@@ -377,9 +390,9 @@ def _left_finite(history: History, columns: list[Any], names: list[str]) -> tupl
     return k, f"{names[which]} became {'NaN' if np.isnan(columns[which][k]) else 'inf'}"
 
 
-def _as_norms(history: History) -> tuple[dict[str, Any], str]:
+def _as_norms(history: History) -> tuple[dict[str, Any], str | None]:
     """Each array parameter's L2 norm (recorded, or computed from its elements when all were kept) and each
-    scalar parameter as itself, and the caption saying so."""
+    scalar parameter as itself, and the caption saying so (None when there is no array)."""
     values: dict[str, Any] = {}
     arrays = []
     for column in history.param_columns:
@@ -391,6 +404,8 @@ def _as_norms(history: History) -> tuple[dict[str, Any], str]:
             values[f"norm({name})"] = history[norm] if norm else np.hypot.reduce(
                 np.stack([history[c] for c in elements]), axis=0)
             arrays.append(name)
+    if not arrays:
+        return values, None
     shapes = history.meta.get("shapes", {})
     sized = [f"{a} ({math.prod(shapes[a])} elements)" if a in shapes else a for a in arrays]
     their = "its L2 norm" if len(arrays) == 1 else "their L2 norms"
