@@ -92,14 +92,14 @@ def trajectory(history: History | MinimizeResult, param: str | Sequence[str] | N
         data = pd.DataFrame({"step": steps[keep], name: values[name][keep]})
         return (p9.ggplot(data, p9.aes(x="step", y=name)) + p9.geom_line() + _x_scale(p9) + _y_scale(p9)
                 + p9.coord_cartesian(xlim=(0, len(history) - 1), ylim=_view(data[name]))
-                + p9.labs(title=f"{name} over epochs", x="Epoch", y=name, caption=caption) + p9.theme_minimal()
+                + p9.labs(title=f"{name} over epochs", x="Epoch", y=name, caption=caption) + _theme(p9)
                 + marks)
     frames = [pd.DataFrame({"step": steps, "parameter": n, "value": values[n]}) for n in names]
     data = pd.concat(frames, ignore_index=True)
     data = data[np.isfinite(data["value"])].reset_index(drop=True)
     data["parameter"] = pd.Categorical(data["parameter"], categories=names)
     title = f"{param} over epochs" if isinstance(param, str) else "parameters over epochs"
-    common = [p9.labs(title=title, x="Epoch", y="value", caption=caption), p9.theme_minimal(), _x_scale(p9)]
+    common = [p9.labs(title=title, x="Epoch", y="value", caption=caption), _theme(p9), _x_scale(p9)]
     if len(names) > _MOST_LINES:
         return (p9.ggplot(data, p9.aes(x="step", y="value")) + p9.geom_line()
                 + p9.facet_wrap("parameter", scales="free_y") + _y_scale(p9, expand=None)
@@ -245,7 +245,7 @@ def landscape(fn: Callable[[Any], Any], history: History | MinimizeResult, param
             + p9.coord_cartesian(xlim=spans[0], ylim=spans[1], expand=False)
             + p9.labs(title="loss landscape and descent path", subtitle=_wrap(held and f"slice through {held}"),
                       x=names[0], y=names[1], color="loss", shape="")
-            + p9.theme_minimal())
+            + _theme(p9))
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -331,6 +331,12 @@ def _log_minor_breaks(limits: Sequence[float]) -> list[float]:
 
 def _decade_step(decades: int) -> int:
     return next(s for s in (1, 2, 5, 10, 20, 50, 100, 200) if decades // s <= 6)
+
+
+def _theme(p9: Any) -> Any:
+    """The seed's theme_minimal, its caption aligned to the figure's right edge rather than the panel's, so a
+    wide legend (long run names) does not push a wrapped caption off the left edge."""
+    return p9.theme_minimal() + p9.theme(plot_caption_position="plot")
 
 
 def _x_scale(p9: Any) -> Any:
@@ -462,14 +468,14 @@ def _loss_plot(pd: Any, p9: Any, histories: dict[str, History], color: str | Non
         lines = pd.DataFrame(exits)
         if color:
             lines[color] = pd.Categorical(lines[color], categories=list(histories))
-        marks = [p9.geom_vline(p9.aes(xintercept="step", **by), data=lines, linetype="dashed",
+        marks = [p9.geom_vline(p9.aes(xintercept="step", **by), data=lines, linetype="dashed", show_legend=False,
                                **({} if color else {"color": _RED}))]
     return (p9.ggplot(data, p9.aes(x="step", y="loss", **by)) + p9.geom_line() + marks
             + _x_scale(p9) + _y_scale(p9, log=log)
             + p9.coord_cartesian(xlim=(0, last), ylim=_view(data["loss"], log))
             + p9.labs(title="loss over epochs", x="Epoch", y="loss (log scale)" if log else "loss",
                       caption=_wrap(caption), **by)
-            + p9.theme_minimal())
+            + _theme(p9))
 
 
 def _where(rows: Any, count: int) -> str:
@@ -630,7 +636,7 @@ def _landscape_1d(pd: Any, p9: Any, evaluate: Callable[[tuple], float], path: An
             + p9.coord_cartesian(xlim=span, ylim=ylim)
             + p9.labs(title=f"loss along {name} and the points visited",
                       subtitle=_wrap(held and f"slice along {held}"), x=name, y="loss", shape="")
-            + p9.theme_minimal())
+            + _theme(p9))
 
 
 __all__ = ["compare", "landscape", "loss", "trajectory"]
