@@ -47,7 +47,7 @@ def trajectory(history: History | MinimizeResult, param: str | Sequence[str] | N
     which is what shows whether a model's weights settle or blow up), scalars as themselves, and
     the caption says so; ``trajectory(h, "w")`` still draws w's elements. When more than 8
     series remain, or were asked for, each gets a panel of its own (``facet_wrap``, each
-    panel its own y scale), at most 16 panels, the caption naming what was left out. Values
+    panel its own y scale), at most 16 panels, the caption saying how many were left out. Values
     that are not finite are not drawn; a dashed line marks the step where the run left the
     finite range, and the caption says what became inf or NaN.
 
@@ -78,7 +78,7 @@ def trajectory(history: History | MinimizeResult, param: str | Sequence[str] | N
     if len(names) > _MOST_PANELS:
         notes.append(f"the first {_MOST_PANELS} of {len(names)} series; choose others with param=[...]")
         names = names[:_MOST_PANELS]
-    left = _left_finite(history, [history["loss"], *(history[c] for c in history.param_columns)],
+    left = _left_finite([history["loss"], *(history[c] for c in history.param_columns)],
                         ["the loss", *history.param_columns])
     if left:
         notes.insert(0, f"dashed line: the run left the finite range at step {left[0]} ({left[1]})")
@@ -175,8 +175,11 @@ def landscape(fn: Callable[[Any], Any], history: History | MinimizeResult, param
     the part before it, so the picture shows where the descent left instead of a square
     1e19 wide. The view is cut to the bounds. The end marker sits on the last point in view:
     the run's end (``"end"``), or for a diverging run the point before the step out
-    (``"diverged after this"``; the path's line runs on out of the view); when only given
-    ``bounds`` leave the end out, the last point inside them (``"left the view after this"``).
+    (``"diverged after this"``; the path's line runs on out of the view), as for a run whose
+    last points are inf or NaN (its last finite point); when only given ``bounds`` leave the
+    end out, the last point inside them (``"left the view after this"``). With one parameter
+    the loss axis spans the curve, the start and the end (a converged run's last loss lies
+    below the curve's lowest grid point; on a slice the losses visited are off the curve).
     ``resolution`` is the number of grid points per axis (an int >= 2), ``levels`` the
     number of contour levels (an int >= 1). The DataFrame ``.data`` holds the contour lines
     (``kind == "contour"``), the path (``"path"``) and the two markers (``"marker"``).
@@ -349,15 +352,14 @@ def _whole_breaks(limits: Sequence[float]) -> list[float]:
 
 
 def _linear_breaks(limits: Sequence[float]) -> list[float]:
-    """plotnine's breaks, found on the limits scaled by a power of ten when they are so large that its
-    arithmetic overflows (a range of +-1e308)."""
+    """plotnine's breaks, found on limits scaled near 1 when they are huge: its arithmetic squares the range,
+    which overflows from about 1e154 on."""
     extended = importlib.import_module("mizani.breaks").breaks_extended()
-    with np.errstate(all="ignore"):
-        breaks = np.asarray(extended(limits), dtype=float)
-        if np.isfinite(breaks).sum() >= 2 or not np.isfinite(limits).all() or max(map(abs, limits)) == 0:
-            return list(breaks)
-        scale = 10.0 ** math.floor(math.log10(max(map(abs, limits))))
-        return [b * scale for b in extended((limits[0] / scale, limits[1] / scale))]
+    top = max(abs(limits[0]), abs(limits[1]))
+    if not (1e100 < top < math.inf):
+        return list(extended(limits))
+    scale = 10.0 ** math.floor(math.log10(top))
+    return [b * scale for b in extended((limits[0] / scale, limits[1] / scale))]
 
 
 def _y_scale(p9: Any, log: bool = False, expand: Any = (0, 0)) -> Any:
@@ -380,12 +382,12 @@ def _view(values: Any, log: bool = False) -> tuple[float, float] | None:
     if log:
         a, b = math.log10(lo), math.log10(hi)
         pad = 0.05 * (b - a) if b > a else 0.5
-        return 10.0 ** (a - pad), 10.0 ** min(b + pad, 308.0)
+        return min(lo, 10.0 ** max(a - pad, -323.0)), max(hi, 10.0 ** min(b + pad, 308.0))
     pad = 0.05 * hi - 0.05 * lo if hi > lo else max(0.05 * abs(lo), 0.5 if lo == 0 else 0.0)
     return max(lo - pad, -_LARGEST), min(hi + pad, _LARGEST)
 
 
-def _left_finite(history: History, columns: list[Any], names: list[str]) -> tuple[int, str] | None:
+def _left_finite(columns: list[Any], names: list[str]) -> tuple[int, str] | None:
     """The first step where a column is inf or NaN, and what became so (the first such column)."""
     bad = np.stack([~np.isfinite(c) for c in columns])
     rows = np.flatnonzero(bad.any(axis=0))
@@ -393,7 +395,8 @@ def _left_finite(history: History, columns: list[Any], names: list[str]) -> tupl
         return None
     k = int(rows[0])
     which = int(np.flatnonzero(bad[:, k])[0])
-    return k, f"{names[which]} became {'NaN' if np.isnan(columns[which][k]) else 'inf'}"
+    value = columns[which][k]
+    return k, f"{names[which]} became {'NaN' if np.isnan(value) else '-inf' if value < 0 else 'inf'}"
 
 
 def _as_norms(history: History) -> tuple[dict[str, Any], str | None]:
@@ -452,7 +455,8 @@ def _loss_plot(pd: Any, p9: Any, histories: dict[str, History], color: str | Non
                                     "loss": loss_[keep]}))
         who = f"{label}'s loss" if color else "loss"
         if bad.any():
-            kinds = " or ".join(k for k, m in (("inf", np.isinf(loss_)), ("NaN", np.isnan(loss_))) if m.any())
+            kinds = " or ".join(k for k, m in (("inf", np.isposinf(loss_)), ("-inf", np.isneginf(loss_)),
+                                               ("NaN", np.isnan(loss_))) if m.any())
             notes.append(f"{who} {kinds} {_where(np.flatnonzero(bad), len(h))} (dashed line)")
             exits.append({**({color: label} if color else {}), "step": int(np.flatnonzero(bad)[0])})
         if zero.any():

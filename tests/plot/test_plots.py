@@ -416,6 +416,7 @@ HUGE_AND_TINY = {
     "loss to 1e307": lambda: tg.plot.loss(_history([1.0, 1e100, 1e200, 1e300, 1e307], w=[1.0] * 5)),
     "tiny w": lambda: tg.plot.trajectory(_history([1.0] * 3, w=[1e-15, 1e-17, 1e-20])),
     "w at the float limits": lambda: tg.plot.trajectory(_history([1.0] * 3, w=[-1.7e308, 0.0, 1.7e308])),
+    "loss falling to -1e308": lambda: tg.plot.loss(_history([-1e300, -1e308, -np.inf], w=[1.0] * 3)),
 }
 
 
@@ -454,6 +455,9 @@ def test_a_run_that_went_nan_is_marked_where_it_did():
     q = tg.plot.loss(h)
     assert _dashed(q) == [2]
     assert q.labels.caption == "not drawn: loss NaN from step 2 on (dashed line)"
+    unbounded = _history([1.0, -5.0, -np.inf], w=[1.0, 2.0, 3.0])  # no minimum: the loss fell to -inf
+    assert "at step 2 (the loss became -inf)" in tg.plot.trajectory(unbounded).labels.caption
+    assert tg.plot.loss(unbounded).labels.caption == "not drawn: loss -inf at step 2 (dashed line)"
 
 
 def test_a_loss_of_exactly_zero_everywhere_is_drawn_in_view():
