@@ -131,7 +131,8 @@ from tapegrad.ops import (
 from tapegrad.tape import GradientTape, UnconnectedGradients, custom_gradient
 
 # Namespaces over the ops above, transforms and optimizers; `plot` and `testing` load on first use.
-from . import autodiff, functional, linalg, math, nn, optimizers, random  # noqa: E402
+# tf.keras.optimizers: the same objects as tg.optimizers.
+from . import autodiff, functional, keras, linalg, math, nn, optimizers, random  # noqa: E402
 from .functional import (  # noqa: E402
     elementwise_grad,
     grad,

@@ -201,7 +201,9 @@ def _explain_one(tape: Any, targets: list, s: Any, name: str, frame: Any) -> Rea
                    "its record is gone. Call explain() before gradient(), or use tg.GradientTape(persistent=True).")
     ids = state.ids
     reach, cut_by = _trace(state, s)
-    hit = [t for t in targets if id(t) in reach]
+    # A source the tape never watched has no gradient even where it meets a watched tensor (TensorFlow).
+    watched = id(s) in ids or any(t is s for t in targets)
+    hit = [t for t in targets if id(t) in reach] if watched else []
     if hit:
         g = _gradient(state, targets, s)
         path = _path(state, hit[0], s, reach)
@@ -227,10 +229,13 @@ def _explain_one(tape: Any, targets: list, s: Any, name: str, frame: Any) -> Rea
                            f"`{text}` made a new Tensor and bound the name to it, and tapes do not watch Tensors. "
                            f"Update the Variable in place instead (assign, assign_add, assign_sub: e.g. "
                            f"w.assign_sub(lr * grad) rather than w = w - lr * grad).")
+            met = " It was used together with watched tensors, but gradients flow only from watched ones." \
+                if any(id(t) in reach for t in targets) else ""
             return why("not_watched", f"{name} is a constant Tensor that this tape never watched, so the tape has no "
-                       f"record of it. Call tape.watch({name}) inside the `with` block before using it, or make it a "
-                       f"tg.Variable (watched automatically). (If it was a Variable before, an assignment such as "
-                       f"{name} = {name} + 1 replaced it by a Tensor: update Variables with assign_add/assign_sub.)")
+                       f"record of it.{met} Call tape.watch({name}) inside the `with` block before using it, or make"
+                       f" it a tg.Variable (watched automatically). (If it was a Variable before, an assignment"
+                       f" such as {name} = {name} + 1 replaced it by a Tensor: update Variables with"
+                       " assign_add/assign_sub.)")
     return _target_causes(tape, state, targets, s, name, cut_by, why)
 
 

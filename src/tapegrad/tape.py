@@ -106,9 +106,10 @@ class GradientTape:
         state = self._live()
         for t in nest.flatten(tensor):
             if not isinstance(t, Operand):
-                raise TypeError(
-                    f"watch() takes Tensors or Variables, not {type(t).__name__} ({_short(t)}); make it a tensor "
-                    "first: x = tg.constant(...), then tape.watch(x) and compute with x")
+                # ValueError, as TensorFlow raises ("Passed in object ... not tf.Tensor or tf.Variable").
+                raise ValueError(
+                    f"watch(): passed in object {_short(t)} of type {type(t).__name__!r}, not a Tensor or Variable; "
+                    "make it a tensor first: x = tg.constant(...), then tape.watch(x) and compute with x")
             if t._value.dtype.kind not in "fc":
                 warnings.warn(f"The dtype of the watched tensor must be floating (e.g. tf.float32), got "
                               f"tf.{of_numpy(t._value.dtype).name}; it is not watched and its gradient will be "
@@ -218,7 +219,9 @@ class GradientTape:
                 warnings.warn(f"The dtype of the source tensor must be floating (e.g. tf.float32) when calling "
                               f"GradientTape.gradient, got tf.{of_numpy(s._value.dtype).name}; its gradient is "
                               "None. Use a float tensor or Variable.", stacklevel=2)
-        result = backward(self._walk(state), targets, grads_in, srcs, free=not self._persistent)
+        start = _starts(state, srcs, targets)  # (before _walk: a spent tape forgets what it watched)
+        entries = self._walk(state)
+        result = backward(entries, targets, grads_in, srcs, reach=reachable(entries, start), free=not self._persistent)
         if Seed in map(type, result):  # a target that is its own source: hand out a plain Tensor
             result = [wrap(g._value) if type(g) is Seed else g for g in result]
         if single and srcs:
@@ -274,7 +277,8 @@ class GradientTape:
             seed[xp.arange(stop - start), xp.arange(start, stop)] = 1
             return seed.reshape((stop - start,) + tshape)
 
-        rows = _rows(self._walk(state), t, n, seeds, flat_sources, experimental_use_pfor, not self._persistent)
+        start = _starts(state, flat_sources, [t])
+        rows = _rows(self._walk(state), t, n, seeds, flat_sources, start, experimental_use_pfor, not self._persistent)
         out = []
         for s, r in zip(flat_sources, rows):
             shape = tshape + tuple(s._value.shape)
@@ -315,7 +319,8 @@ class GradientTape:
             seed[xp.arange(stop - start), :, xp.arange(start, stop)] = 1
             return seed.reshape((stop - start,) + tuple(t._value.shape))
 
-        (r,) = _rows(self._walk(state), t, m, seeds, [s], experimental_use_pfor, not self._persistent)
+        start = _starts(state, [s], [t])
+        (r,) = _rows(self._walk(state), t, m, seeds, [s], start, experimental_use_pfor, not self._persistent)
         shape = (b,) + inner + tuple(s._value.shape[1:])
         if r is None:
             return ops.zeros(shape, s.dtype) if zero else None
@@ -327,15 +332,26 @@ class GradientTape:
 _ROWS_BUDGET = 1 << 22
 
 
-def _rows(entries: list, t: Operand, n: int, seeds: Callable[[int, int], Any], sources: list, vectorized: bool,
-          free: bool) -> list:
+def _starts(state: TapeState, sources: list, targets: list) -> set[int]:
+    """Ids of the sources the walk may start from: those the tape tracks, and any source that is a target.
+
+    As in TensorFlow, a tensor the tape never watched has no gradient even where it meets a
+    watched one (``c * v`` with ``c`` a plain constant): the walk follows only watched paths.
+    """
+    ids = state.ids
+    tids = {id(t) for t in targets}
+    return {id(s) for s in sources if id(s) in ids or id(s) in tids}
+
+
+def _rows(entries: list, t: Operand, n: int, seeds: Callable[[int, int], Any], sources: list, start: set[int],
+          vectorized: bool, free: bool) -> list:
     """For each source, the n Jacobian rows of ``t`` stacked: a tensor [n] + source.shape, or None if unconnected.
 
     Vectorized, the seed cotangents of many rows go through the backward pass together, as a
     leading batch axis the rules carry along (TensorFlow's pfor, JAX's vmap); otherwise the tape
     is walked once per row.
     """
-    reach = reachable(entries, {id(s) for s in sources})
+    reach = reachable(entries, start)
     if n == 0 or id(t) not in reach:
         return [None] * len(sources)
     size = 1
@@ -445,10 +461,12 @@ def custom_gradient(f: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         inputs = tuple(ops.identity(a) if isinstance(a, Variable) else ops.operand(a) for a in args)
-        # f runs on a private tape: nothing reaches the user's tapes, and we learn which Variables it reads.
+        # f runs on the user's tapes, as in TensorFlow: what grad_fn uses of f's intermediates is then
+        # recorded, so an outer tape differentiates grad_fn itself (second derivatives). One more tape,
+        # private, learns which Variables f reads.
         collector = TapeState(persistent=False, watch_accessed_variables=True)
         saved = STATE.tapes
-        STATE.tapes = [collector]
+        STATE.tapes = saved + [collector]
         try:
             result, grad_fn = f(*inputs, **kwargs)
         finally:

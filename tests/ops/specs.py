@@ -76,6 +76,8 @@ SPECS: dict[str, Spec] = {
     "subtract": _b(tg.subtract, np.subtract),
     "multiply": _b(tg.multiply, np.multiply),
     "divide": _b(tg.divide, np.divide, dy=AWAY_FROM_ZERO),
+    "multiply_no_nan": _b(tg.math.multiply_no_nan, np.multiply, dy=AWAY_FROM_ZERO),
+    "divide_no_nan": _b(tg.math.divide_no_nan, np.divide, dy=AWAY_FROM_ZERO),
     "pow": _b(tg.pow, np.power, dx=POSITIVE, dy=REALS),
     "floormod": _b(tg.math.floormod, np.mod, dx=Domain(0.1, 0.9), dy=Domain(1.5, 2.0)),
     "maximum": _b(tg.maximum, np.maximum),
@@ -116,6 +118,8 @@ SPECS: dict[str, Spec] = {
                        reference=lambda x: x.min(axis=-1)),
     "reduce_prod": Spec(lambda x: tg.reduce_prod(x, axis=0), (AWAY_FROM_ZERO,), [(3, 2)],
                         reference=lambda x: x.prod(axis=0)),
+    "cumprod": Spec(lambda x: tg.math.cumprod(x, axis=1, exclusive=True, reverse=True), (AWAY_FROM_ZERO,), [(2, 4)],
+                    reference=lambda x: np.flip(np.cumprod(np.flip(x, 1), 1), 1) / x),
     "cumsum": Spec(lambda x: tg.math.cumsum(x, axis=1, exclusive=True, reverse=True), (REALS,), [(2, 4)],
                    reference=lambda x: np.flip(np.cumsum(np.flip(x, 1), 1), 1) - x),
     # shapes
