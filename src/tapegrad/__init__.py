@@ -31,6 +31,7 @@ from tapegrad._core.dtypes import (
 )
 from tapegrad._core.errors import DTypeError, InvalidArgumentError, NotDifferentiableError, TapegradError
 from tapegrad._core.tensor import Tensor, TensorShape, Variable, constant, convert_to_tensor
+from tapegrad.custom import custom_gradient
 from tapegrad.function import function
 from tapegrad.ops import (
     abs,
@@ -129,10 +130,11 @@ from tapegrad.ops import (
     zeros,
     zeros_like,
 )
-from tapegrad.tape import GradientTape, UnconnectedGradients, custom_gradient
+from tapegrad.tape import GradientTape, UnconnectedGradients
 
 # Namespaces over the ops above, transforms and optimizers; `plot` and `testing` load on first use.
-from . import autodiff, bitwise, functional, linalg, math, nn, optimizers, random  # noqa: E402
+# tf.keras.optimizers: the same objects as tg.optimizers.
+from . import autodiff, bitwise, explain, functional, keras, linalg, math, nn, optimizers, random  # noqa: E402
 from .functional import (  # noqa: E402
     elementwise_grad,
     grad,

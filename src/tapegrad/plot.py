@@ -6,6 +6,10 @@ plotnine ``ggplot`` you can extend with ``+`` and write with ``.save(path)``; it
 is the pandas DataFrame it draws. pandas, plotnine and
 matplotlib are imported only when a plot is made (``pip install 'tapegrad[plot]'``).
 
+Any history draws readably: axes span the finite values only (a diverged run's inf and NaN
+are left out, and a dashed line or a marker shows where the run left the finite range),
+tick labels are short (``1e150``, ``2.5e-5``, never 150 digits), and captions wrap.
+
 >>> import tapegrad as tg
 >>> r = tg.minimize(lambda w0: w0 ** 2, 1.0, steps=100)
 >>> p = tg.plot.trajectory(r)          # the seed's figure: w0 over epochs
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +42,15 @@ def trajectory(history: History | MinimizeResult, param: str | Sequence[str] | N
     each; ``"norm(w)"``, when recorded, is a column of its own), or a list of these; default
     every parameter column. Several columns share one figure, one colour per column.
 
+    Many lines in one colour scale cannot be told apart, so with more than 8 series:
+    by default (no ``param``) each array parameter is drawn as its L2 norm ``norm(w)`` (its size,
+    which is what shows whether a model's weights settle or blow up), scalars as themselves, and
+    the caption says so; ``trajectory(h, "w")`` still draws w's elements. When more than 8
+    series remain, or were asked for, each gets a panel of its own (``facet_wrap``, each
+    panel its own y scale), at most 16 panels, the caption saying how many were left out. Values
+    that are not finite are not drawn; a dashed line marks the step where the run left the
+    finite range, and the caption says what became inf or NaN.
+
     >>> import numpy as np
     >>> import tapegrad as tg
     >>> r = tg.minimize(lambda p: (p[0] - 1) ** 2 + p[1] ** 2, [0.0, 2.0], steps=20)
@@ -47,23 +61,51 @@ def trajectory(history: History | MinimizeResult, param: str | Sequence[str] | N
     >>> p = tg.plot.trajectory(w, "w")
     >>> list(p.data["parameter"].cat.categories), p.labels.title
     (['w[0]', 'w[1]', 'w[2]'], 'w over epochs')
+    >>> model = tg.minimize(lambda w: tg.reduce_sum(w ** 2), np.ones(37), steps=5)
+    >>> p = tg.plot.trajectory(model)      # 37 elements: one line, their norm, and a caption saying so
+    >>> p.labels.title, list(p.data.columns)
+    ('norm(w) over epochs', ['step', 'norm(w)'])
     """
     pd, p9 = _libraries()
     history = _history(history)
     names = _param_names(history, param)
+    notes = []
+    values = {n: history[n] for n in names}
+    if param is None and len(names) > _MOST_LINES:
+        values, note = _as_norms(history)
+        names = list(values)
+        notes += [note] if note else []
+    if len(names) > _MOST_PANELS:
+        notes.append(f"the first {_MOST_PANELS} of {len(names)} series; choose others with param=[...]")
+        names = names[:_MOST_PANELS]
+    left = _left_finite([history["loss"], *(history[c] for c in history.param_columns)],
+                        ["the loss", *history.param_columns])
+    if left:
+        notes.insert(0, f"dashed line: the run left the finite range at step {left[0]} ({left[1]})")
+    steps = history["step"]
+    marks = [p9.geom_vline(p9.aes(xintercept="step"), data=pd.DataFrame({"step": [left[0]]}), linetype="dashed",
+                           color=_RED)] if left else []
+    caption = _wrap("; ".join(notes))
     if len(names) == 1:
         (name,) = names
-        data = pd.DataFrame({"step": history["step"], name: history[name]})
-        return (p9.ggplot(data, p9.aes(x="step", y=name)) + p9.geom_line()
-                + p9.labs(title=f"{name} over epochs", x="Epoch", y=name) + p9.theme_minimal())
-    data = pd.DataFrame({
-        "step": np.tile(history["step"], len(names)),
-        "parameter": pd.Categorical(np.repeat(names, len(history)), categories=names),
-        "value": np.concatenate([history[n] for n in names]),
-    })
+        keep = np.isfinite(values[name])
+        data = pd.DataFrame({"step": steps[keep], name: values[name][keep]})
+        return (p9.ggplot(data, p9.aes(x="step", y=name)) + p9.geom_line() + _x_scale(p9) + _y_scale(p9)
+                + p9.coord_cartesian(xlim=(0, len(history) - 1), ylim=_view(data[name]))
+                + p9.labs(title=f"{name} over epochs", x="Epoch", y=name, caption=caption) + _theme(p9)
+                + marks)
+    frames = [pd.DataFrame({"step": steps, "parameter": n, "value": values[n]}) for n in names]
+    data = pd.concat(frames, ignore_index=True)
+    data = data[np.isfinite(data["value"])].reset_index(drop=True)
+    data["parameter"] = pd.Categorical(data["parameter"], categories=names)
     title = f"{param} over epochs" if isinstance(param, str) else "parameters over epochs"
-    return (p9.ggplot(data, p9.aes(x="step", y="value", color="parameter")) + p9.geom_line()
-            + p9.labs(title=title, x="Epoch", y="value") + p9.theme_minimal())
+    common = [p9.labs(title=title, x="Epoch", y="value", caption=caption), _theme(p9), _x_scale(p9)]
+    if len(names) > _MOST_LINES:
+        return (p9.ggplot(data, p9.aes(x="step", y="value")) + p9.geom_line()
+                + p9.facet_wrap("parameter", scales="free_y") + _y_scale(p9, expand=None)
+                + p9.coord_cartesian(xlim=(0, len(history) - 1)) + common + marks)
+    return (p9.ggplot(data, p9.aes(x="step", y="value", color="parameter")) + p9.geom_line() + _y_scale(p9)
+            + p9.coord_cartesian(xlim=(0, len(history) - 1), ylim=_view(data["value"])) + common + marks)
 
 
 def loss(history: History | MinimizeResult) -> Any:
@@ -72,8 +114,9 @@ def loss(history: History | MinimizeResult) -> Any:
     ``history`` is a ``History`` or a minimize result. Rows whose loss is NaN or inf (a
     diverged run's last ones) are not drawn, nor, on a log scale, rows whose loss is exactly 0
     (a float32 loss can underflow to 0; a log scale has no 0): the caption says which, and the
-    x axis still runs to the last step. When some loss is negative the scale is linear and
-    every finite row is drawn.
+    x axis still runs to the last step. A dashed line marks the step where the loss left the
+    finite range. When some loss is negative the scale is linear and every finite row is drawn.
+    The y axis spans the finite losses drawn, however large (1e307) or small.
 
     >>> import tapegrad as tg
     >>> p = tg.plot.loss(tg.minimize(lambda w: w ** 2, 1.0, steps=50))
@@ -81,7 +124,7 @@ def loss(history: History | MinimizeResult) -> Any:
     ('loss (log scale)', None)
     >>> diverged = tg.plot.loss(tg.minimize(lambda w: w ** 2, 1.0, learning_rate=1.5, steps=100))
     >>> diverged.labels.caption
-    'not drawn: loss inf at step 64'
+    'not drawn: loss inf at step 64 (dashed line)'
     """
     pd, p9 = _libraries()
     return _loss_plot(pd, p9, {"": _history(history)})
@@ -132,8 +175,11 @@ def landscape(fn: Callable[[Any], Any], history: History | MinimizeResult, param
     the part before it, so the picture shows where the descent left instead of a square
     1e19 wide. The view is cut to the bounds. The end marker sits on the last point in view:
     the run's end (``"end"``), or for a diverging run the point before the step out
-    (``"diverged after this"``; the path's line runs on out of the view); when only given
-    ``bounds`` leave the end out, the last point inside them (``"left the view after this"``).
+    (``"diverged after this"``; the path's line runs on out of the view), as for a run whose
+    last points are inf or NaN (its last finite point); when only given ``bounds`` leave the
+    end out, the last point inside them (``"left the view after this"``). With one parameter
+    the loss axis spans the curve, the start and the end (a converged run's last loss lies
+    below the curve's lowest grid point; on a slice the losses visited are off the curve).
     ``resolution`` is the number of grid points per axis (an int >= 2), ``levels`` the
     number of contour levels (an int >= 1). The DataFrame ``.data`` holds the contour lines
     (``kind == "contour"``), the path (``"path"``) and the two markers (``"marker"``).
@@ -169,13 +215,16 @@ def landscape(fn: Callable[[Any], Any], history: History | MinimizeResult, param
     evaluate = _evaluator(fn, history, names)
     path = pd.DataFrame({"step": history["step"], "loss": history["loss"],
                          **{f"p{i}": history[n] for i, n in enumerate(names)}})
-    path = path[np.isfinite(path.drop(columns="step")).all(axis=1)].reset_index(drop=True)
+    finite = np.isfinite(path.drop(columns="step")).all(axis=1).to_numpy()
+    path = path[finite].reset_index(drop=True)
     if not len(path):
         raise ValueError("the history has no finite point to draw")
     evaluate(tuple(path.iloc[-1][f"p{i}"] for i in range(len(names))))  # a non-scalar fn fails here, once
     cut = _runaway(path["loss"].to_numpy())
     if cut:
         path = path.iloc[:cut + 1]  # up to the first step out: points 1e19 away draw as stray lines
+    elif not finite[-1]:
+        cut = len(path)  # the run ended in inf or NaN: its step out of the finite range has no point to draw
     spans = given or _default_spans(path.iloc[:cut], len(names))
     held = _held(history, names)
     if len(names) == 1:
@@ -192,14 +241,14 @@ def landscape(fn: Callable[[Any], Any], history: History | MinimizeResult, param
     spread = positive and lines["level"].max() / lines["level"].min() > 100
     return (p9.ggplot(data, p9.aes(x="x", y="y"))
             + p9.geom_path(p9.aes(group="group", color="level"), data=lambda d: d[d["kind"] == "contour"])
-            + p9.geom_path(data=lambda d: d[d["kind"] == "path"], color="#d62728")
-            + p9.geom_point(p9.aes(shape="label"), data=lambda d: d[d["kind"] == "marker"], size=3,
-                            color="#d62728")
-            + p9.scale_color_continuous(trans="log10" if spread else None)
+            + p9.geom_path(data=lambda d: d[d["kind"] == "path"], color=_RED)
+            + p9.geom_point(p9.aes(shape="label"), data=lambda d: d[d["kind"] == "marker"], size=3, color=_RED)
+            + p9.scale_color_continuous(trans="log10" if spread else None, labels=_tick_labels)
+            + p9.scale_x_continuous(labels=_tick_labels) + p9.scale_y_continuous(labels=_tick_labels)
             + p9.coord_cartesian(xlim=spans[0], ylim=spans[1], expand=False)
-            + p9.labs(title="loss landscape and descent path", subtitle=held and f"slice through {held}",
+            + p9.labs(title="loss landscape and descent path", subtitle=_wrap(held and f"slice through {held}"),
                       x=names[0], y=names[1], color="loss", shape="")
-            + p9.theme_minimal())
+            + _theme(p9))
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -212,6 +261,167 @@ def _libraries() -> tuple[Any, Any]:
         raise ImportError(f"plots need pandas, plotnine and matplotlib ({e}); install them with "
                           "pip install 'tapegrad[plot]'") from None
     return pd, p9
+
+
+_RED = "#d62728"
+_MOST_LINES = 8  # more lines than this share too few distinguishable colours (see trajectory)
+_MOST_PANELS = 16
+_CAPTION_WIDTH = 80  # characters a caption line holds on a default (6.4 inch) figure
+_LARGEST = float(np.finfo(np.float64).max)
+
+
+def _wrap(text: str | None) -> str | None:
+    """A caption or subtitle broken into lines that fit the figure (matplotlib does not wrap them)."""
+    return textwrap.fill(text, _CAPTION_WIDTH, break_on_hyphens=False) if text else None
+
+
+def _tick_labels(breaks: Sequence[float]) -> list[str]:
+    """Short tick labels: plain numbers between 1e-3 and 1e6, else scientific (``2.5e-05`` as ``2.5e-5``,
+    1e150 as ``1e150``), each with the fewest digits that still tell it from its neighbours.
+
+    >>> from tapegrad.plot import _tick_labels
+    >>> _tick_labels([0.0, 0.25, 0.5]), _tick_labels([-1e150, 0.0, 1e150]), _tick_labels([1e-20, 2e-20])
+    (['0', '0.25', '0.5'], ['-1e150', '0', '1e150'], ['1e-20', '2e-20'])
+    """
+    values = np.asarray(breaks, dtype=float)
+    sizes = np.abs(values[np.isfinite(values) & (values != 0)])
+    scientific = bool(sizes.size) and (sizes.max() >= 1e6 or sizes.min() < 1e-3)
+    ordered = np.unique(values[np.isfinite(values)])
+    labels = []
+    for v in values:
+        if not np.isfinite(v) or v == 0:
+            labels.append("0" if v == 0 else str(v))
+            continue
+        # A label must read back to within a thousandth of the gap to the nearest other break.
+        gaps = np.abs(ordered[ordered != v] - v)
+        tolerance = 1e-3 * (gaps.min() if gaps.size else abs(v))
+        for digits in range(17):
+            text = f"{v:.{digits}e}" if scientific else f"{v:.{digits}f}"
+            if abs(float(text) - v) <= tolerance:
+                break
+        if scientific:
+            mantissa, exponent = text.split("e")
+            text = f"{mantissa}e{int(exponent)}"
+        labels.append(text)
+    return labels
+
+
+def _log_breaks(limits: Sequence[float]) -> list[float]:
+    """Powers of ten for a log axis: every decade, or every 2, 5, 10, 20, 50, 100... decades when the range
+    is wide (plotnine's default puts 1e62 apart, and fails when its padding runs past 1e308)."""
+    lo, hi = limits
+    if not (0 < lo < hi < math.inf):
+        return []
+    first, last = math.ceil(math.log10(lo)), math.floor(math.log10(hi))
+    if last - first < 3:
+        return list(importlib.import_module("mizani.breaks").breaks_log()((lo, hi)))
+    step = _decade_step(last - first)
+    return [10.0 ** e for e in range(math.ceil(first / step) * step, last + 1, step)]
+
+
+def _log_minor_breaks(limits: Sequence[float]) -> list[float]:
+    """Minor grid lines between _log_breaks: every decade, or every fifth of a wide step."""
+    lo, hi = limits
+    if not (0 < lo < hi < math.inf):
+        return []
+    first, last = math.ceil(math.log10(lo)), math.floor(math.log10(hi))
+    if last - first < 3:
+        return []
+    step = _decade_step(last - first)
+    minor = step // 5 if step % 5 == 0 else 1
+    return [10.0 ** e for e in range(first, last + 1) if e % minor == 0 and e % step != 0]
+
+
+def _decade_step(decades: int) -> int:
+    return next(s for s in (1, 2, 5, 10, 20, 50, 100, 200) if decades // s <= 6)
+
+
+def _theme(p9: Any) -> Any:
+    """The seed's theme_minimal, its caption aligned to the figure's right edge rather than the panel's, so a
+    wide legend (long run names) does not push a wrapped caption off the left edge."""
+    return p9.theme_minimal() + p9.theme(plot_caption_position="plot")
+
+
+def _x_scale(p9: Any) -> Any:
+    """The step axis: whole steps only (a 3-step run has no step 1.5), short labels."""
+    return p9.scale_x_continuous(breaks=_whole_breaks, labels=_tick_labels)
+
+
+def _whole_breaks(limits: Sequence[float]) -> list[float]:
+    return [b for b in _linear_breaks(limits) if b == int(b)]
+
+
+def _linear_breaks(limits: Sequence[float]) -> list[float]:
+    """plotnine's breaks, found on limits scaled near 1 when they are huge: its arithmetic squares the range,
+    which overflows from about 1e154 on."""
+    extended = importlib.import_module("mizani.breaks").breaks_extended()
+    top = max(abs(limits[0]), abs(limits[1]))
+    if not (1e100 < top < math.inf):
+        return list(extended(limits))
+    scale = 10.0 ** math.floor(math.log10(top))
+    return [b * scale for b in extended((limits[0] / scale, limits[1] / scale))]
+
+
+def _y_scale(p9: Any, log: bool = False, expand: Any = (0, 0)) -> Any:
+    """The y scale: short labels; no padding of its own when ``_view`` gives the limits (padding a range up
+    to 1e307 runs past the largest float)."""
+    extra = {} if expand is None else {"expand": expand}
+    if log:
+        return p9.scale_y_log10(labels=_tick_labels, breaks=_log_breaks, minor_breaks=_log_minor_breaks, **extra)
+    return p9.scale_y_continuous(breaks=_linear_breaks, labels=_tick_labels, **extra)
+
+
+def _view(values: Any, log: bool = False) -> tuple[float, float] | None:
+    """Axis limits around the finite values (positive ones on a log scale) with 5% padding each side,
+    kept within the floats: a diverged run's last values must neither stretch nor overflow the view."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & ((v > 0) if log else True)]
+    if not v.size:
+        return None
+    lo, hi = float(v.min()), float(v.max())
+    if log:
+        a, b = math.log10(lo), math.log10(hi)
+        pad = 0.05 * (b - a) if b > a else 0.5
+        return min(lo, 10.0 ** max(a - pad, -323.0)), max(hi, 10.0 ** min(b + pad, 308.0))
+    pad = 0.05 * hi - 0.05 * lo if hi > lo else max(0.05 * abs(lo), 0.5 if lo == 0 else 0.0)
+    return max(lo - pad, -_LARGEST), min(hi + pad, _LARGEST)
+
+
+def _left_finite(columns: list[Any], names: list[str]) -> tuple[int, str] | None:
+    """The first step where a column is inf or NaN, and what became so (the first such column)."""
+    bad = np.stack([~np.isfinite(c) for c in columns])
+    rows = np.flatnonzero(bad.any(axis=0))
+    if not rows.size:
+        return None
+    k = int(rows[0])
+    which = int(np.flatnonzero(bad[:, k])[0])
+    value = columns[which][k]
+    return k, f"{names[which]} became {'NaN' if np.isnan(value) else '-inf' if value < 0 else 'inf'}"
+
+
+def _as_norms(history: History) -> tuple[dict[str, Any], str | None]:
+    """Each array parameter's L2 norm (recorded, or computed from its elements when all were kept) and each
+    scalar parameter as itself, and the caption saying so (None when there is no array)."""
+    values: dict[str, Any] = {}
+    arrays = []
+    for column in history.param_columns:
+        name = column[5:-1] if column.startswith("norm(") else column.split("[")[0] if column.endswith("]") else None
+        if name is None:
+            values[column] = history[column]
+        elif f"norm({name})" not in values:
+            elements, norm = history._array_columns(name)
+            values[f"norm({name})"] = history[norm] if norm else np.hypot.reduce(
+                np.stack([history[c] for c in elements]), axis=0)
+            arrays.append(name)
+    if not arrays:
+        return values, None
+    shapes = history.meta.get("shapes", {})
+    sized = [f"{a} ({math.prod(shapes[a])} elements)" if a in shapes else a for a in arrays]
+    their = "its L2 norm" if len(arrays) == 1 else "their L2 norms"
+    note = (f"{' and '.join(sized) if len(sized) < 3 else ', '.join(sized)} drawn as {their}, "
+            f"{', '.join(f'norm({a})' for a in arrays)}; trajectory(history, \"{arrays[0]}\") draws "
+            f"{arrays[0]}'s elements")
+    return values, note
 
 
 def _history(run: Any) -> History:
@@ -231,8 +441,9 @@ def _loss_plot(pd: Any, p9: Any, histories: dict[str, History], color: str | Non
 
     On a log scale the rows with loss 0 cannot be drawn, and inf/NaN rows never can; they are left
     out and the caption names them, so a line that stops early (a float32 loss underflowing to 0)
-    is explained. The x axis runs to the last step regardless."""
-    frames, notes = [], []
+    is explained. A dashed line marks where a loss left the finite range. The x axis runs to the
+    last step regardless."""
+    frames, notes, exits = [], [], []
     finite_losses = np.concatenate([h["loss"][np.isfinite(h["loss"])] for h in histories.values()])
     log = bool((finite_losses >= 0).all()) and bool((finite_losses > 0).any())
     for label, h in histories.items():
@@ -244,8 +455,10 @@ def _loss_plot(pd: Any, p9: Any, histories: dict[str, History], color: str | Non
                                     "loss": loss_[keep]}))
         who = f"{label}'s loss" if color else "loss"
         if bad.any():
-            kinds = " or ".join(k for k, m in (("inf", np.isinf(loss_)), ("NaN", np.isnan(loss_))) if m.any())
-            notes.append(f"{who} {kinds} {_where(np.flatnonzero(bad), len(h))}")
+            kinds = " or ".join(k for k, m in (("inf", np.isposinf(loss_)), ("-inf", np.isneginf(loss_)),
+                                               ("NaN", np.isnan(loss_))) if m.any())
+            notes.append(f"{who} {kinds} {_where(np.flatnonzero(bad), len(h))} (dashed line)")
+            exits.append({**({color: label} if color else {}), "step": int(np.flatnonzero(bad)[0])})
         if zero.any():
             notes.append(f"{who} 0 {_where(np.flatnonzero(zero), len(h))} (a log scale has no 0)")
     data = pd.concat(frames, ignore_index=True)
@@ -253,12 +466,20 @@ def _loss_plot(pd: Any, p9: Any, histories: dict[str, History], color: str | Non
         data[color] = pd.Categorical(data[color], categories=list(histories))
     last = max(len(h) for h in histories.values()) - 1
     by = {"color": color} if color else {}
-    plot = (p9.ggplot(data, p9.aes(x="step", y="loss", **by)) + p9.geom_line()
-            + p9.coord_cartesian(xlim=(0, last))
+    caption = "not drawn: " + "; ".join(notes) if notes else None
+    marks = []
+    if exits:
+        lines = pd.DataFrame(exits)
+        if color:
+            lines[color] = pd.Categorical(lines[color], categories=list(histories))
+        marks = [p9.geom_vline(p9.aes(xintercept="step", **by), data=lines, linetype="dashed", show_legend=False,
+                               **({} if color else {"color": _RED}))]
+    return (p9.ggplot(data, p9.aes(x="step", y="loss", **by)) + p9.geom_line() + marks
+            + _x_scale(p9) + _y_scale(p9, log=log)
+            + p9.coord_cartesian(xlim=(0, last), ylim=_view(data["loss"], log))
             + p9.labs(title="loss over epochs", x="Epoch", y="loss (log scale)" if log else "loss",
-                      caption="not drawn: " + "; ".join(notes) if notes else None, **by)
-            + p9.theme_minimal())
-    return plot + p9.scale_y_log10() if log else plot
+                      caption=_wrap(caption), **by)
+            + _theme(p9))
 
 
 def _where(rows: Any, count: int) -> str:
@@ -403,19 +624,23 @@ def _landscape_1d(pd: Any, p9: Any, evaluate: Callable[[tuple], float], path: An
     with np.errstate(all="ignore"):
         curve = pd.DataFrame({"kind": "curve", "x": xs, "y": [evaluate((x,)) for x in xs]})
     points = pd.DataFrame({"kind": "path", "x": path["p0"], "y": path["loss"], "step": path["step"]})
-    # The visited points outside the span (a diverging run) must not stretch the view.
-    heights = curve["y"][np.isfinite(curve["y"])]
+    # The view spans the curve, the start and the end (a converged run's last loss lies below the curve's
+    # lowest grid point; on a slice the losses visited are off the curve), not a diverging run's step out.
+    ends = points.iloc[[0, len(points) - 1 if cut is None else cut - 1]]
+    heights = np.concatenate([curve["y"], ends["y"][ends["x"].between(*span)]])
+    heights = heights[np.isfinite(heights)]
     ylim = (heights.min(), heights.max()) if len(heights) and heights.min() < heights.max() else None
     inside = points["x"].between(*span) & (points["y"].between(*ylim) if ylim else True)
     data = pd.concat([curve, points, _markers(pd, points, inside.to_numpy(), cut)], ignore_index=True)
     return (p9.ggplot(data, p9.aes(x="x", y="y"))
             + p9.geom_line(data=lambda d: d[d["kind"] == "curve"], color="grey")
-            + p9.geom_point(data=lambda d: d[d["kind"] == "path"], color="#d62728", alpha=0.5)
+            + p9.geom_point(data=lambda d: d[d["kind"] == "path"], color=_RED, alpha=0.5)
             + p9.geom_point(p9.aes(shape="label"), data=lambda d: d[d["kind"] == "marker"], size=3)
+            + p9.scale_x_continuous(labels=_tick_labels) + p9.scale_y_continuous(labels=_tick_labels)
             + p9.coord_cartesian(xlim=span, ylim=ylim)
-            + p9.labs(title=f"loss along {name} and the points visited", subtitle=held and f"slice along {held}",
-                      x=name, y="loss", shape="")
-            + p9.theme_minimal())
+            + p9.labs(title=f"loss along {name} and the points visited",
+                      subtitle=_wrap(held and f"slice along {held}"), x=name, y="loss", shape="")
+            + _theme(p9))
 
 
 __all__ = ["compare", "landscape", "loss", "trajectory"]

@@ -1,22 +1,20 @@
-"""GradientTape with TensorFlow's semantics, and custom_gradient."""
+"""GradientTape with TensorFlow's semantics."""
 from __future__ import annotations
 
 import contextlib
 import enum
-import functools
-import inspect
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from tapegrad import explain as _explain
 from tapegrad import ops
 from tapegrad._core import nest
 from tapegrad._core.backend import xp
 from tapegrad._core.backward import Seed, backward, reachable
 from tapegrad._core.dtypes import of_numpy
-from tapegrad._core.record import STATE, Primitive, TapeState, apply, is_recording, pop, push
-from tapegrad._core.tensor import Operand, Variable, to_array, wrap
+from tapegrad._core.record import TapeState
+from tapegrad._core.state import STATE, is_recording, note_results, paused, pop, push
+from tapegrad._core.tensor import Operand, Tensor, to_array, wrap
 
 
 class UnconnectedGradients(enum.Enum):
@@ -65,17 +63,12 @@ class GradientTape:
     def __enter__(self) -> GradientTape:
         if self._state is None:
             raise RuntimeError(_USED)
-        STATE.tapes.append(self._state)
+        push(self._state)
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        state = self._state
-        if state is not None:
-            tapes = STATE.tapes
-            if tapes and tapes[-1] is state:  # the usual case: this tape is the innermost
-                tapes.pop()
-            else:
-                pop(state)
+        if self._state is not None:
+            pop(self._state)
 
     @property
     def persistent(self) -> bool:
@@ -106,9 +99,10 @@ class GradientTape:
         state = self._live()
         for t in nest.flatten(tensor):
             if not isinstance(t, Operand):
-                raise TypeError(
-                    f"watch() takes Tensors or Variables, not {type(t).__name__} ({_short(t)}); make it a tensor "
-                    "first: x = tg.constant(...), then tape.watch(x) and compute with x")
+                # ValueError, as TensorFlow raises ("Passed in object ... not tf.Tensor or tf.Variable").
+                raise ValueError(
+                    f"watch(): passed in object {_short(t)} of type {type(t).__name__!r}, not a Tensor or Variable; "
+                    "make it a tensor first: x = tg.constant(...), then tape.watch(x) and compute with x")
             if t._value.dtype.kind not in "fc":
                 warnings.warn(f"The dtype of the watched tensor must be floating (e.g. tf.float32), got "
                               f"tf.{of_numpy(t._value.dtype).name}; it is not watched and its gradient will be "
@@ -145,12 +139,9 @@ class GradientTape:
         if not is_recording(state):
             raise ValueError("stop_recording() needs the tape to be recording: call it inside the tape's "
                              "`with` block")
-        pop(state)
         self._paused += 1
-        try:
+        with paused(state):
             yield
-        finally:
-            push(state)
 
     def reset(self) -> None:
         """Forget everything recorded and watched so far; keep recording.
@@ -218,7 +209,9 @@ class GradientTape:
                 warnings.warn(f"The dtype of the source tensor must be floating (e.g. tf.float32) when calling "
                               f"GradientTape.gradient, got tf.{of_numpy(s._value.dtype).name}; its gradient is "
                               "None. Use a float tensor or Variable.", stacklevel=2)
-        result = backward(self._walk(state), targets, grads_in, srcs, free=not self._persistent)
+        start = _starts(state, srcs, targets)  # (before _walk: a spent tape forgets what it watched)
+        entries = self._walk(state)
+        result = backward(entries, targets, grads_in, srcs, reach=reachable(entries, start), free=not self._persistent)
         if Seed in map(type, result):  # a target that is its own source: hand out a plain Tensor
             result = [wrap(g._value) if type(g) is Seed else g for g in result]
         if single and srcs:
@@ -228,11 +221,8 @@ class GradientTape:
             out = [by_id.get(id(s)) if s._value.dtype.kind in "fc" else None for s in flat_sources]
         if zero:
             out = [ops.zeros_like(s) if g is None else g for g, s in zip(out, flat_sources)]
-        _explain.note_results(self, out)
+        note_results(self, out, Tensor)
         return out[0] if single else nest.pack_as(sources, out)
-
-    explain = _explain.explain
-    graph = _explain.graph
 
     def _walk(self, state: TapeState) -> list:
         """The entries to walk; a non-persistent tape is spent here, so the walk can free them one by one."""
@@ -274,7 +264,8 @@ class GradientTape:
             seed[xp.arange(stop - start), xp.arange(start, stop)] = 1
             return seed.reshape((stop - start,) + tshape)
 
-        rows = _rows(self._walk(state), t, n, seeds, flat_sources, experimental_use_pfor, not self._persistent)
+        start = _starts(state, flat_sources, [t])
+        rows = _rows(self._walk(state), t, n, seeds, flat_sources, start, experimental_use_pfor, not self._persistent)
         out = []
         for s, r in zip(flat_sources, rows):
             shape = tshape + tuple(s._value.shape)
@@ -282,7 +273,7 @@ class GradientTape:
                 out.append(ops.zeros(shape, s.dtype) if zero else None)
             else:
                 out.append(ops.reshape(r, shape))
-        _explain.note_results(self, out)
+        note_results(self, out, Tensor)
         return nest.pack_as(sources, out)
 
     def batch_jacobian(self, target: Any, source: Any,
@@ -315,7 +306,8 @@ class GradientTape:
             seed[xp.arange(stop - start), :, xp.arange(start, stop)] = 1
             return seed.reshape((stop - start,) + tuple(t._value.shape))
 
-        (r,) = _rows(self._walk(state), t, m, seeds, [s], experimental_use_pfor, not self._persistent)
+        start = _starts(state, [s], [t])
+        (r,) = _rows(self._walk(state), t, m, seeds, [s], start, experimental_use_pfor, not self._persistent)
         shape = (b,) + inner + tuple(s._value.shape[1:])
         if r is None:
             return ops.zeros(shape, s.dtype) if zero else None
@@ -327,15 +319,26 @@ class GradientTape:
 _ROWS_BUDGET = 1 << 22
 
 
-def _rows(entries: list, t: Operand, n: int, seeds: Callable[[int, int], Any], sources: list, vectorized: bool,
-          free: bool) -> list:
+def _starts(state: TapeState, sources: list, targets: list) -> set[int]:
+    """Ids of the sources the walk may start from: those the tape tracks, and any source that is a target.
+
+    As in TensorFlow, a tensor the tape never watched has no gradient even where it meets a
+    watched one (``c * v`` with ``c`` a plain constant): the walk follows only watched paths.
+    """
+    ids = state.ids
+    tids = {id(t) for t in targets}
+    return {id(s) for s in sources if id(s) in ids or id(s) in tids}
+
+
+def _rows(entries: list, t: Operand, n: int, seeds: Callable[[int, int], Any], sources: list, start: set[int],
+          vectorized: bool, free: bool) -> list:
     """For each source, the n Jacobian rows of ``t`` stacked: a tensor [n] + source.shape, or None if unconnected.
 
     Vectorized, the seed cotangents of many rows go through the backward pass together, as a
     leading batch axis the rules carry along (TensorFlow's pfor, JAX's vmap); otherwise the tape
     is walked once per row.
     """
-    reach = reachable(entries, {id(s) for s in sources})
+    reach = reachable(entries, start)
     if n == 0 or id(t) not in reach:
         return [None] * len(sources)
     size = 1
@@ -420,81 +423,3 @@ def _cotangent(g: Any, t: Operand) -> Operand:
     if g._value.shape != t._value.shape:
         g = ops.broadcast_to(g, t._value.shape)
     return g
-
-
-def custom_gradient(f: Callable[..., Any]) -> Callable[..., Any]:
-    """Give ``f`` its own gradient: ``f`` returns ``(y, grad_fn)``; ``grad_fn(upstream)`` the input gradients.
-
-    If ``f`` reads trainable Variables, ``grad_fn`` must accept ``variables=`` and return
-    ``(input_grads, variable_grads)``, as in TensorFlow. Write ``grad_fn`` with tapegrad
-    ops and it can be differentiated again.
-
-    >>> import tapegrad as tg
-    >>> @tg.custom_gradient
-    ... def clipped_identity(x):
-    ...     def grad(upstream):
-    ...         return tg.clip_by_value(upstream, -1.0, 1.0)
-    ...     return tg.identity(x), grad
-    >>> x = tg.constant(3.0)
-    >>> with tg.GradientTape() as tape:
-    ...     tape.watch(x)
-    ...     y = clipped_identity(x) * 5.0
-    >>> tape.gradient(y, x).numpy()
-    np.float32(1.0)
-    """
-    @functools.wraps(f)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        inputs = tuple(ops.identity(a) if isinstance(a, Variable) else ops.operand(a) for a in args)
-        # f runs on a private tape: nothing reaches the user's tapes, and we learn which Variables it reads.
-        collector = TapeState(persistent=False, watch_accessed_variables=True)
-        saved = STATE.tapes
-        STATE.tapes = [collector]
-        try:
-            result, grad_fn = f(*inputs, **kwargs)
-        finally:
-            STATE.tapes = saved
-        if not isinstance(result, Operand):
-            if isinstance(result, (list, tuple)):
-                raise NotImplementedError("custom_gradient: f must return one tensor (and grad_fn); several "
-                                          "outputs are not supported yet")
-            result = ops.operand(result)
-        variables = tuple(v for v in collector.variables if v._trainable)
-        if variables and "variables" not in inspect.signature(grad_fn).parameters:
-            raise TypeError(f"custom_gradient: {f.__name__} reads Variables "
-                            f"({', '.join(v.name for v in variables)}), so its grad_fn must accept "
-                            "`variables=None` and return (input_grads, variable_grads)")
-        # The op passes f's result through (its first input, given no gradient), so its forward is a
-        # pure function of its inputs: tg.function can replay it.
-        prim = Primitive(f"custom_gradient:{f.__name__}", lambda r, *_: r,
-                         _GradFnRules(grad_fn, len(inputs), variables, f.__name__), register=False)
-        return apply(prim, (result,) + inputs + variables)
-
-    return wrapper
-
-
-class _GradFnRules:
-    """The rules of a custom_gradient op: one call of the user's grad_fn serves every input."""
-
-    __slots__ = ("grad_fn", "n", "variables", "name", "last")
-
-    def __init__(self, grad_fn: Callable[..., Any], n: int, variables: tuple, name: str) -> None:
-        self.grad_fn, self.n, self.variables, self.name = grad_fn, n, variables, name
-        self.last: tuple = (None, [])
-
-    def _all(self, g: Any) -> list:
-        if self.last[0] is not g:
-            if self.variables:
-                grads, var_grads = self.grad_fn(g, variables=list(self.variables))
-            else:
-                grads, var_grads = self.grad_fn(g), []
-            grads = list(grads) if isinstance(grads, (list, tuple)) else [grads]
-            if len(grads) != self.n:
-                raise ValueError(f"custom_gradient: grad_fn of {self.name} returned {len(grads)} gradients for "
-                                 f"{self.n} inputs; return one per input (None for no gradient)")
-            self.last = (g, [None if x is None else ops.operand(x) for x in grads + list(var_grads)])
-        return self.last[1]
-
-    def __getitem__(self, k: int) -> Callable[..., Any] | None:
-        if k == 0:  # f's result, passed through
-            return None
-        return lambda g, ans, *xs: self._all(g)[k - 1]

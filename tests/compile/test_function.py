@@ -154,7 +154,7 @@ def test_assignments_replay_with_tensorflows_rules():
     def update(delta):
         v.assign_add(delta)             # a float32 vector
         v.assign_sub(1.0)               # a Python number, broadcast
-        s.assign(tg.reduce_sum(v) * 1.0)  # float32 into a float64 Variable: cast
+        s.assign(tg.cast(tg.reduce_sum(v), tg.float64))  # float32 into float64: cast first, as TensorFlow wants
         v.assign(v * 2.0)               # reads the value assigned just before
         return s + 0.0
 

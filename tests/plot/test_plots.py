@@ -61,7 +61,7 @@ def test_loss_plot_is_on_a_log_scale_when_it_can_be(seed, tmp_path):
     assert _is_png(tmp_path / "loss.png")
     negative = tg.minimize(lambda w: w**2 - 1.0, 1.0, steps=20).history
     q = tg.plot.loss(negative)
-    assert not q.scales and q.labels.y == "loss"
+    assert "scale_y_log10" not in [type(s).__name__ for s in q.scales] and q.labels.y == "loss"
 
 
 def test_diverged_rows_are_left_out_of_the_loss_plot():
@@ -357,7 +357,7 @@ def test_a_loss_that_underflows_to_zero_says_so_and_keeps_the_whole_x_axis(seed)
                          "lr": [0.1] * 3, "elapsed": [0.0] * 3})
     q = tg.plot.loss(linear)  # a negative loss: linear scale, and 0 is drawn like any number
     np.testing.assert_array_equal(q.data["loss"], linear["loss"])
-    assert not q.scales and q.labels.caption is None
+    assert "scale_y_log10" not in [type(s).__name__ for s in q.scales] and q.labels.caption is None
     scattered = tg.History({"loss": [1.0, 0.0, 0.5, 0.0, 0.25], "w": [1.0] * 5, "grad_norm": [1.0] * 5,
                             "lr": [0.1] * 5, "elapsed": [0.0] * 5})
     assert tg.plot.loss(scattered).labels.caption == "not drawn: loss 0 at 2 steps from step 1 (a log scale has no 0)"
@@ -367,10 +367,171 @@ def test_the_caption_names_the_rows_left_out_of_each_run(seed):
     d = tg.minimize(lambda w: w**2, 1.0, learning_rate=1.5, steps=100)
     k = len(d.history) - 1
     assert np.isinf(d.history["loss"][k]) and np.isfinite(d.history["loss"][:k]).all()
-    assert tg.plot.loss(d).labels.caption == f"not drawn: loss inf at step {k}"
+    assert tg.plot.loss(d).labels.caption == f"not drawn: loss inf at step {k} (dashed line)"
     first_zero = int(np.flatnonzero(seed.history["loss"] == 0)[0])
     p = tg.plot.compare({"seed": seed, "too big": d})
-    assert p.labels.caption == (f"not drawn: seed's loss 0 from step {first_zero} on (a log scale has no 0); "
-                                f"too big's loss inf at step {k}")
+    assert p.labels.caption.replace("\n", " ") == (
+        f"not drawn: seed's loss 0 from step {first_zero} on (a log scale has no 0); too big's loss inf at step {k} "
+        "(dashed line)")
     assert p.coordinates.limits.x == (0, len(seed.history) - 1)
     np.testing.assert_array_equal(p.data.loc[p.data["run"] == "too big", "step"], np.arange(k))
+
+
+# -- readable for any history: short ticks, finite views, divergence marked, few colours, wrapped captions ----
+
+def _history(loss, **params):
+    n = len(loss)
+    return tg.History({"loss": loss, **params, "grad_norm": [1.0] * n, "lr": [0.1] * n, "elapsed": [0.0] * n})
+
+
+def _drawn(p):
+    """What matplotlib drew on the (first) panel: y tick labels and their positions in data space, the y view."""
+    import matplotlib.pyplot as plt
+
+    fig = p.draw()
+    try:
+        ax = fig.axes[0]
+        log = any(type(s).__name__ == "scale_y_log10" for s in p.scales)
+        ticks = 10.0 ** ax.get_yticks() if log else ax.get_yticks()
+        view = tuple(10.0 ** np.array(ax.get_ylim())) if log else ax.get_ylim()
+        return [t.get_text() for t in ax.get_yticklabels()], ticks, view
+    finally:
+        plt.close(fig)
+
+
+def _dashed(p):
+    """The steps the dashed vertical lines mark."""
+    return [int(step) for layer in p.layers if type(layer.geom).__name__ == "geom_vline"
+            for step in layer.geom.data["step"]]
+
+
+def _diverged(dtype):
+    return tg.minimize(lambda w: w**2, dtype(1.0), learning_rate=1.5, steps=10_000)  # w_k = (-2)^k until overflow
+
+
+HUGE_AND_TINY = {
+    "float64 diverged w": lambda: tg.plot.trajectory(_diverged(np.float64)),  # |w| to 6.7e153
+    "float32 diverged w": lambda: tg.plot.trajectory(_diverged(np.float32)),  # |w| to 1.8e19
+    "float64 diverged loss": lambda: tg.plot.loss(_diverged(np.float64)),  # loss to 4.5e307
+    "loss to 1e307": lambda: tg.plot.loss(_history([1.0, 1e100, 1e200, 1e300, 1e307], w=[1.0] * 5)),
+    "tiny w": lambda: tg.plot.trajectory(_history([1.0] * 3, w=[1e-15, 1e-17, 1e-20])),
+    "w at the float limits": lambda: tg.plot.trajectory(_history([1.0] * 3, w=[-1.7e308, 0.0, 1.7e308])),
+    "loss falling to -1e308": lambda: tg.plot.loss(_history([-1e300, -1e308, -np.inf], w=[1.0] * 3)),
+}
+
+
+@pytest.mark.parametrize("case", HUGE_AND_TINY)
+def test_tick_labels_are_short_and_true_for_huge_and_tiny_values(case):
+    labels, ticks, view = _drawn(HUGE_AND_TINY[case]())
+    assert len(labels) >= 2 and all(len(t) <= 8 for t in labels), labels  # 1e150, not 150 digits
+    assert len(set(labels)) == len(labels), labels  # 1e-15 and 1e-20 are not both "0"
+    assert np.isfinite(view).all()
+    gap = np.min(np.diff(np.sort(ticks)))
+    for text, at in zip(labels, ticks):  # each label reads back as its tick's position
+        assert abs(float(text.replace("\u2212", "-")) - at) <= 1e-3 * gap, (text, at)
+
+
+def test_the_axes_span_the_finite_values_and_a_dashed_line_marks_where_the_run_left_them():
+    r = _diverged(np.float64)
+    loss, w = r.history["loss"], r.history["w"]
+    out = int(np.flatnonzero(~np.isfinite(loss))[0])
+    for p, values, space in ((tg.plot.trajectory(r), w, float), (tg.plot.loss(r), loss, np.log10)):
+        lo, hi = p.coordinates.limits.y
+        finite = values[np.isfinite(values)]
+        assert np.isfinite([lo, hi]).all() and lo <= finite.min() and finite.max() <= hi
+        assert space(hi) - space(lo) <= 1.2 * (space(finite.max()) - space(finite.min()))  # no more than padding
+        assert _dashed(p) == [out]
+        assert f"step {out}" in p.labels.caption.replace("\n", " ")
+        assert np.isfinite(p.data.drop(columns=["parameter"], errors="ignore").select_dtypes("number")).all().all()
+    assert "loss became inf" in tg.plot.trajectory(r).labels.caption.replace("\n", " ")
+
+
+def test_a_run_that_went_nan_is_marked_where_it_did():
+    h = _history([1.0, 0.5, np.nan, np.nan], w=[1.0, 0.7, np.nan, np.nan])
+    p = tg.plot.trajectory(h)
+    assert [type(layer.geom).__name__ for layer in p.layers] == ["geom_line", "geom_vline"] and _dashed(p) == [2]
+    assert "at step 2 (the loss became NaN)" in p.labels.caption
+    assert p.coordinates.limits.y[0] <= 0.7 and 1.0 <= p.coordinates.limits.y[1]
+    q = tg.plot.loss(h)
+    assert _dashed(q) == [2]
+    assert q.labels.caption == "not drawn: loss NaN from step 2 on (dashed line)"
+    unbounded = _history([1.0, -5.0, -np.inf], w=[1.0, 2.0, 3.0])  # no minimum: the loss fell to -inf
+    assert "at step 2 (the loss became -inf)" in tg.plot.trajectory(unbounded).labels.caption
+    assert tg.plot.loss(unbounded).labels.caption == "not drawn: loss -inf at step 2 (dashed line)"
+
+
+def test_a_loss_of_exactly_zero_everywhere_is_drawn_in_view():
+    h = _history([0.0, 0.0, 0.0], w=[0.0, 0.0, 0.0])
+    p = tg.plot.loss(h)
+    lo, hi = p.coordinates.limits.y
+    assert lo < 0 < hi and p.labels.y == "loss" and len(p.data) == 3
+    labels, _, _ = _drawn(p)
+    assert "0" in labels
+
+
+@pytest.fixture(scope="module")
+def model():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50, 37))
+    y = x @ rng.normal(size=37)
+    return x, y, tg.minimize(lambda w: tg.reduce_mean((tg.matmul(x, w) - y) ** 2), np.zeros(37), learning_rate=0.05,
+                             steps=50)
+
+
+def test_a_models_many_parameters_are_drawn_as_their_norm(model):
+    x, y, r = model
+    p = tg.plot.trajectory(r)
+    assert list(p.data.columns) == ["step", "norm(w)"] and p.labels.title == "norm(w) over epochs"
+    np.testing.assert_allclose(p.data["norm(w)"].iloc[-1], np.linalg.norm(r.x), rtol=1e-12)
+    assert "w (37 elements) drawn as its L2 norm" in p.labels.caption.replace("\n", " ")
+    several = tg.minimize(lambda q: tg.reduce_mean((tg.matmul(x[:, :30], q["W"]) + tg.matmul(x[:, 30:], q["V"])
+                                                    + q["b"] - y) ** 2),
+                          {"W": np.zeros(30), "V": np.zeros(7), "b": np.float64(0.0)}, learning_rate=0.05, steps=20)
+    s = tg.plot.trajectory(several)
+    assert s.mapping["color"] == "parameter" and set(s.data["parameter"]) == {"norm(W)", "norm(V)", "b"}
+    np.testing.assert_allclose(s.data.loc[s.data["parameter"] == "norm(V)", "value"].iloc[-1],
+                               np.linalg.norm(several.x["V"]), rtol=1e-12)  # V has all its 7 elements recorded
+
+
+def test_more_series_than_colours_get_a_panel_each(model):
+    _, _, r = model
+    p = tg.plot.trajectory(r, "w")  # asked for: the 10 recorded elements, one panel each
+    assert type(p.facet).__name__ == "facet_wrap" and "color" not in p.mapping
+    assert list(p.data["parameter"].cat.categories) == [f"w[{i}]" for i in range(10)]
+    many = {f"p{i}": float(i) for i in range(20)}
+    q = tg.plot.trajectory(tg.minimize(lambda d: tg.add_n([(v - 1.0) ** 2 for v in d.values()]), many, steps=5))
+    assert type(q.facet).__name__ == "facet_wrap" and q.data["parameter"].nunique() == 16
+    assert "the first 16 of 20" in q.labels.caption
+
+
+def test_captions_and_subtitles_are_wrapped_to_the_figure(seed):
+    d = _diverged(np.float32)
+    long_names = {f"a run with a rather long and descriptive name number {i}": d for i in range(3)}
+    captions = [tg.plot.compare({"the seed's float32 run": seed, **long_names}).labels.caption]
+    f = lambda p: sum((p[k] - 1.0) ** 2 for k in p)
+    r = tg.minimize(f, {f"parameter_with_a_long_name_{i}": 0.0 for i in range(4)}, steps=5)
+    captions.append(tg.plot.landscape(f, r, resolution=5).labels.subtitle)
+    for text in captions:
+        lines = text.split("\n")
+        assert len(lines) > 1 and max(map(len, lines)) <= 80, text
+
+
+def test_a_converged_1d_landscape_shows_its_end():
+    r = tg.minimize(lambda w: (w - 3.0) ** 2, 0.0, learning_rate=0.1, steps=200)
+    p = tg.plot.landscape(r.fn, r)
+    end = _marks(p).iloc[-1]
+    assert end["label"] == "end" and end["step"] == len(r.history) - 1
+    (x0, x1), (y0, y1) = p.coordinates.limits.x, p.coordinates.limits.y
+    assert x0 <= end["x"] <= x1 and y0 <= end["y"] <= y1
+
+
+def test_a_landscape_of_a_run_that_ended_in_nan_marks_its_last_finite_point():
+    f = lambda p: (p["x"] + 1) ** 2 + p["y"] ** 2 + tg.sqrt(p["x"])  # x steps below 0: the loss is NaN
+    r = tg.minimize(f, {"x": 1.0, "y": 1.0}, learning_rate=0.1, steps=100)
+    assert r.status == "diverged" and np.isnan(r.history["loss"][-1])
+    for p in (tg.plot.landscape(f, r, resolution=10), tg.plot.landscape(f, r, params="x")):
+        end = _marks(p).iloc[-1]
+        last = int(np.flatnonzero(np.isfinite(r.history["loss"]))[-1])
+        assert end["label"] == "diverged after this" and end["step"] == last
+        (x0, x1), y = p.coordinates.limits.x, p.coordinates.limits.y
+        assert x0 <= end["x"] <= x1 and y[0] <= end["y"] <= y[1]

@@ -83,8 +83,9 @@ def test_target_none_is_explained():
 
 def test_watch_rejects_python_numbers_with_a_fix():
     with tg.GradientTape() as tape:
-        with pytest.raises(TypeError, match="tg.constant"):
-            tape.watch(3.0)
+        for bad in (3.0, "abc", None, np.float32(2.0), [tg.constant(1.0), 2.0]):
+            with pytest.raises(ValueError, match="tg.constant"):  # ValueError, as in TensorFlow
+                tape.watch(bad)
 
 
 def test_watch_nested_structures():

@@ -182,22 +182,3 @@ def _notify(prim: Primitive, inputs: tuple, params: dict | None, out: Tensor) ->
             break
     for hook in STATE.hooks:
         hook(prim, inputs, params or {}, out)
-
-
-def push(tape: TapeState) -> None:
-    STATE.tapes.append(tape)
-
-
-def pop(tape: TapeState) -> None:
-    tapes = STATE.tapes
-    for i in range(len(tapes) - 1, -1, -1):
-        if tapes[i] is tape:
-            del tapes[i]
-            return
-
-
-def is_recording(tape: TapeState) -> bool:
-    for t in STATE.tapes:
-        if t is tape:
-            return True
-    return False

@@ -1,5 +1,10 @@
 """The thread-local state every op consults: active tapes, hooks, and a tracer when one runs.
 
+Only this module writes it: the functions and context managers below are the one way in
+(``GradientTape`` pushes and pops itself, ``custom_gradient`` adds a collecting tape,
+forward-mode accumulators and debuggers hook every op, ``tg.function`` traces, and
+``explain`` runs walks of its own in isolation).
+
 ``trace`` is set only while ``tapegrad.function`` traces a Python function: it is told when
 a traced tensor's value leaves for Python (``escape``), when a Variable is written
 (``assigned``) and when something is done that a replay could not repeat (``impure``);
@@ -7,8 +12,11 @@ a traced tensor's value leaves for Python (``escape``), when a Variable is writt
 """
 from __future__ import annotations
 
+import collections
 import threading
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -17,9 +25,13 @@ class _Stack(threading.local):
         self.tapes: list[Any] = []  # TapeState, innermost last
         self.hooks: list[Callable[..., Any]] = []  # forward-mode accumulators, debuggers, the tracer
         self.trace: Any = None
+        # Recent results of gradient()/jacobian(): (weak result, weak tape that made it, ids of the tapes
+        # recording then). explain() reads it to recognise a first derivative taken outside the outer tape.
+        self.results: collections.deque = collections.deque(maxlen=256)
 
 
 STATE = _Stack()
+_NONE: frozenset = frozenset()
 
 
 def escape(x: Any) -> None:
@@ -34,3 +46,117 @@ def impure(what: str) -> None:
     tracer = STATE.trace
     if tracer is not None:
         tracer.impure(what)
+
+
+# ---- tapes --------------------------------------------------------------------------------------------
+def push(tape: Any) -> None:
+    """Start recording on ``tape`` (innermost)."""
+    STATE.tapes.append(tape)
+
+
+def pop(tape: Any) -> None:
+    """Stop recording on ``tape``, wherever it is in the stack."""
+    tapes = STATE.tapes
+    if tapes and tapes[-1] is tape:  # the usual case: the innermost
+        tapes.pop()
+        return
+    for i in range(len(tapes) - 1, -1, -1):
+        if tapes[i] is tape:
+            del tapes[i]
+            return
+
+
+def is_recording(tape: Any) -> bool:
+    for t in STATE.tapes:
+        if t is tape:
+            return True
+    return False
+
+
+@contextmanager
+def paused(tape: Any) -> Iterator[None]:
+    """``tape`` records nothing inside the block (``stop_recording``)."""
+    pop(tape)
+    try:
+        yield
+    finally:
+        push(tape)
+
+
+@contextmanager
+def also_recording(tape: Any) -> Iterator[None]:
+    """``tape`` records inside the block too, innermost, and leaves the stack as it was."""
+    saved = STATE.tapes
+    STATE.tapes = saved + [tape]
+    try:
+        yield
+    finally:
+        STATE.tapes = saved
+
+
+@contextmanager
+def isolated() -> Iterator[None]:
+    """Nothing is recorded, hooked or traced inside the block (a walk of explain's own, say)."""
+    saved = STATE.tapes, STATE.hooks, STATE.trace
+    STATE.tapes, STATE.hooks, STATE.trace = [], [], None
+    try:
+        yield
+    finally:
+        STATE.tapes, STATE.hooks, STATE.trace = saved
+
+
+# ---- hooks and the tracer ----------------------------------------------------------------------------
+def add_hook(hook: Callable[..., Any]) -> None:
+    """``hook(prim, inputs, params, out)`` is told of every op from now on (innermost last)."""
+    STATE.hooks.append(hook)
+
+
+def remove_hook(hook: Callable[..., Any]) -> None:
+    hooks = STATE.hooks
+    for i in range(len(hooks) - 1, -1, -1):
+        if hooks[i] is hook:
+            del hooks[i]
+            return
+
+
+@contextmanager
+def hooked(hook: Callable[..., Any]) -> Iterator[None]:
+    """``hook`` is told of every op inside the block."""
+    add_hook(hook)
+    try:
+        yield
+    finally:
+        remove_hook(hook)
+
+
+@contextmanager
+def tracing(tracer: Any) -> Iterator[None]:
+    """``tracer`` is the trace inside the block, and its ``on_op`` is told of every op."""
+    saved = STATE.trace
+    STATE.trace = tracer
+    hook = tracer.on_op
+    add_hook(hook)
+    try:
+        yield
+    finally:
+        remove_hook(hook)
+        STATE.trace = saved
+
+
+# ---- gradient results ----------------------------------------------------------------------------------
+def note_results(tape: Any, results: list, tensor_type: type) -> None:
+    """GradientTape tells which tensors a gradient()/jacobian() made, and which tapes were recording then."""
+    recording = frozenset(map(id, STATE.tapes)) if STATE.tapes else _NONE
+    made_by = weakref.ref(tape)
+    append = STATE.results.append
+    for g in results:
+        if isinstance(g, tensor_type):
+            append((weakref.ref(g), made_by, recording))
+
+
+def gradient_origin(t: Any) -> tuple | None:
+    """(the tape whose gradient made ``t``, ids of the tapes recording then), or None."""
+    for ref, made_by, recording in reversed(STATE.results):
+        if ref() is t:
+            return made_by(), recording
+    return None

@@ -6,6 +6,7 @@ the ops layer (``tapegrad.ops.operators``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from threading import Lock
 from typing import Any
 
 from . import dtypes as _dt
@@ -233,7 +234,7 @@ class Variable(Operand):
     np.float32(0.75)
     """
 
-    __slots__ = ("_value", "_trainable", "_name", "__weakref__")
+    __slots__ = ("_value", "_trainable", "_name", "_lock", "__weakref__")
     _count = 0
 
     def __init__(self, initial_value: Any = None, trainable: bool = True, name: str | None = None,
@@ -249,6 +250,14 @@ class Variable(Operand):
         self._value = value
         self._trainable = bool(trainable)
         self._name = name if name is not None else "Variable"
+        self._lock = Lock()  # assign_add from several threads must not lose updates (TensorFlow serialises them)
+
+    def __getstate__(self) -> tuple:
+        return self._value, self._trainable, self._name
+
+    def __setstate__(self, state: tuple) -> None:
+        self._value, self._trainable, self._name = state
+        self._lock = Lock()
 
     @property
     def trainable(self) -> bool:
@@ -271,22 +280,28 @@ class Variable(Operand):
         return f"{self._name}:0"
 
     def _write(self, how: str, value: Any) -> Variable:
-        cur = self._value
+        dtype = self._value.dtype
         if isinstance(value, Operand):
             v = value._value
-            if v.dtype is not cur.dtype and v.dtype != cur.dtype:
-                v = v.astype(cur.dtype)
+            if v.dtype is not dtype and v.dtype != dtype:
+                # TensorFlow's rule: a tensor is never cast silently (Python numbers and NumPy arrays are converted).
+                raise ValueError(f"{how}: Tensor conversion requested dtype {_dt.of_numpy(dtype).name} for Tensor "
+                                 f"with dtype {_dt.of_numpy(v.dtype).name}: Variable '{self.name}' holds "
+                                 f"{_dt.of_numpy(dtype).name}. Cast the value first: "
+                                 f"v.{how}(tg.cast(value, v.dtype))")
         else:
-            v = to_array(value, cur.dtype)
-        new = v if how == "assign" else cur + v if how == "assign_add" else cur - v
-        fitted = new.shape != cur.shape
-        if fitted:
-            new = fit(new, cur.shape, how, self.name)
-        tracer = STATE.trace
-        if tracer is not None:
-            tracer.assigned(self, how, value, fitted)
-        # A new array, never an in-place write: tensors read from this Variable earlier keep their values.
-        self._value = new
+            v = to_array(value, dtype)
+        with self._lock:
+            cur = self._value
+            new = v if how == "assign" else cur + v if how == "assign_add" else cur - v
+            fitted = new.shape != cur.shape
+            if fitted:
+                new = fit(new, cur.shape, how, self.name)
+            tracer = STATE.trace
+            if tracer is not None:
+                tracer.assigned(self, how, value, fitted)
+            # A new array, never an in-place write: tensors read from this Variable earlier keep their values.
+            self._value = new
         return self
 
     def assign(self, value: Any, use_locking: Any = None, name: Any = None, read_value: bool = True) -> Variable:

@@ -112,6 +112,9 @@ multiply = _binary(T.multiply, "x * y", "2.0, 3.0", "np.float32(6.0)")
 divide = _binary(T.divide, "x / y (true division; int8/16 and uint8 give float32, int32/64 float64, as in "
                  "TensorFlow)", "1.0, 4.0", "np.float32(0.25)")
 pow = _binary(T.pow, "x ** y (an integer to a negative power is an error)", "2.0, 3.0", "np.float32(8.0)", "fci")
+multiply_no_nan = _binary(T.multiply_no_nan, "x * y, but 0 wherever y is 0 (even where x is inf or NaN)",
+                          "float('inf'), 0.0", "np.float32(0.0)", "fc")
+divide_no_nan = _binary(T.divide_no_nan, "x / y, but 0 wherever y is 0", "1.0, 0.0", "np.float32(0.0)", "fciu")
 
 
 floordiv = _binary(T.floordiv, "floor(x / y) (not differentiable)", "7.0, 2.0", "np.float32(3.0)", "fiu")
@@ -275,6 +278,23 @@ def cumsum(x: TensorLike, axis: int = 0, exclusive: bool = False, reverse: bool 
     axes = axis_param(axis, x._value.ndim, "cumsum")
     return apply(T.cumsum, (x,), {"axis": axes[0] if axes else 0, "exclusive": bool(exclusive),
                                   "reverse": bool(reverse)})
+
+
+def cumprod(x: TensorLike, axis: int = 0, exclusive: bool = False, reverse: bool = False,
+            name: str | None = None) -> Tensor:
+    """Cumulative product along ``axis``; ``exclusive`` leaves each element out, ``reverse`` runs from the end.
+
+    Its gradient is TensorFlow's (it divides by x: where x is 0 it gives 0); ``reduce_prod``'s does not
+    divide, and is exact at zeros.
+
+    >>> import tapegrad as tg
+    >>> tg.math.cumprod([1.0, 2.0, 3.0]).numpy()
+    array([1., 2., 6.], dtype=float32)
+    """
+    x = typed(x, "cumprod", _takes(T.cumprod, "fciu"))
+    axes = axis_param(axis, x._value.ndim, "cumprod")
+    return apply(T.cumprod, (x,), {"axis": axes[0] if axes else 0, "exclusive": bool(exclusive),
+                                   "reverse": bool(reverse)})
 
 
 def stop_gradient(input: TensorLike, name: str | None = None) -> Tensor:

@@ -222,15 +222,56 @@ negative = Primitive("negative", operator.neg, (lambda g, ans, x: -g,), jvp=lamb
 identity = Primitive("identity", lambda x: x, (lambda g, ans, x: g,), jvp=lambda t, ans, x: t[0], kind="linear",
                      batched=True)
 
+
+
+def _mul_no_nan(x: Any, y: Any) -> Any:
+    with xp.errstate(invalid="ignore"):  # inf * 0, which the where then replaces
+        return xp.where(y == 0, xp.zeros((), xp.result_type(x, y)), x * y)
+
+
+def _div_no_nan(x: Any, y: Any) -> Any:
+    zero = y == 0
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        q = _truediv(x, xp.where(zero, xp.ones((), y.dtype), y))  # integers divide as in divide
+        return xp.where(zero, xp.zeros((), q.dtype), q)
+
+
+# TensorFlow's guarded products: 0 wherever y is 0, even where x is inf or NaN.
+multiply_no_nan = binary("multiply_no_nan", _mul_no_nan,
+                         lambda g, ans, x, y: F.multiply_no_nan(g, y), lambda g, ans, x, y: F.multiply_no_nan(x, g),
+                         jvp=lambda t, ans, x, y: F.broadcast_to(_add_tangents(
+                             None if t[0] is None else F.multiply_no_nan(t[0], y),
+                             None if t[1] is None else F.multiply_no_nan(x, t[1])), ans._value.shape))
+divide_no_nan = binary("divide_no_nan", _div_no_nan,
+                       lambda g, ans, x, y: F.divide_no_nan(g, y),
+                       lambda g, ans, x, y: g * F.divide_no_nan(F.divide_no_nan(-x, y), y),
+                       jvp=lambda t, ans, x, y: F.broadcast_to(_add_tangents(
+                           None if t[0] is None else F.divide_no_nan(t[0], y),
+                           None if t[1] is None else t[1] * F.divide_no_nan(F.divide_no_nan(-x, y), y)),
+                           ans._value.shape))
+
+
+def guarded(name: str, forward: Callable[..., Any], d: Callable[[Any, Any], Any]) -> Primitive:
+    """An element-wise op whose derivative ``d`` is infinite somewhere: where the incoming gradient is 0, so is
+    the outgoing one (TensorFlow's sqrt, rsqrt and reciprocal kernels), so ``where(x > 0, sqrt(x), 0)`` and
+    ``sqrt(x) * 0`` have gradient 0 at x = 0, not NaN."""
+    def vjp(g: Any, ans: Any, x: Any) -> Any:
+        if type(g) is Seed and g._value.shape == ans._value.shape:
+            return d(x, ans)  # the seed is all ones: nothing to guard
+        return F.multiply_no_nan(d(x, ans), g)
+    return Primitive(name, forward, (vjp,), jvp=lambda t, ans, x: F.multiply_no_nan(d(x, ans), t[0]),
+                     kind="elementwise", batched=True)
+
+
 # ---- element-wise functions ---------------------------------------------------------------------
 square = unary("square", lambda x: x * x, lambda x, ans: x + x)  # x + x: 2x exactly, no constant to convert
-sqrt = unary("sqrt", xp.sqrt, lambda x, ans: 0.5 / ans)
-rsqrt = unary("rsqrt", lambda x: 1 / xp.sqrt(x), lambda x, ans: -0.5 * ans * ans * ans)
+sqrt = guarded("sqrt", xp.sqrt, lambda x, ans: 0.5 / ans)
+rsqrt = guarded("rsqrt", lambda x: 1 / xp.sqrt(x), lambda x, ans: -0.5 * ans * ans * ans)
 exp = unary("exp", xp.exp, lambda x, ans: ans)
 expm1 = unary("expm1", xp.expm1, lambda x, ans: ans + 1)
 log = unary("log", xp.log, over=lambda x, ans: x)
 log1p = unary("log1p", xp.log1p, over=lambda x, ans: 1 + x)
-reciprocal = unary("reciprocal", xp.reciprocal, lambda x, ans: -ans * ans)
+reciprocal = guarded("reciprocal", xp.reciprocal, lambda x, ans: -ans * ans)
 sin = unary("sin", xp.sin, lambda x, ans: F.cos(x))
 cos = unary("cos", xp.cos, lambda x, ans: -F.sin(x))
 tan = unary("tan", xp.tan, lambda x, ans: 1 + ans * ans)
@@ -435,11 +476,51 @@ reduce_max = Primitive("reduce_max", lambda x, axis, keepdims: xp.max(x, axis=ax
                        (_max_vjp,), jvp=_max_jvp, kind="reduction", batched=True)
 reduce_min = Primitive("reduce_min", lambda x, axis, keepdims: xp.min(x, axis=axis, keepdims=keepdims),
                        (_max_vjp,), jvp=_max_jvp, kind="reduction", batched=True)
-# d prod / d x_i = prod / x_i: inputs with zeros are outside this rule's domain (see README).
+
+
+def _others(x: Any, axis: tuple | None) -> Any:
+    """d prod / d x_i: the product of the other elements along ``axis``, exact where x has zeros.
+
+    TensorFlow's rule: the reduced axes moved to the front and flattened, then the products to the left
+    and to the right of each element (two exclusive cumprods), never ``prod / x_i``.
+    """
+    shape = x._value.shape
+    reduced = tuple(range(len(shape))) if axis is None else tuple(axis)
+    kept = tuple(i for i in range(len(shape)) if i not in reduced)
+    perm = reduced + kept
+    m = 1
+    for i in reduced:
+        m *= shape[i]
+    flat = F.reshape(F.transpose(x, perm), (m, -1))
+    both = F.cumprod(flat, 0, True, False) * F.cumprod(flat, 0, True, True)
+    back = F.reshape(both, tuple(shape[i] for i in perm))
+    return F.transpose(back, tuple(int(i) for i in xp.argsort(perm)))
+
+
 reduce_prod = Primitive(
     "reduce_prod", lambda x, axis, keepdims: xp.prod(x, axis=axis, keepdims=keepdims, dtype=_keep_int(x)),
-    (lambda g, ans, x, axis, keepdims: _restore(g * ans, x, axis, _lead(g, ans)) / x,),
-    jvp=lambda t, ans, x, axis, keepdims: F.reduce_sum(_restore(ans, x, axis) / x * t[0], axis, keepdims),
+    (lambda g, ans, x, axis, keepdims: _restore(g, x, axis, _lead(g, ans)) * _others(x, axis),),
+    jvp=lambda t, ans, x, axis, keepdims: F.reduce_sum(_others(x, axis) * t[0], axis, keepdims),
+    kind="reduction", batched=True)
+
+
+def _cumprod(x: Any, axis: int, exclusive: bool, reverse: bool) -> Any:
+    if reverse:
+        x = xp.flip(x, axis)
+    out = xp.cumprod(x, axis=axis, dtype=x.dtype)
+    if exclusive:
+        out = xp.concatenate([xp.ones_like(xp.take(out, [0], axis=axis)),
+                              xp.take(out, xp.arange(out.shape[axis] - 1), axis=axis)], axis=axis)
+    return xp.flip(out, axis) if reverse else out
+
+
+# TensorFlow's rule, division by x included: exact except where x is 0 (where it gives 0).
+cumprod = Primitive(
+    "cumprod", _cumprod,
+    (lambda g, ans, x, axis, exclusive, reverse: F.divide_no_nan(
+        F.cumsum(ans * g, axis + len(_lead(g, ans)), exclusive, not reverse), x),),
+    jvp=lambda t, ans, x, axis, exclusive, reverse: ans * F.cumsum(F.divide_no_nan(t[0], x), axis, exclusive,
+                                                                   reverse),
     kind="reduction", batched=True)
 
 
@@ -645,7 +726,7 @@ matmul = Primitive(
 # differentiable op refuses complex tensors when called.
 COMPLEX = frozenset({
     "add", "subtract", "multiply", "divide", "negative", "identity", "square", "exp", "expm1", "log", "log1p",
-    "reciprocal", "sin", "cos", "tan", "sinh", "cosh", "tanh", "abs", "real", "imag", "conj", "angle",
+    "sin", "cos", "tan", "sinh", "cosh", "tanh", "abs", "real", "imag", "conj", "angle",
     "reduce_sum", "cumsum", "broadcast_to", "sum_to", "reshape", "transpose", "tile", "concat", "getitem",
     "scatter_index", "where", "cast", "matmul",
 })

@@ -34,3 +34,16 @@ from .transforms import (
 )
 
 __all__ = [n for n in dir() if not n.startswith("_")]
+
+_KERAS_ONLY = ("Ftrl", "Adafactor", "LossScaleOptimizer", "legacy", "get", "serialize", "deserialize")
+
+
+def __getattr__(name: str) -> object:
+    if name in _KERAS_ONLY:
+        raise AttributeError(f"tapegrad.optimizers has no {name}, which Keras has; the optimizers here are "
+                             f"{', '.join(n for n in __all__ if n[0].isupper() and n not in _BASES)} (and the "
+                             "transforms sgd, adam, ...); construct one by its class, e.g. tg.optimizers.Adam(0.01)")
+    raise AttributeError(f"module 'tapegrad.optimizers' has no attribute {name!r}")
+
+
+_BASES = ("GradientTransformation", "NoDescent", "Problem", "RuleState", "Optimizer", "TransformOptimizer")

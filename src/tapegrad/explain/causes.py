@@ -1,59 +1,31 @@
-"""Why a gradient is what it is: ``tape.explain(target, sources)`` and ``tape.graph(target)``.
+"""Why a gradient is what it is, above all why it is None: ``tape.explain(target, sources)``.
 
 ``explain`` reads what the tape recorded (entries, watched ids, and the ops that cut a
 gradient) and names, for each source, the cause of a ``None``: never watched,
 integer dtype, a trainable=False Variable, a Variable replaced by a Tensor, computed
 outside the tape, cut by stop_gradient or stop_recording, or a gradient taken outside
-the outer tape. ``graph`` draws the recorded computation, values and gradients on
-every node, as DOT text (rendered by the Graphviz ``dot`` program when installed).
+the outer tape.
 """
 from __future__ import annotations
 
 import ast
-import collections
 import inspect
 import linecache
-import sys
 import textwrap
-import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tapegrad._core import nest
-from tapegrad._core.backend import xp
 from tapegrad._core.backward import backward
 from tapegrad._core.dtypes import of_numpy
-from tapegrad._core.record import READ, STATE, TapeState
-from tapegrad._core.tensor import Operand, Tensor, Variable, to_array, wrap
+from tapegrad._core.record import READ, TapeState
+from tapegrad._core.state import gradient_origin, isolated
+from tapegrad._core.tensor import Operand, Variable, to_array, wrap
 
-if TYPE_CHECKING:
-    from pathlib import Path
+from .names import caller, describe, fmt, names_in
 
-__all__ = ["Explanation", "Graph", "Reason", "explain", "graph"]
-
-# Recent results of gradient()/jacobian(): (result, the tape that made it, ids of the tapes recording then).
-# Lets explain() recognise a first derivative taken outside the outer tape (bounded, weak: costs nothing later).
-_RESULTS: collections.deque = collections.deque(maxlen=256)
-
-
-_NONE_RECORDING: frozenset = frozenset()
-
-
-def note_results(tape: Any, results: list) -> None:
-    """Called by GradientTape after each gradient/jacobian."""
-    recording = frozenset(map(id, STATE.tapes)) if STATE.tapes else _NONE_RECORDING
-    made_by = weakref.ref(tape)
-    for g in results:
-        if isinstance(g, Tensor):
-            _RESULTS.append((weakref.ref(g), made_by, recording))
-
-
-def _gradient_result(t: Any) -> tuple | None:
-    for ref, made_by, recording in reversed(_RESULTS):
-        if ref() is t:
-            return made_by(), recording
-    return None
+__all__ = ["Explanation", "Reason", "explain"]
 
 
 @dataclass(frozen=True)
@@ -112,46 +84,6 @@ class Explanation:
     __repr__ = __str__
 
 
-# ---- naming what the user named -----------------------------------------------------------------
-def _caller() -> Any:
-    """The first frame outside tapegrad: where the user's names live."""
-    from pathlib import Path  # (drawing and naming only: kept out of `import tapegrad`)
-
-    frame = sys._getframe(1)
-    here = str(Path(__file__).resolve().parent)
-    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(here):
-        frame = frame.f_back
-    return frame
-
-
-def _names(frame: Any) -> dict[int, str]:
-    if frame is None:
-        return {}
-    out: dict[int, str] = {}
-    for scope in (frame.f_globals, frame.f_locals):
-        for k, v in scope.items():
-            if isinstance(v, Operand) and not k.startswith("_"):
-                out[id(v)] = k
-    return out
-
-
-def _describe(x: Any, names: dict[int, str], fallback: str) -> str:
-    if id(x) in names:
-        return names[id(x)]
-    if isinstance(x, Variable):
-        return f"Variable {x.name!r}"
-    return fallback
-
-
-def _fmt(value: Any) -> str:
-    v = xp.asarray(value)
-    if v.size == 1:
-        return f"{v.reshape(())[()]:.4g}"
-    if v.size <= 6:
-        return xp.array2string(v.reshape(-1) if v.ndim > 1 else v, precision=4, separator=", ") + (
-            f" (shape {tuple(v.shape)})" if v.ndim > 1 else "")
-    return f"shape {tuple(v.shape)}, mean {float(xp.mean(v)):.4g}"
-
 
 # ---- explain ------------------------------------------------------------------------------------
 _NOT_RECORDED = ("The computation connecting {s} to the target did not happen while this tape was recording: it "
@@ -174,15 +106,15 @@ def explain(tape: Any, target: Any, sources: Any) -> Explanation:
       x: None, because x is a constant Tensor that this tape never watched, so the tape has no record
           of it. Call tape.watch(x) inside the `with` block before using it, or make it a tg.Variable ...
     """
-    frame = _caller()
-    names = _names(frame)
+    frame = caller()
+    names = names_in(frame)
     targets = [t if isinstance(t, Operand) else wrap(to_array(t)) for t in nest.flatten(target)]
     flat = nest.flatten(sources)
     for s in flat:
         if not isinstance(s, Operand):
             raise TypeError(f"explain(): sources must be Tensors or Variables, got {type(s).__name__}")
-    target_name = ", ".join(_describe(t, names, "the target") for t in targets)
-    reasons = [_explain_one(tape, targets, s, _describe(s, names, f"source {i}"), frame)
+    target_name = ", ".join(describe(t, names, "the target") for t in targets)
+    reasons = [_explain_one(tape, targets, s, describe(s, names, f"source {i}"), frame)
                for i, s in enumerate(flat)]
     return Explanation(target_name, reasons)
 
@@ -201,7 +133,9 @@ def _explain_one(tape: Any, targets: list, s: Any, name: str, frame: Any) -> Rea
                    "its record is gone. Call explain() before gradient(), or use tg.GradientTape(persistent=True).")
     ids = state.ids
     reach, cut_by = _trace(state, s)
-    hit = [t for t in targets if id(t) in reach]
+    # A source the tape never watched has no gradient even where it meets a watched tensor (TensorFlow).
+    watched = id(s) in ids or any(t is s for t in targets)
+    hit = [t for t in targets if id(t) in reach] if watched else []
     if hit:
         g = _gradient(state, targets, s)
         path = _path(state, hit[0], s, reach)
@@ -209,7 +143,7 @@ def _explain_one(tape: Any, targets: list, s: Any, name: str, frame: Any) -> Rea
             return why("no_gradient", f"although the target depends on {name} (through {' -> '.join(path)}), a "
                        "gradient rule on the way returned None for it: a custom_gradient whose grad_fn returns None "
                        "for that input. Return the input's gradient from grad_fn.")
-        return Reason(name, "connected", f"{_fmt(g._value)} ({g.dtype.name}): the target depends on {name} through "
+        return Reason(name, "connected", f"{fmt(g._value)} ({g.dtype.name}): the target depends on {name} through "
                       f"{' -> '.join(path) if path else 'itself'}.", g)
     if id(s) not in ids:
         if isinstance(s, Variable):
@@ -227,10 +161,13 @@ def _explain_one(tape: Any, targets: list, s: Any, name: str, frame: Any) -> Rea
                            f"`{text}` made a new Tensor and bound the name to it, and tapes do not watch Tensors. "
                            f"Update the Variable in place instead (assign, assign_add, assign_sub: e.g. "
                            f"w.assign_sub(lr * grad) rather than w = w - lr * grad).")
+            met = " It was used together with watched tensors, but gradients flow only from watched ones." \
+                if any(id(t) in reach for t in targets) else ""
             return why("not_watched", f"{name} is a constant Tensor that this tape never watched, so the tape has no "
-                       f"record of it. Call tape.watch({name}) inside the `with` block before using it, or make it a "
-                       f"tg.Variable (watched automatically). (If it was a Variable before, an assignment such as "
-                       f"{name} = {name} + 1 replaced it by a Tensor: update Variables with assign_add/assign_sub.)")
+                       f"record of it.{met} Call tape.watch({name}) inside the `with` block before using it, or make"
+                       f" it a tg.Variable (watched automatically). (If it was a Variable before, an assignment"
+                       f" such as {name} = {name} + 1 replaced it by a Tensor: update Variables with"
+                       " assign_add/assign_sub.)")
     return _target_causes(tape, state, targets, s, name, cut_by, why)
 
 
@@ -247,7 +184,7 @@ def _target_causes(tape: Any, state: TapeState, targets: list, s: Any, name: str
     for t in targets:
         if id(t) in ids:
             continue
-        made = _gradient_result(t)
+        made = gradient_origin(t)
         if made is not None and id(state) not in made[1]:
             other = "another tape" if made[0] is not tape else "this tape"
             return why("gradient_outside_tape", f"the target is the result of {other}'s gradient(), computed after "
@@ -315,19 +252,8 @@ def _cut_step(cut: tuple, reach: set, cut_by: dict) -> None:
             cut_by[id(out)] = op
 
 
-class _Quiet:
-    """Nothing is recorded while explain() or graph() runs a backward pass of their own."""
-
-    def __enter__(self) -> None:
-        self.saved = STATE.tapes, STATE.hooks
-        STATE.tapes, STATE.hooks = [], []
-
-    def __exit__(self, *exc: Any) -> None:
-        STATE.tapes, STATE.hooks = self.saved
-
-
 def _gradient(state: TapeState, targets: list, s: Any) -> Any:
-    with _Quiet():
+    with isolated():  # nothing records explain's own walk
         return backward(state.entries, targets, [None] * len(targets), [s])[0]
 
 
@@ -401,184 +327,3 @@ def _rebinding(tree: ast.AST, name: str, now: int) -> tuple[int, str] | None:
         if later:
             return later[0][0], later[0][2]
     return None
-
-
-# ---- graph --------------------------------------------------------------------------------------
-class Graph:
-    """A recorded computation as a graph: ``.source`` is DOT text; ``render``/``pipe`` draw it with Graphviz.
-
-    >>> import tapegrad as tg
-    >>> x = tg.Variable(3.0)
-    >>> with tg.GradientTape() as tape:
-    ...     y = x * x
-    >>> print(tape.graph(y).source.splitlines()[0])
-    digraph tape {
-    """
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def __str__(self) -> str:
-        return self.source
-
-    def __repr__(self) -> str:
-        return (f"<tapegrad.Graph, {self.source.count(' -> ')} edges: .source is the DOT text; .render('graph.svg') "
-                "draws it with Graphviz>")
-
-    def to_graphviz(self) -> Any:
-        """A ``graphviz.Source`` (needs the ``graphviz`` Python package), for notebooks and its own tools.
-
-        >>> import tapegrad as tg
-        >>> x = tg.Variable(3.0)
-        >>> with tg.GradientTape() as tape:
-        ...     y = x * x
-        >>> try:
-        ...     src = tape.graph(y).to_graphviz()
-        ... except ImportError:
-        ...     pass
-        """
-        try:
-            import graphviz
-        except ImportError:
-            raise ImportError("Graph.to_graphviz() needs the graphviz package: pip install graphviz (and the "
-                              "Graphviz program for drawing). Without it, Graph.source is the DOT text.") from None
-        return graphviz.Source(self.source)
-
-    def pipe(self, format: str = "svg") -> bytes:
-        """The drawing as bytes (``svg``, ``png``, ``pdf``), made by the Graphviz ``dot`` program.
-
-        >>> import shutil, tapegrad as tg
-        >>> x = tg.Variable(3.0)
-        >>> with tg.GradientTape() as tape:
-        ...     y = x * x
-        >>> shutil.which("dot") is None or tape.graph(y).pipe("svg").startswith(b"<svg")
-        True
-        """
-        import shutil
-        import subprocess
-
-        dot = shutil.which("dot")
-        if dot is None:
-            raise RuntimeError("drawing a graph needs the Graphviz program `dot`, which is not installed (Debian/"
-                               "Ubuntu: apt-get install graphviz; macOS: brew install graphviz; conda install "
-                               "graphviz). Graph.source holds the DOT text, which any Graphviz viewer can draw.")
-        done = subprocess.run([dot, f"-T{format}"], input=self.source.encode(), capture_output=True, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"Graphviz could not draw the graph as {format!r}: {done.stderr.decode().strip()}")
-        out = done.stdout
-        if format == "svg":
-            out = out[out.find(b"<svg"):]  # without the XML prologue, ready to inline
-        return out
-
-    def render(self, path: str | Path, format: str | None = None) -> Path:
-        """Draw the graph into ``path``; the format comes from its suffix (.svg, .png, .pdf) unless given.
-
-        >>> import os, shutil, tempfile, tapegrad as tg
-        >>> x = tg.Variable(3.0)
-        >>> with tg.GradientTape() as tape:
-        ...     y = x * x
-        >>> shutil.which("dot") is None or tape.graph(y).render(os.path.join(tempfile.mkdtemp(), "y.svg")).exists()
-        True
-        """
-        from pathlib import Path
-
-        path = Path(path)
-        fmt = format or path.suffix.lstrip(".") or "svg"
-        path.write_bytes(self.pipe(fmt))
-        return path
-
-    def _repr_svg_(self) -> str | None:  # Jupyter draws the graph when Graphviz is installed
-        import shutil
-
-        return self.pipe("svg").decode() if shutil.which("dot") else None
-
-
-def graph(tape: Any, target: Any) -> Graph:
-    """The computation the tape recorded for ``target``: each value's name, shape, value and gradient, each op.
-
-    Values are boxes, operations ellipses numbered in the order they ran (the backward pass
-    visits them in reverse). ``str(graph)`` is DOT text; ``graph.render("y.svg")`` draws it.
-
-    >>> import tapegrad as tg
-    >>> x, b = tg.Variable(20.0), tg.Variable(10.0)
-    >>> with tg.GradientTape() as tape:
-    ...     y = x ** 2 + b ** 2
-    >>> print("\\n".join(l for l in tape.graph(y).source.splitlines() if "label" in l and "grad" in l))
-      v0 [shape=record, label="{x|value 20|grad 40}", style="filled", fillcolor="#cfe3ff"];
-      v2 [shape=record, label="{value 400|grad 1}"];
-      v3 [shape=record, label="{b|value 10|grad 20}", style="filled", fillcolor="#cfe3ff"];
-      v5 [shape=record, label="{value 100|grad 1}"];
-      v6 [shape=record, label="{y|value 500|grad 1}", style="bold,filled", fillcolor="#ffe2b8"];
-    """
-    state: TapeState | None = tape._state
-    if state is None:
-        raise RuntimeError("graph(): this tape was created with persistent=False and has already given its gradient, "
-                           "so its record is gone; call graph() before gradient(), or use persistent=True")
-    t = target if isinstance(target, Operand) else None
-    if t is None:
-        raise TypeError(f"graph(): the target must be a tensor computed inside the tape, not {type(target).__name__}")
-    if id(t) not in state.ids:
-        raise ValueError("graph(): the target was not recorded by this tape, so there is nothing to draw; "
-                         "tape.explain(target, sources) says why")
-    names = _names(_caller())
-    entries = _ancestors(state, t)
-    alias = {id(e[3]): e[1][0] for e in entries if e[0] is READ}  # a Variable's reads drawn as the Variable
-    ops = [e for e in entries if e[0] is not READ]
-
-    def node(x: Any) -> Any:
-        return alias.get(id(x), x)
-
-    values: dict[int, Any] = {}
-    for _, inputs, _, out in ops:
-        for x in (*inputs, out):
-            values.setdefault(id(node(x)), node(x))
-    values.setdefault(id(node(t)), node(t))
-    tracked = [v for v in values.values() if id(v) in state.ids]
-    with _Quiet():
-        grads = backward(state.entries, [t], [None], tracked)
-    grad_of = {id(v): g for v, g in zip(tracked, grads)}
-    made_by = {id(node(e[3])): e[0].name for e in ops}
-
-    lines = ["digraph tape {", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=11];',
-             '  edge [color="#555555"];']
-    key: dict[int, str] = {}
-    for k, (vid, v) in enumerate(values.items()):
-        key[vid] = f"v{k}"
-        label = names.get(vid) or ("" if vid in made_by else "const")  # an op's result: its op names it
-        fields = ([_esc(label)] if label else []) + [_esc("value " + _fmt(v._value))]
-        if vid in grad_of:
-            g = grad_of[vid]
-            fields.append(_esc("grad " + ("None" if g is None else _fmt(g._value))))
-        style = ""
-        if vid == id(node(t)):
-            style = ', style="bold,filled", fillcolor="#ffe2b8"'
-        elif vid not in made_by and vid in state.ids:
-            style = ', style="filled", fillcolor="#cfe3ff"'
-        elif vid not in state.ids:
-            style = ', style="dashed", fontcolor="#777777"'
-        lines.append(f'  {key[vid]} [shape=record, label="{{{"|".join(fields)}}}"{style}];')
-    for n, (prim, inputs, _, out) in enumerate(ops, 1):
-        op = f"op{n}"
-        lines.append(f'  {op} [shape=ellipse, label="{n}: {_esc(prim.name)}"];')
-        for x in inputs:
-            lines.append(f"  {key[id(node(x))]} -> {op};")
-        lines.append(f"  {op} -> {key[id(node(out))]};")
-    lines.append("}")
-    return Graph("\n".join(lines) + "\n")
-
-
-def _ancestors(state: TapeState, t: Any) -> list:
-    """The recorded entries that lead to ``t``, in execution order."""
-    need = {id(t)}
-    out = []
-    for entry in reversed(state.entries):
-        if id(entry[3]) in need:
-            out.append(entry)
-            need.update(id(x) for x in entry[1])
-    return out[::-1]
-
-
-def _esc(text: str) -> str:
-    for ch in '\\{}|<>"':
-        text = text.replace(ch, "\\" + ch)
-    return text.replace("\n", " ")
