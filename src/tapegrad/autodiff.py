@@ -16,7 +16,7 @@ from tapegrad._core import nest
 from tapegrad._core.dtypes import of_numpy
 from tapegrad._core.record import STATE, Primitive
 from tapegrad._core.tensor import Operand, to_array, wrap
-from tapegrad.tape import GradientTape, UnconnectedGradients, _unconnected
+from tapegrad.tape import GradientTape, UnconnectedGradients, zeros_for_unconnected
 
 __all__ = ["ForwardAccumulator", "GradientTape", "UnconnectedGradients"]
 
@@ -146,7 +146,7 @@ class ForwardAccumulator:
         >>> acc.jvp([y, z], unconnected_gradients="zero")[1].numpy()
         np.float32(0.0)
         """
-        zero = _unconnected(unconnected_gradients)
+        zero = zeros_for_unconnected(unconnected_gradients)
         out = []
         for p in nest.flatten(primals):
             if not isinstance(p, Operand):

@@ -186,7 +186,7 @@ class GradientTape:
         >>> [g.numpy() for g in tape.gradient(y, [x, b])]
         [np.float32(40.0), np.float32(20.0)]
         """
-        zero = unconnected_gradients is not UnconnectedGradients.NONE and _unconnected(unconnected_gradients)
+        zero = unconnected_gradients is not UnconnectedGradients.NONE and zeros_for_unconnected(unconnected_gradients)
         state = self._state
         if state is None or STATE.tapes:  # (outside every tape's block there is nothing to check)
             state = self._begin("gradient")
@@ -252,7 +252,7 @@ class GradientTape:
         array([[2., 0.],
                [0., 4.]], dtype=float32)
         """
-        zero = _unconnected(unconnected_gradients)
+        zero = zeros_for_unconnected(unconnected_gradients)
         state = self._begin("jacobian")
         t = _target(target)
         flat_sources = _sources(sources)
@@ -290,7 +290,7 @@ class GradientTape:
         >>> tape.batch_jacobian(y, x).shape
         TensorShape([2, 2, 2])
         """
-        zero = _unconnected(unconnected_gradients)
+        zero = zeros_for_unconnected(unconnected_gradients)
         state = self._begin("batch_jacobian")
         t = _target(target)
         (s,) = _sources([source])
@@ -391,7 +391,8 @@ def _short(x: Any) -> str:
     return text if len(text) <= 30 else text[:27] + "..."
 
 
-def _unconnected(value: Any) -> bool:
+def zeros_for_unconnected(value: Any) -> bool:
+    """Whether ``unconnected_gradients`` (an UnconnectedGradients or its string) asks for zeros."""
     try:
         return UnconnectedGradients(value.value if isinstance(value, UnconnectedGradients) else value) \
             is UnconnectedGradients.ZERO
