@@ -135,11 +135,13 @@ class Expression:
     [3.0, 0.0]
     """
 
-    __slots__ = ("text", "variables", "_run", "_where")
+    __slots__ = ("text", "variables", "size", "_run", "_where")
 
-    def __init__(self, text: str, variables: tuple[str, ...], run: Value, where: dict[str, tuple[int, int]]) -> None:
+    def __init__(self, text: str, variables: tuple[str, ...], run: Value, where: dict[str, tuple[int, int]],
+                 size: int = 0) -> None:
         self.text = text
         self.variables = variables  # names used, in order of first appearance
+        self.size = size  # numbers, names, operators and calls, as MAX_NODES counts them: the cost of one pass
         self._run = run
         self._where = where  # name -> (start, end) of its first use
 
@@ -251,7 +253,7 @@ class _Compiler:
 
     def compile(self, node: ast.AST) -> Expression:
         run = self.visit(node, 0)
-        return Expression(self.text, tuple(self.names), run, self.names)
+        return Expression(self.text, tuple(self.names), run, self.names, self.nodes)
 
     # -- positions ------------------------------------------------------------------------------
     def _offset(self, lineno: int, byte_col: int) -> int:

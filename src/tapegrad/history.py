@@ -32,6 +32,8 @@ from typing import IO, Any
 
 import numpy as np
 
+from ._files import open_atomic
+
 _FIXED = ("loss", "grad_norm", "lr", "elapsed")
 
 
@@ -525,7 +527,7 @@ def picklable_or_none(fn: Any) -> Any:
 
 @contextlib.contextmanager
 def _text_output(path: Any, what: str) -> Iterator[Any]:
-    """Where a writer writes: a StringIO for None, an open file as it is (not closed), a named file."""
+    """Where a writer writes: a StringIO for None, an open file as it is (not closed), a named file (atomically)."""
     if path is None:
         yield io.StringIO()
     elif hasattr(path, "write"):
@@ -535,7 +537,7 @@ def _text_output(path: Any, what: str) -> Iterator[Any]:
         if not os.path.isdir(folder):
             raise FileNotFoundError(f"Cannot save file into a non-existent directory: {os.fsdecode(folder)!r}; "
                                     f"create it first (os.makedirs) or give {what}() another path")
-        with open(path, "w", newline="") as f:
+        with open_atomic(path, "w", newline="") as f:  # whole or not at all, even on Ctrl-C
             yield f
     else:
         # open() would take an int (or a bool) as a file descriptor, and close it.

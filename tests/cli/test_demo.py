@@ -1,8 +1,11 @@
 """`tapegrad demo`: the seed's numbers, derived here from the math, and the files it writes."""
 import csv
+import importlib
+import os
 import sys
 
 import numpy as np
+import pytest
 
 import tapegrad as tg
 from tapegrad.cli import demo, main
@@ -84,3 +87,68 @@ def test_demo_without_the_plotting_extras(tmp_path, capsys, monkeypatch):
     assert main(["demo", "--out", str(tmp_path)]) == 1
     assert "pip install 'tapegrad[plot]'" in capsys.readouterr().err
     assert (tmp_path / "w0_over_epochs.csv").exists()
+
+
+def _no_descent(monkeypatch):
+    monkeypatch.setattr(demo, "descent", lambda: pytest.fail("the descent ran; --out should have been refused first"))
+
+
+def test_out_that_cannot_be_created_is_refused_before_the_run(tmp_path, capsys, monkeypatch):
+    _no_descent(monkeypatch)
+    blocker = tmp_path / "file"
+    blocker.write_text("mine")
+    for out in [str(blocker / "sub")] + (["/proc/x"] if os.path.isdir("/proc/self") else []):
+        assert main(["demo", "--out", out]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == "" and "Traceback" not in captured.err
+        assert captured.err.startswith(f"tapegrad demo: error: --out {out}: could not create this folder (")
+    assert os.listdir(tmp_path) == ["file"]
+
+
+def test_out_empty_is_refused(capsys, monkeypatch):
+    _no_descent(monkeypatch)
+    assert main(["demo", "--out", ""]) == 2
+    assert "--out was given an empty folder name" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_a_fifo_where_a_file_goes_is_refused_before_the_run(tmp_path, capsys, monkeypatch):
+    _no_descent(monkeypatch)
+    os.mkfifo(tmp_path / "w0_over_epochs.csv")
+    assert main(["demo", "--out", str(tmp_path)]) == 2
+    assert f"{tmp_path / 'w0_over_epochs.csv'} is a FIFO (named pipe)" in capsys.readouterr().err
+
+
+def test_ctrl_c_while_writing_leaves_the_files_whole_or_absent_and_says_which(tmp_path, capsys, monkeypatch):
+    history = importlib.import_module("tapegrad.history")
+
+    class HalfThenCtrlC:  # the csv module as tapegrad.history sees it: half the rows, then Ctrl-C
+        def writer(self, f, **kwargs):
+            real = csv.writer(f, **kwargs)
+
+            class Writer:
+                writerow = real.writerow
+
+                def writerows(self, rows):
+                    rows = list(rows)
+                    real.writerows(rows[: len(rows) // 2])
+                    f.flush()
+                    raise KeyboardInterrupt
+
+            return Writer()
+
+    monkeypatch.setattr(history, "csv", HalfThenCtrlC())
+    assert main(["demo", "--out", str(tmp_path)]) == 130
+    err = capsys.readouterr().err
+    assert err.startswith("tapegrad demo: interrupted (Ctrl-C) while writing the files; not written: ")
+    assert os.listdir(tmp_path) == []
+
+
+def test_ctrl_c_during_the_descent_exits_130_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    def interrupted():  # a callback asking to stop ends the run as Ctrl-C does: status interrupted
+        return tg.minimize(lambda w: w**2, tg.Variable(1.0), steps=3, callbacks=lambda step: True)
+
+    monkeypatch.setattr(demo, "descent", interrupted)
+    assert main(["demo", "--out", str(tmp_path)]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted (Ctrl-C) during the descent; not written: " in err and os.listdir(tmp_path) == []

@@ -117,7 +117,7 @@ def test_not_finite_results_exit_1_and_say_so(capsys):
     (["x*y", "--at", "x=1", "y=2", "--wrt", "x,x"], "distinct"),
     (["x**2", "--at", "x=1", "--order", "4"], "invalid choice"),
     (["+".join(f"x{i}**3" for i in range(60)), "--at", *[f"x{i}=1" for i in range(60)], "--order", "3"],
-     "choose fewer variables with --wrt"),
+     "variables with --wrt or --order 2"),
     (["__import__('os').system('true')", "--at", "x=1"], "only the named functions can be called"),
     (["x.__class__", "--at", "x=1"], "attribute access"),
     (["-x**2", "--at", "x=1"], "leading space or in parentheses"),
@@ -149,3 +149,70 @@ def test_any_text_gives_an_exit_status_never_an_exception(text, value):
         code = main(["grad", text, "--at", f"x={value}"])
     assert code in (0, 1, 2)
     assert (code == 2) == ("error" in err.getvalue())
+
+
+# -- the work is bounded before the run ----------------------------------------------------------------
+def _long_expression(names, chars, term):
+    """Terms over ``names`` joined by " + ", as many as fit in ``chars`` characters and the node limit."""
+    from tapegrad.expr import MAX_NODES, parse
+
+    terms, k, nodes = [], 0, 0
+    while True:
+        t = term(k)
+        nodes += parse(t).size + 1
+        if len(" + ".join(terms + [t])) > chars or nodes > MAX_NODES:
+            assert k >= len(names), "every variable is used"
+            return " + ".join(terms)
+        terms.append(t)
+        k += 1
+
+
+def test_fifty_variables_at_order_3_are_refused_at_once_with_what_would_fit(capsys, monkeypatch):
+    import tapegrad.cli.grad as command
+    from tapegrad.expr import MAX_CHARS
+
+    monkeypatch.setattr(command, "derivatives", lambda *a: pytest.fail("the run started; it takes minutes"))
+    n = 50
+    text = _long_expression(range(n), MAX_CHARS - 20, lambda k: f"sin(x{k % n}*x{(7 * k + 3) % n})")
+    assert main(["grad", text, "--at", *[f"x{i}=0.5" for i in range(n)], "--order", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "--order 3 with 50 variables" in err and f"the limit is {command.MAX_WORK:,}" in err
+    fits = int(err.split("Use at most ")[1].split()[0])
+    assert 1 <= fits < n and "with --wrt or --order 2" in err
+    # and what it suggests does run
+    monkeypatch.undo()
+    wrt = ",".join(f"x{i}" for i in range(fits))
+    assert main(["grad", text, "--at", *[f"x{i}=0.5" for i in range(n)], "--order", "3", "--wrt", wrt,
+                 "--json"]) == 0
+
+
+@pytest.mark.parametrize("n, order, chars", [(10, 2, 1990), (3, 3, 1990), (40, 2, 500), (1, 3, 1990)])
+def test_classroom_cases_stay_well_inside_the_limit_and_are_right(capsys, n, order, chars):
+    """Sums of c * xi * xj (* xk): each derivative is a sum of integer coefficients, exact in float64."""
+    import itertools
+
+    import tapegrad.cli.grad as command
+    from tapegrad.expr import parse
+
+    rng = np.random.default_rng(n * 10 + order)
+    combos = list(itertools.product(range(n), repeat=order))
+    picks = []
+
+    def term(k):
+        idx = combos[k % len(combos)] if k < len(combos) else combos[rng.integers(len(combos))]
+        c = int(rng.integers(1, 9))
+        picks.append((c, idx))
+        return f"{c}*" + "*".join(f"x{i}" for i in idx)
+
+    text = _long_expression(range(n), chars, term)
+    picks = picks[: text.count(" + ") + 1]
+    size = parse(text).size
+    assert command.work(n, order, size) <= command.MAX_WORK / 4
+    code, r = grad_json(capsys, text, "--at", *[f"x{i}=1" for i in range(n)], "--order", str(order))
+    assert code == 0
+    top = np.zeros((n,) * order)
+    for c, idx in picks:  # the order-th derivative of c * prod(x[idx]) is c times the count of each permutation
+        for perm in itertools.permutations(idx):
+            top[perm] += c
+    key = "hessian" if order == 2 else "third_derivatives"
+    np.testing.assert_allclose(r[key], top, rtol=1e-12)

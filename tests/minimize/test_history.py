@@ -278,3 +278,84 @@ def test_a_large_array_parameter_cannot_come_back_whole():
         h["w"]
     with pytest.raises(ValueError, match="only the first 10 of 30 elements of w were recorded.*max_elements"):
         h.param("w")
+
+
+# -- files are written whole or not at all ---------------------------------------------------------
+history_module = importlib.import_module("tapegrad.history")
+
+
+class _CtrlCHalfway:
+    """Stands in for the csv and json modules: writes part of the output, then raises KeyboardInterrupt."""
+
+    def __init__(self, exc=KeyboardInterrupt):
+        self.exc = exc
+
+    def writer(self, f, **kwargs):
+        real, exc = csv.writer(f, **kwargs), self.exc
+
+        class Writer:
+            writerow = real.writerow
+
+            def writerows(self, rows):
+                rows = list(rows)
+                real.writerows(rows[: len(rows) // 2])
+                f.flush()  # the part written is on disk: a plain open() would leave it there
+                raise exc
+
+        return Writer()
+
+    def dump(self, obj, f):
+        text = json.dumps(obj)
+        f.write(text[: len(text) // 2])
+        f.flush()
+        raise self.exc
+
+
+@pytest.mark.parametrize("writer, module", [("to_csv", "csv"), ("to_json", "json")])
+@pytest.mark.parametrize("old", ["an older file\n", None])
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, OSError])
+def test_an_interrupted_write_leaves_the_old_file_or_none_and_no_temporary(run, tmp_path, monkeypatch, writer,
+                                                                           module, old, exc):
+    target = tmp_path / "h.out"
+    if old is not None:
+        target.write_text(old)
+    monkeypatch.setattr(history_module, module, _CtrlCHalfway(exc))
+    with pytest.raises(exc):
+        getattr(run.history, writer)(target)
+    assert (target.read_text() if target.exists() else None) == old
+    assert os.listdir(tmp_path) == ([target.name] if old is not None else [])
+    monkeypatch.undo()
+    getattr(run.history, writer)(target)  # and the next write is whole
+    assert target.read_text() == getattr(run.history, writer)()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_a_new_file_gets_the_permissions_open_gives_it_and_an_old_one_keeps_its_own(run, tmp_path, umask):
+    before = os.umask(umask)
+    try:
+        with open(tmp_path / "by_open", "w"):
+            pass
+        run.history.to_csv(tmp_path / "new.csv")
+    finally:
+        os.umask(before)
+    mode = os.stat(tmp_path / "new.csv").st_mode & 0o7777
+    assert mode == os.stat(tmp_path / "by_open").st_mode & 0o7777 == 0o666 & ~umask
+    old = tmp_path / "old.csv"
+    old.write_text("x")
+    os.chmod(old, 0o640)
+    run.history.to_json(old)
+    assert os.stat(old).st_mode & 0o7777 == 0o640 and old.read_text().startswith('{"meta"')
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links and /dev/null")
+def test_a_link_stays_a_link_and_a_device_is_written_to_not_replaced(run, tmp_path):
+    real = tmp_path / "real.csv"
+    real.write_text("old")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    run.history.to_csv(link)
+    assert link.is_symlink() and real.read_text() == run.history.to_csv()
+    assert sorted(os.listdir(tmp_path)) == ["link.csv", "real.csv"]
+    run.history.to_csv(os.devnull)  # the library writes to it as open() would; the command line refuses it
+    assert not os.path.isfile(os.devnull)

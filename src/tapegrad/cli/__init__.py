@@ -1,7 +1,8 @@
 """The ``tapegrad`` command: ``demo``, ``grad`` and ``minimize`` (also ``python -m tapegrad``).
 
-Exit status: 0 success, 1 the run failed (a descent diverged, a result is not finite),
-2 bad usage or a bad expression, 130 interrupted with Ctrl-C.
+Exit status: 0 success, 1 the run failed (a descent diverged, a result is not finite, a file
+could not be written), 2 bad usage or a bad expression, 130 interrupted with Ctrl-C (each output
+file is then whole or not written, and the message says which).
 
 >>> from tapegrad.cli import main
 >>> main(["grad", "x**2 + b**2", "--at", "x=20", "b=10"])

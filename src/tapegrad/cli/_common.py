@@ -4,11 +4,13 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from tapegrad._files import atomic_path, probe_folder
 from tapegrad.expr import Expression, ExpressionError, parse
 
 
@@ -126,6 +128,8 @@ def output_file(path: str | None, option: str, example: str, formats: Sequence[s
     """
     if path is None:
         return None
+    if not path.strip():  # argparse takes --csv '' as a name; it would be skipped without a word
+        raise UsageError(f"{option} was given an empty file name; give a name, e.g. {option} {example}")
     separators = tuple(s for s in (os.sep, os.altsep) if s)
     if os.path.isdir(path) or path.endswith(separators):
         folder = path.rstrip("".join(separators)) or path  # "/" stays "/"
@@ -141,14 +145,54 @@ def output_file(path: str | None, option: str, example: str, formats: Sequence[s
             what = ("the name has no extension, which gives the image format; add one" if not ext else
                     f".{ext} is not an image format that can be written; use another")
             raise UsageError(f"{option} {path}: {what}, e.g. {suggestion} (formats: {listed})")
-    folder = os.path.dirname(os.path.abspath(path))
+    real = os.path.realpath(path)  # a link stays a link: the file it points to is the one replaced
+    try:
+        st: os.stat_result | None = os.stat(real)
+    except FileNotFoundError:
+        st = None
+    except OSError as e:  # e.g. a/b where a is a file
+        raise UsageError(f"{option} {path}: {e.strerror}; give another file name") from None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        # A FIFO would hang the end of the run until something reads it; a device would be replaced by the file.
+        raise UsageError(f"{option} {path} is {_kind(st.st_mode)}, not a regular file; each output is written "
+                         f"as a whole new file: give a file name, e.g. {example}")
+    folder = os.path.dirname(real)
     if not os.path.isdir(folder):
         raise UsageError(f"{option} {path}: the folder {folder} does not exist; create it first")
-    # An existing file (even /dev/full) needs to be writable itself; a new one needs a writable folder.
-    if not os.access(path if os.path.exists(path) else folder, os.W_OK):
-        raise UsageError(f"{option} {path}: " + ("the file is not writable" if os.path.exists(path) else
-                                                 f"the folder {folder} is not writable"))
+    if st is not None and not os.access(real, os.W_OK):  # open(path, "w") would refuse it
+        raise UsageError(f"{option} {path}: the file is not writable")
+    try:
+        probe_folder(real)  # a temporary file goes beside it; os.access says yes to root on a read-only disk
+    except OSError as e:
+        raise UsageError(f"{option} {path}: cannot write in the folder {folder} ({e.strerror})") from None
     return path
+
+
+def _kind(mode: int) -> str:
+    """What a file that is not a regular file is, in words."""
+    for test, words in ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+                        (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return words
+    return "not a regular file"
+
+
+def save_plot(figure: Any, path: str) -> None:
+    """``figure.save(path)``, whole or not at all: the temporary keeps the extension, which gives the format."""
+    with atomic_path(path, os.path.splitext(path)[1]) as tmp:
+        figure.save(tmp, verbose=False)
+
+
+def files_written(done: Sequence[str], left: Sequence[str]) -> str:
+    """After an interruption: which files were written, and which were not (and are as they were before).
+
+    >>> from tapegrad.cli._common import files_written
+    >>> files_written(["--csv a.csv"], ["--plot b.png"])
+    'wrote --csv a.csv; not written: --plot b.png (an older file of that name is left as it was)'
+    """
+    parts = (["wrote " + ", ".join(done)] if done else []) + \
+        (["not written: " + ", ".join(left) + " (an older file of that name is left as it was)"] if left else [])
+    return "; ".join(parts) or "no files were asked for"
 
 
 def same_files(files: dict[str, str | None]) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 
 import tapegrad as tg
 
-from ._common import UsageError, missing_extra
+from ._common import UsageError, files_written, missing_extra, output_file, save_plot
 
 HELP = "the seed blog post end to end: derivatives, a 10,000-epoch descent and its plot"
 DESCRIPTION = """\
@@ -30,7 +30,9 @@ examples:
   tapegrad demo                       # writes into ./tapegrad-demo
   tapegrad demo --out /tmp/seed       # writes into /tmp/seed (created if needed)
 
-exit status: 0 success, 1 the descent or writing its files failed, 2 bad usage"""
+exit status: 0 success, 1 the descent or writing its files failed, 2 bad usage (DIR cannot
+be created or written: checked before the run), 130 interrupted (Ctrl-C; each file is whole
+or not written, and the message says which)"""
 
 EPOCHS = 10_000
 LEARNING_RATE = 0.01
@@ -141,8 +143,7 @@ def descent() -> Any:
 
 def run(args: argparse.Namespace) -> int:
     out = args.out
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise UsageError(f"--out {out}: this is a file, not a folder; give a folder to write into")
+    paths = _check_out(out)
     print('tapegrad demo: the blog post "gradient descent from scratch" (on tf.GradientTape), run on tapegrad.')
     print("Its code runs unchanged with `import tapegrad as tf`; here is what each section computes.")
     for section in derivatives():
@@ -152,6 +153,9 @@ def run(args: argparse.Namespace) -> int:
           "(float32)")
     sys.stdout.flush()  # the progress bar goes to stderr
     result = descent()
+    if result.status == "interrupted":
+        print(f"tapegrad demo: interrupted (Ctrl-C) during the descent; {_which(paths, [])}", file=sys.stderr)
+        return 130
     if result.status not in ("max_steps", "converged"):
         print(f"    the descent stopped early ({result.status}): {result.message}", file=sys.stderr)
         return 1
@@ -160,16 +164,47 @@ def run(args: argparse.Namespace) -> int:
     print(f"    (TensorFlow printed {TF_FINAL_W0} here: it flushes float32 denormals to zero, which freezes w0 once "
           f"each step is below 1.2e-38; exact IEEE float32 continues to {final:.6e}.)")
 
-    os.makedirs(out, exist_ok=True)
-    csv_path, png_path = os.path.join(out, "w0_over_epochs.csv"), os.path.join(out, "w0_over_epochs.png")
-    result.history.to_csv(csv_path)
-    print(f"    wrote {csv_path} (every epoch: w0, loss, gradient norm, ...)")
+    written: list[str] = []
     try:
-        from tapegrad import plot
+        result.history.to_csv(paths["csv"])
+        written.append("csv")
+        print(f"    wrote {paths['csv']} (every epoch: w0, loss, gradient norm, ...)")
+        try:
+            from tapegrad import plot
 
-        plot.trajectory(result.history, param="w0").save(png_path, verbose=False)
-    except ImportError as e:
-        print(f"    {missing_extra(e, png_path)}", file=sys.stderr)
+            save_plot(plot.trajectory(result.history, param="w0"), paths["png"])
+        except ImportError as e:
+            print(f"    {missing_extra(e, paths['png'])}", file=sys.stderr)
+            return 1
+        written.append("png")
+        print(f"    wrote {paths['png']} (the blog's plot: w0 over epochs)")
+    except KeyboardInterrupt:  # each file is whole or as it was: say which were written
+        print(f"tapegrad demo: interrupted (Ctrl-C) while writing the files; {_which(paths, written)}",
+              file=sys.stderr)
+        return 130
+    except OSError as e:  # the folder was checked; it can still fill up or go away during the run
+        print(f"tapegrad demo: error: could not write the files: {e.strerror or e}; {_which(paths, written)}",
+              file=sys.stderr)
         return 1
-    print(f"    wrote {png_path} (the blog's plot: w0 over epochs)")
     return 0
+
+
+def _which(paths: dict[str, str], written: list[str]) -> str:
+    return files_written([paths[k] for k in written], [p for k, p in paths.items() if k not in written])
+
+
+def _check_out(out: str) -> dict[str, str]:
+    """Make the folder and check that both files can be written there, before the run; the two paths."""
+    if not out.strip():
+        raise UsageError("--out was given an empty folder name; give a folder, e.g. --out tapegrad-demo")
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise UsageError(f"--out {out}: this is a file, not a folder; give a folder to write into")
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"--out {out}: could not create this folder ({e.strerror}); give a folder you can write "
+                         "into") from None
+    paths = {kind: os.path.join(out, f"w0_over_epochs.{kind}") for kind in ("csv", "png")}
+    for kind, path in paths.items():
+        output_file(path, "--out", f"w0_over_epochs.{kind}")
+    return paths

@@ -30,9 +30,18 @@ examples:
 An expression that starts with '-' would look like an option: write it with a
 leading space or in parentheses, e.g. " -x**2" or "(-x**2)".
 
+The work is bounded so that a run takes seconds at most: about variables**(order-1)
+passes over the expression (5 times that at order 3) times its size, at most
+200,000; a larger run is refused before it starts, saying what would fit.
+
 exit status: 0 success, 1 a result is inf or nan, 2 bad usage or a bad expression"""
 
-MAX_PASSES = 2500  # derivatives of derivatives: about n ** (order - 1) passes, each over the whole computation
+# The work of one run, in passes over the expression times its size: --order k nests k - 1 loops over the
+# variables (n ** (k - 1) passes), and a third-order pass (forward over forward over reverse) costs about 5
+# second-order ones. Measured: about 15 microseconds a unit, so the limit is a few seconds; 10 variables at
+# order 2 or 3 variables at order 3 stay below a tenth of it at the longest expression.
+MAX_WORK = 200_000
+PASS_COST = {1: 1, 2: 1, 3: 5}
 ORDER_NAMES = {1: "gradient", 2: "Hessian", 3: "third derivatives"}
 
 
@@ -75,6 +84,31 @@ def derivatives(f: Callable[[dict], Any], at: dict[str, float], wrt: list[str], 
     return [np.asarray(t, dtype=np.float64) for t in out]
 
 
+def work(variables: int, order: int, size: int) -> int:
+    """The cost of a run, bounded by ``MAX_WORK``: passes over the expression times its size.
+
+    >>> from tapegrad.cli.grad import MAX_WORK, work
+    >>> work(10, 2, 1000) < work(3, 3, 1000) < MAX_WORK < work(50, 3, 800)
+    True
+    """
+    return variables ** (order - 1) * PASS_COST[order] * size
+
+
+def _check_work(variables: int, order: int, size: int) -> None:
+    """Refuse, before it starts, a run that would take minutes; say what would fit."""
+    needed = work(variables, order, size)
+    if needed <= MAX_WORK:
+        return
+    fits = max((k for k in range(1, variables) if work(k, order, size) <= MAX_WORK), default=0)
+    lower = [k for k in range(order - 1, 0, -1) if work(variables, k, size) <= MAX_WORK]
+    what = ([f"at most {fits} variable{'s' if fits > 1 else ''} with --wrt"] if fits else []) + \
+        ([f"--order {lower[0]}"] if lower else [])
+    raise UsageError(f"--order {order} with {variables} variables and an expression of size {size} (numbers, names "
+                     f"and operators) would take about {needed:,} units of work (variables**(order-1) passes "
+                     f"times the size{', times 5 at order 3' if order == 3 else ''}); the limit is {MAX_WORK:,}, "
+                     f"a few seconds. Use {' or '.join(what) or 'a shorter expression'}")
+
+
 def run(args: argparse.Namespace) -> int:
     at = assignments(args.at, "--at")
     expr = expression(args.expression, list(at), "--at")
@@ -84,10 +118,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--wrt {w}: not one of the variables given with --at ({', '.join(at)})")
     if len(set(wrt)) != len(wrt) or not wrt:
         raise UsageError("--wrt takes distinct variable names separated by commas, e.g. --wrt x,b")
-    passes = len(wrt) ** (args.order - 1)
-    if passes > MAX_PASSES:
-        raise UsageError(f"--order {args.order} with {len(wrt)} variables takes {passes:,} passes (the limit "
-                         f"is {MAX_PASSES:,}); choose fewer variables with --wrt")
+    _check_work(len(wrt), args.order, expr.size)
     with np.errstate(all="ignore"):  # inf and nan are reported below, not as NumPy warnings
         results = derivatives(expr, at, wrt, args.order)
     if args.json:

@@ -15,6 +15,7 @@ from ._common import (
     UsageError,
     assignments,
     expression,
+    files_written,
     json_number,
     json_text,
     missing_extra,
@@ -22,6 +23,7 @@ from ._common import (
     output_file,
     point,
     same_files,
+    save_plot,
 )
 
 HELP = "minimize an expression by gradient descent (or Adam, L-BFGS, Newton, ...)"
@@ -48,8 +50,11 @@ examples:
   tapegrad minimize "x**2 + 3*y**2" --init x=1 y=1 --lr 0.1 --tol 1e-12 --csv steps.csv
 
 exit status: 0 the run converged or used all its steps, 1 it diverged (inf or nan) or a
-file could not be written, 2 bad usage or a bad expression, 130 interrupted (Ctrl-C; the
-files are still written)"""
+file could not be written, 2 bad usage or a bad expression, 130 interrupted (Ctrl-C: the
+run stops and its files are still written; a second Ctrl-C while they are written stops
+that, and the message says which were written). Each file is written whole or not at all:
+an interrupted or failed write leaves an older file of that name as it was. Output names
+are checked before the run: an empty name, a folder, a FIFO or a device is refused."""
 
 # Each output file: a name to suggest when the one given will not do, and the extensions allowed (None: any).
 OUTPUTS = {"csv": ("steps.csv", None), "plot": ("plot.png", IMAGE_FORMATS), "landscape": ("path.png", IMAGE_FORMATS)}
@@ -142,26 +147,34 @@ def run(args: argparse.Namespace) -> int:
     with np.errstate(all="ignore"):  # an overflow is the divergence the result reports, not a warning
         result = minimize(expr, x0, optimizer=args.optimizer, learning_rate=lr, steps=args.steps,
                              tol=args.tol, gtol=args.gtol, progress=False if args.quiet or args.json else None)
-    written, failed = _write(files, expr, result)
-    if args.json:
-        print(json_text(_as_json(args, init, lr, result, written)))
-    else:
-        print("\n".join(_as_text(init, result, written)))
+    written: dict[str, str] = {}
+    try:
+        failed = _write(files, expr, result, written)
+        if args.json:
+            print(json_text(_as_json(args, init, lr, result, written)))
+        else:
+            print("\n".join(_as_text(init, result, written)))
+    except KeyboardInterrupt:  # a second Ctrl-C, after the run: each file is whole or untouched; say which
+        asked = {kind: f"--{kind} {path}" for kind, path in files.items() if path is not None}
+        done = [name for kind, name in asked.items() if kind in written]
+        left = [name for kind, name in asked.items() if kind not in written]
+        print(f"tapegrad minimize: interrupted (Ctrl-C) after the run; {files_written(done, left)}", file=sys.stderr)
+        return 130
     for problem in failed:
         print(f"tapegrad minimize: error: {problem}", file=sys.stderr)
     code = EXIT.get(result.status, 1)
     return 1 if failed and code == 0 else code
 
 
-def _write(files: dict[str, str | None], fn: Any, result: Any) -> tuple[dict[str, str], list[str]]:
-    """Write the files asked for; return those written and, for any that could not be, why.
+def _write(files: dict[str, str | None], fn: Any, result: Any, written: dict[str, str]) -> list[str]:
+    """Write the files asked for, each whole or not at all, into ``written`` as they are done; return why any failed.
 
     A file that fails (no plotting extras, a full disk, a folder removed during the run) does not stop
     the others: the run is over and each file is what is left of it.
     """
-    written, failed = {}, []
+    failed = []
     for kind, path in files.items():
-        if not path:
+        if path is None:
             continue
         try:
             if kind == "csv":
@@ -170,7 +183,7 @@ def _write(files: dict[str, str | None], fn: Any, result: Any) -> tuple[dict[str
                 from tapegrad import plot
 
                 figure = plot.trajectory(result.history) if kind == "plot" else plot.landscape(fn, result.history)
-                figure.save(path, verbose=False)
+                save_plot(figure, path)
         except ImportError as e:
             failed.append(missing_extra(e, f"--{kind} {path}"))
         except OSError as e:
@@ -179,7 +192,7 @@ def _write(files: dict[str, str | None], fn: Any, result: Any) -> tuple[dict[str
             failed.append(f"could not write --{kind} {path}: {why}")
         else:
             written[kind] = path
-    return written, failed
+    return failed
 
 
 WHAT = {"csv": "every step", "plot": "the parameters over the steps", "landscape": "the path over the contours"}
