@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
+from tapegrad.optimizers import second_order
 
 O = tg.optimizers
 
@@ -34,24 +35,69 @@ def test_hessian_spans_several_variables_in_order():
     np.testing.assert_allclose(p.hessian(), exact, rtol=1e-14)
 
 
+# How many steps Newton may take on a quadratic, whatever the rounding: the first solves it up to
+# rounding; the next is at rounding noise (within the noise estimate, see the next test) and is the
+# last; one more is allowed for noise beyond the estimate, which the no-longer-shrinks rule then ends.
+# Which of these a run stops at is for rounding to decide (OpenBLAS's kernels differ), not the test.
+QUADRATIC_STEPS = 3
+
+
 def test_newton_solves_a_quadratic_in_one_step():
     a, b = _spd(5)
     r = tg.minimize(_quadratic(a, b), np.zeros(5), optimizer="newton", steps=10)
     np.testing.assert_allclose(r.history.to_pandas().filter(like="x[").iloc[1], np.linalg.solve(a, b), rtol=1e-10)
-    assert r.status == "converged" and r.steps <= 2
     assert r.history["lr"][0] == 1.0  # the full Newton step was accepted
+    assert r.status == "converged" and r.steps <= QUADRATIC_STEPS, r.message
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("seed", range(4))
+def test_newtons_noise_estimate_bounds_the_step_at_the_minimum(seed, dtype):
+    # One step from 0 lands on the minimum up to rounding; the next Newton step is then rounding noise
+    # alone, which the estimate bounds to first order in the worst case (measured: below 0.25 of it).
+    a, b = _spd(5 + 3 * seed, seed)
+    at, bt = tg.constant(a.astype(dtype)), tg.constant(b.astype(dtype))
+    x = tg.Variable(np.zeros(len(b), dtype))
+    problem = O.Problem(lambda: 0.5 * tg.reduce_sum(x * tg.linalg.matvec(at, x)) - tg.reduce_sum(bt * x), [x])
+
+    def newton_step():
+        h = problem.hessian()
+        return h, -np.linalg.solve(h, problem.flatten(problem.value_and_grad()[1]))
+
+    problem.set_flat(problem.get_flat() + newton_step()[1])
+    h, d = newton_step()
+    noise = second_order._step_noise(h, problem.get_flat(), float(np.finfo(dtype).eps))
+    assert np.all(np.abs(d) <= noise), np.max(np.abs(d) / noise)
+
+
+def test_a_polishing_step_within_rounding_noise_is_taken_and_is_the_last():
+    w = tg.Variable(np.float64(3.0))
+    problem, h, eps = O.Problem(lambda: (w - 1.0) ** 2, [w]), np.array([[2.0]]), float(np.finfo(np.float64).eps)
+    noise = second_order._step_noise(h, problem.get_flat(), eps)
+    opt = O.Newton()
+    opt._polish(problem, np.array([1e-6]), h, eps)  # above the noise: taken, and more may follow
+    opt._polish(problem, np.array([1e-9]), h, eps)
+    before = problem.get_flat()
+    opt._polish(problem, -noise / 2, h, eps)  # within it: taken (it may be the last real correction) ...
+    assert problem.get_flat() < before and int(opt.iterations) == 3
+    with pytest.raises(O.NoDescent, match="rounding noise"):  # ... and nothing after it
+        opt._polish(problem, -noise / 4, h, eps)
 
 
 def test_newton_stops_at_rounding_noise_in_either_precision():
-    # After the exact step the gradient is rounding noise; Newton must stop within a step, in either
-    # precision, not go on stepping on noise (which rounding can make look like descent).
+    # After the exact step the gradient is rounding noise; Newton must stop, in either precision, not go
+    # on stepping on noise (which rounding can make look like descent).
     a, b = _spd(5)
+    x_min = np.linalg.solve(a, b)
     for dtype in (np.float64, np.float32):
         at, bt = tg.constant(a.astype(dtype)), tg.constant(b.astype(dtype))
         f = lambda x, at=at, bt=bt: 0.5 * tg.reduce_sum(x * tg.linalg.matvec(at, x)) - tg.reduce_sum(bt * x)
         r = tg.minimize(f, np.zeros(5, dtype), optimizer="newton", steps=10)
-        assert r.status == "converged" and r.steps <= 2 and "machine precision" in r.message, r.message
-        np.testing.assert_allclose(r.x, np.linalg.solve(a, b), rtol=10 * np.finfo(dtype).eps * 50)
+        assert r.status == "converged" and r.steps <= QUADRATIC_STEPS, r.message
+        assert "machine precision" in r.message, r.message
+        # a and b rounded to dtype move the minimum by up to cond(a) eps |x| (cond(a) = 50); rounding the
+        # solve and x adds as much again: 10 cond(a) eps |x| leaves a margin for any correct arithmetic.
+        assert np.max(np.abs(r.x - x_min)) <= 10 * 50 * np.finfo(dtype).eps * np.max(np.abs(x_min))
 
 
 def test_newton_gains_every_digit_of_x_after_the_loss_stops_telling():
@@ -118,9 +164,12 @@ def test_lbfgs_keeps_at_most_memory_pairs():
 
 
 def test_at_the_minimum_the_search_reports_convergence():
+    # One Newton step lands on 2 up to the solve's rounding (exactly 2 with some, an ulp off with others);
+    # the run must then say it converged, within a step at rounding noise, rather than use its 50 steps.
     r = tg.minimize(lambda w: (w - 2.0) ** 2, np.float64(3.0), optimizer="newton", steps=50)
-    assert r.status == "converged" and r.steps == 1 and float(r.x) == 2.0
-    assert "gradient is exactly zero" in r.message
+    assert r.status == "converged" and r.steps <= 2, r.message
+    assert abs(float(r.x) - 2.0) <= np.spacing(2.0)
+    assert "exactly zero" in r.message or "machine precision" in r.message, r.message
 
 
 def test_line_search_optimizers_need_the_loss_function():
