@@ -3,11 +3,10 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 import tapegrad as tg
 from tapegrad.expr import MAX_CHARS, MAX_DEPTH, ExpressionError, parse
+from tests.optional import HealthCheck, given, settings, st
 
 # Each expression next to the same formula written in NumPy by hand.
 FORMULAS = [

@@ -6,10 +6,9 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from tapegrad.cli import main
+from tests.optional import HealthCheck, given, settings, st
 
 
 def grad_json(capsys, *argv):

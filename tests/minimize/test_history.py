@@ -9,10 +9,10 @@ import os
 import pickle
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import tapegrad as tg
+from tests.optional import needs
 
 minimize_module = importlib.import_module("tapegrad.minimize")  # tg.minimize is the function
 
@@ -39,18 +39,22 @@ def test_columns_and_values(run):
         h["v"]
 
 
+@needs("pandas")
 def test_to_pandas(run):
     df = run.history.to_pandas()
     assert list(df.columns) == run.history.columns and df["step"].dtype.kind == "i"
     np.testing.assert_array_equal(df["w"], run.history["w"])
 
 
+@needs("pandas")
 def test_csv_round_trip_is_exact(run, tmp_path):
     path = tmp_path / "h.csv"
     run.history.to_csv(path)
     with open(path) as f:
         rows = list(csv.reader(f))
     assert rows[0] == run.history.columns and len(rows) == 10
+    import pandas as pd
+
     back = pd.read_csv(path)
     for c in run.history.columns:
         np.testing.assert_array_equal(back[c], run.history[c])

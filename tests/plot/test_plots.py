@@ -9,6 +9,8 @@ import pytest
 
 import tapegrad as tg
 
+pytest.importorskip("plotnine", reason="plots need the plot extra: pip install 'tapegrad[plot]'")
+
 SRC = os.path.join(os.path.dirname(__file__), "..", "..", "src")
 
 
