@@ -196,13 +196,14 @@ class ConcreteFunction:
     """
 
     def __init__(self, function: Function, key: Any, name: str, replay: Callable[..., Any] | None,
-                 source: str, reason: str | None) -> None:
+                 source: str, reason: str | None, assigns: tuple = ()) -> None:
         self._function = function
         self._key = key
         self.name = name
         self.replay = replay
         self.source = source
         self.reason = reason
+        self.assigns = assigns  # the Variables a replay assigns to
 
     @property
     def compiled(self) -> bool:
@@ -450,7 +451,8 @@ class _Tracer:
         self.names.update(W=_wrap, fit=fit)
         namespace = dict(self.names)
         exec(compile(source, f"<tg.function {name}>", "exec"), namespace)  # our generated code only
-        return ConcreteFunction(function, key, name, namespace["replay"], source, None)
+        assigns = tuple(var for var, _ in self.saved.values())
+        return ConcreteFunction(function, key, name, namespace["replay"], source, None, assigns)
 
     def output(self, x: Any) -> str:
         t = type(x)
