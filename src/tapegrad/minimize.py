@@ -492,9 +492,11 @@ def _as_variable(leaf: Any, name: str) -> Variable:
 
 # -- the compiled path -----------------------------------------------------------------------------
 
-# Replays a trace must have had when the Python state fn reads changes, for fn to be traced again
-# rather than run eagerly from then on: a trace costs a few evaluations.
+# When the Python state fn reads changes, fn is traced again if it is one of the first FREE_RETRACES
+# changes, or if the trace was replayed RETRACE_AFTER times; else the rest of the run is eager, as
+# tracing (and checking the trace) costs a few evaluations.
 RETRACE_AFTER = 20
+FREE_RETRACES = 2
 
 
 class _CompiledProblem(Problem):
@@ -572,7 +574,10 @@ class _CompiledProblem(Problem):
         self._traced_at = self.nfev
         self._check_grads(grads)
         concrete = traced.get_concrete_function()
-        if concrete.compiled:
+        changed = self._watch.changed() if self._watch is not None else ""
+        if changed:
+            self.reason, self._calls = _changes_itself(changed), 2
+        elif concrete.compiled:
             self._replay, self._assigns = concrete.replay, concrete.assigns
             if self._strict:
                 self.compiled, self.reason = True, None
@@ -584,6 +589,8 @@ class _CompiledProblem(Problem):
         return _to_float(loss), self._arrays(grads)
 
     def _verify(self) -> tuple[float, list]:
+        if self._guard is not None and self._guard() != -1:  # a callback changed it since the trace
+            return self._changed()
         before = [v._value for v in self._assigns]
         loss, grads = super().value_and_grad()
         after = [v._value for v in self._assigns]
@@ -598,8 +605,7 @@ class _CompiledProblem(Problem):
         if same and not changed and _leaves(self._arg) == self._leaves:
             self.compiled, self.reason = True, None if self._note is None else f"compiled; {self._note}"
         elif changed or same:
-            self.reason = f"fn changes Python state it reads ({changed or 'its argument'}), which compiled code " \
-                          "would not do"
+            self.reason = _changes_itself(changed or "its argument")
         else:
             self.reason = ("the function's result depends on Python state that changes between calls (a counter, "
                            "a random draw, ...), which compiled code would freeze")
@@ -609,7 +615,7 @@ class _CompiledProblem(Problem):
         """The Python state fn reads changed since the trace: trace again, or go on eagerly."""
         what, k, replays = self._watch.changed(), self.nfev, self.nfev - self._traced_at
         self.compiled, self._replay, self._guard = False, None, None
-        if replays >= RETRACE_AFTER:
+        if replays >= RETRACE_AFTER or self._retraces < FREE_RETRACES:
             self._retraces += 1
             self._first = self._first or f"{what}, after {k} evaluations"
             self._note = (f"fn was traced again {self._retraces} time(s) as Python state it reads changed (first "
@@ -630,6 +636,10 @@ class _CompiledProblem(Problem):
         self.reason = reason
         self._calls = 2  # never trace
         return super().value_and_grad()
+
+
+def _changes_itself(what: str) -> str:
+    return f"fn changes Python state it reads ({what}), which compiled code would not do"
 
 
 def _leaves(x: Any) -> tuple:
