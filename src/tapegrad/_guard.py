@@ -34,6 +34,7 @@ __all__ = ["MAX_WATCHED_BYTES", "Unprovable", "Watch", "watch"]
 # check costs more than compiled code saves on a step.
 MAX_WATCHED_BYTES = 1 << 20
 _MAX_CHECKS = 256
+_SMALL = 1 << 14  # bytes: arrays up to this size are compared as a bytes copy, the fastest way for them
 _LIBRARIES = ("numpy", "tapegrad", "math", "cmath", "operator")
 _RANDOM = ("numpy.random",)
 # Builtins with no side effects and no hidden state (print is left out: compiled code would print once).
@@ -188,8 +189,16 @@ class _Walker:
         if self.nbytes > MAX_WATCHED_BYTES:
             raise Unprovable(f"it reads {self.nbytes / 2**20:.1f} MiB of NumPy arrays; checking them for changes "
                              "before every step would cost more than compiled code saves")
-        # Bytes, not values: -0.0 and 0.0, or two NaNs, can give different results.
-        self.add("{0}.tobytes() != {1} or {0}.shape != {2} or {0}.dtype != {3}", (a, a.tobytes(), a.shape, a.dtype),
+        # Bits, not values: -0.0 and 0.0, or two NaNs, can give different results.
+        if a.nbytes <= _SMALL or a.dtype.itemsize not in (1, 2, 4, 8):
+            self.add("{0}.tobytes() != {1} or {0}.shape != {2} or {0}.dtype != {3}",
+                     (a, a.tobytes(), a.shape, a.dtype), f"the NumPy array {label!r}")
+            return
+        # Larger ones as unsigned integers, into a buffer of their own: a bytes copy per check would
+        # make the allocator hand memory back and forth, which slows every NumPy call around it.
+        bits = np.dtype(f"u{a.dtype.itemsize}")
+        self.add("{0}.shape != {1} or {0}.dtype != {2} or {3}({0}.view({4}), {5}, out={6}).any()",
+                 (a, a.shape, a.dtype, np.not_equal, bits, a.view(bits).copy(), np.empty(a.shape, bool)),
                  f"the NumPy array {label!r}")
 
     def function(self, fn: types.FunctionType, label: str) -> None:
