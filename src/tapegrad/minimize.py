@@ -79,8 +79,9 @@ class MinimizeResult:
     there), ``grad``, ``steps`` (updates made), ``status`` (converged / max_steps / diverged /
     interrupted), ``message``, ``success`` (True unless it diverged or was interrupted),
     ``history`` (a ``History``), ``nfev`` (evaluations of the function), ``optimizer``,
-    ``compiled`` (True when the loss and gradient were replayed as compiled code, see
-    ``minimize``'s ``compile``) and ``compile_reason`` (why not, when False).
+    ``compiled`` (True when the loss and gradient were replayed as compiled code at the end of
+    the run, see ``minimize``'s ``compile``) and ``compile_reason`` (why not, when False; when True,
+    None, or what Python state changed so that ``fn`` was traced again).
 
     >>> import tapegrad as tg
     >>> r = tg.minimize(lambda w: w ** 2, 1.0, steps=10)
@@ -183,12 +184,17 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
     - ``progress``: a progress bar (tqdm) on stderr; None shows it on runs longer than half a
       second when stderr is a terminal or in a notebook.
     - ``compile``: evaluate the loss and gradient with ``tg.function``'s compiled code, several
-      times faster on small problems; the results are the same bit for bit. ``"auto"`` (default)
-      compiles when ``fn`` traces cleanly and gives the same result as ``fn`` run eagerly at the
-      second evaluation, and runs eagerly otherwise (Python control flow on values, ``float(w)``,
-      random draws or other Python state changing between calls); ``True`` always replays the
-      trace (an error if ``fn`` cannot be traced), so Python state ``fn`` reads is frozen as it was
-      at the first call; ``False`` always runs ``fn`` eagerly. ``result.compiled`` tells which.
+      times faster on small problems. ``"auto"`` (default) gives the results of ``False`` bit for
+      bit: it compiles when ``fn`` traces cleanly, reads only Python state that can be watched
+      (numbers, strings, tuples, NumPy arrays up to 1 MiB in all, Variables, tensors, modules'
+      attributes, functions it calls, by the same rules) and gives the eager result at the second
+      evaluation; before every replay it checks that what ``fn`` reads is unchanged (a global or
+      closure variable rebound, an array changed in place, by a callback say), and traces again or
+      goes on eagerly when it changed. It runs eagerly when ``fn`` has Python control flow on values
+      (``float(w)``), draws random numbers, prints, assigns outer names or reads lists, dicts or
+      objects' attributes. ``True`` always replays the trace (an error if ``fn`` cannot be traced),
+      so Python state ``fn`` reads is frozen as it was at the first call, as with ``tf.function``;
+      ``False`` always runs ``fn`` eagerly. ``result.compiled`` and ``result.compile_reason`` tell.
 
     >>> import numpy as np
     >>> import tapegrad as tg
@@ -514,8 +520,8 @@ class _CompiledProblem(Problem):
     - the second call runs ``fn`` eagerly and the replay beside it (undoing the replay's Variable
       assignments): a difference, or fn changing the state it reads, keeps the run eager;
     - before every replay the Watch is checked: when something changed (a callback rebinding a global,
-      an array changed in place), fn is traced again, or, when the trace had fewer than
-      ``RETRACE_AFTER`` replays, the rest of the run is eager.
+      an array changed in place), fn is traced again (the first ``FREE_RETRACES`` times, and whenever
+      the trace had at least ``RETRACE_AFTER`` replays), or else the rest of the run is eager.
     """
 
     def __init__(self, fn: Callable[..., Any], arg: Any, variables: list, mode: bool | str) -> None:
@@ -532,6 +538,7 @@ class _CompiledProblem(Problem):
         self._replay: Callable[[], tuple] | None = None
         self._assigns: tuple = ()
         self._watch: Watch | None = None
+        self._leaves: tuple = ()  # fn's argument as the trace found it
         self._guard: Callable[[], int] | None = None  # the Watch's check; None when there is nothing to watch
         self._strict = mode is True
         self._calls = 0  # evaluations since the last trace
