@@ -374,7 +374,7 @@ def _change(kind, value, arr, box, var):
 finite = st.floats(-3.0, 3.0, allow_nan=False, width=64) | st.sampled_from([0.0, -0.0, 1.0])
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(picks=st.lists(st.integers(0, 6), min_size=1, max_size=4, unique=True),
        changes=st.lists(st.tuples(st.integers(0, 39), st.integers(0, 3), finite), max_size=6),
        optimizer=st.sampled_from(["sgd", "adam", "lbfgs"]))
