@@ -12,11 +12,17 @@ signature, silently and correctly: Python control flow on a tensor's value (``if
 ``float(x)``, ``x.numpy()``), a new ``tg.Variable``, a random draw. Python numbers in the
 arguments are part of the signature (a new value traces again), as in TensorFlow; other Python
 values the function reads (globals, closures) are taken as they were when it was traced.
+
+Each ``Function`` keeps the traces of its ``CACHE_SIZE`` (128) most recently used signatures; an
+older one is dropped, and traced again if it comes back. Python floats in the arguments are told
+apart by their bits: every NaN of one bit pattern is one signature, and 0.0 and -0.0 are two (they
+give different results, e.g. ``1 / x``).
 """
 from __future__ import annotations
 
 import functools
 import operator
+import struct
 import sys
 import warnings
 from collections.abc import Callable
@@ -32,6 +38,10 @@ _new = object.__new__
 # Forwards that are Python operators are written as operators: no call at all.
 _INFIX = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/"}
 _RETRACE_WARNING = 10  # signatures traced before the user is told why it keeps tracing
+# Traces kept per Function. TensorFlow warns from a handful of retraces on; a program that needs more
+# than a hundred signatures alive at once gains little from tracing them all.
+CACHE_SIZE = 128
+_bits = struct.Struct("<d").pack
 
 
 def function(func: Callable[..., Any] | None = None, input_signature: Any = None, autograph: bool = True,
@@ -42,7 +52,10 @@ def function(func: Callable[..., Any] | None = None, input_signature: Any = None
     """Compile ``func`` to straight-line NumPy, traced once per input signature (TensorFlow's ``tf.function``).
 
     The options TensorFlow takes are accepted; none changes what tapegrad does, except
-    ``input_signature``, which is not supported (tapegrad traces per shape and dtype anyway).
+    ``input_signature``, which is not supported (tapegrad traces per shape and dtype anyway), and
+    ``reduce_retracing`` (or its old name ``experimental_relax_shapes``): tapegrad's traces are for
+    one shape each, so with it a call whose tensors differ only in shape from a traced signature
+    (same structure, dtypes and ranks) runs eagerly rather than tracing again, with the same results.
     Functions with Python control flow on tensor values run eagerly, with the same results.
 
     >>> import tapegrad as tg
@@ -61,9 +74,10 @@ def function(func: Callable[..., Any] | None = None, input_signature: Any = None
     if input_signature is not None:
         raise NotImplementedError("tg.function: input_signature is not supported; leave it out (tapegrad "
                                   "traces once per argument shape and dtype)")
+    reduce = bool(reduce_retracing or experimental_relax_shapes)
     if func is None:
-        return lambda f: Function(f)
-    return Function(func)
+        return lambda f: Function(f, reduce_retracing=reduce)
+    return Function(func, reduce_retracing=reduce)
 
 
 class Function:
@@ -71,6 +85,7 @@ class Function:
 
     ``get_concrete_function(*args)`` tells whether a signature compiled (``.compiled``), and
     why not (``.reason``); ``experimental_get_tracing_count()`` how many signatures were traced.
+    The traces of the ``CACHE_SIZE`` most recently used signatures are kept.
 
     >>> import tapegrad as tg
     >>> f = tg.function(lambda x: x * x + 1.0)
@@ -80,12 +95,16 @@ class Function:
     1
     """
 
-    def __init__(self, python_function: Callable[..., Any]) -> None:
+    def __init__(self, python_function: Callable[..., Any], reduce_retracing: bool = False) -> None:
         if not callable(python_function):
             raise TypeError(f"tg.function needs a function to compile, not {type(python_function).__name__}")
         self._fn = python_function
+        # In order of use, the most recent last (a dict keeps insertion order): the first is the one to drop.
         self._cache: dict[Any, ConcreteFunction] = {}
+        self._last: ConcreteFunction | None = None  # the entry at the end of _cache
         self._traces = 0
+        self._reduce = reduce_retracing
+        self._ranks: set = set()  # with reduce_retracing: signatures traced, with shapes cut down to ranks
         functools.update_wrapper(self, python_function)
 
     @property
@@ -108,7 +127,11 @@ class Function:
         key, feed = _signature(args, kwargs)
         concrete = self._cache.get(key)
         if concrete is None:
+            if self._reduce and _signature(args, kwargs, ranks=True)[0] in self._ranks:
+                return self._fn(*args, **kwargs)  # a new shape of a traced signature: not traced again
             return self._trace(key, args, kwargs, keep_effects=True)[1]
+        if concrete is not self._last:
+            self._used(key, concrete)
         if concrete.replay is None:
             return self._fn(*args, **kwargs)
         return concrete.replay(*feed)
@@ -128,7 +151,14 @@ class Function:
         concrete = self._cache.get(key)
         if concrete is None:
             concrete = self._trace(key, args, kwargs, keep_effects=False)[0]
+        elif concrete is not self._last:
+            self._used(key, concrete)
         return concrete
+
+    def _used(self, key: Any, concrete: ConcreteFunction) -> None:
+        del self._cache[key]
+        self._cache[key] = concrete
+        self._last = concrete
 
     def _trace(self, key: Any, args: tuple, kwargs: dict, keep_effects: bool) -> tuple:
         tracer = _Tracer()
@@ -145,8 +175,12 @@ class Function:
                 tracer.undo_assignments()
         self._traces += 1
         concrete = tracer.compile(self, key, result, getattr(self._fn, "__name__", "function"))
-        self._cache[key] = concrete
-        if len(self._cache) == _RETRACE_WARNING:
+        self._cache[key] = self._last = concrete
+        if len(self._cache) > CACHE_SIZE:
+            del self._cache[next(iter(self._cache))]
+        if self._reduce:
+            self._ranks.add(_signature(args, kwargs, ranks=True)[0])
+        if self._traces == _RETRACE_WARNING:
             warnings.warn(
                 f"tg.function traced {concrete.name} for {_RETRACE_WARNING} different input signatures. Each new "
                 "shape, dtype or Python number in the arguments traces again; pass values that change from call "
@@ -162,13 +196,14 @@ class ConcreteFunction:
     """
 
     def __init__(self, function: Function, key: Any, name: str, replay: Callable[..., Any] | None,
-                 source: str, reason: str | None) -> None:
+                 source: str, reason: str | None, assigns: tuple = ()) -> None:
         self._function = function
         self._key = key
         self.name = name
         self.replay = replay
         self.source = source
         self.reason = reason
+        self.assigns = assigns  # the Variables a replay assigns to
 
     @property
     def compiled(self) -> bool:
@@ -190,46 +225,56 @@ class ConcreteFunction:
 
 # ---- the input signature --------------------------------------------------------------------------
 
-def _signature(args: tuple, kwargs: dict) -> tuple:
-    """(hashable key, values the replay takes): tensors by shape and dtype, Python values by value."""
+def _signature(args: tuple, kwargs: dict, ranks: bool = False) -> tuple:
+    """(hashable key, values the replay takes): tensors by shape and dtype, Python values by value.
+
+    With ``ranks``, tensors are keyed by rank instead of shape (for ``reduce_retracing``).
+    """
     if not kwargs and not args:
         return (), ()
     key: list = []
     feed: list = []
     seen: dict[int, int] = {}
-    _walk_signature(args, key, feed, seen)
+    _walk_signature(args, key, feed, seen, ranks)
     if kwargs:
         key.append("**")
-        _walk_signature({k: kwargs[k] for k in sorted(kwargs)}, key, feed, seen)
+        _walk_signature({k: kwargs[k] for k in sorted(kwargs)}, key, feed, seen, ranks)
     return tuple(key), feed
 
 
-def _walk_signature(x: Any, key: list, feed: list, seen: dict) -> None:
+def _walk_signature(x: Any, key: list, feed: list, seen: dict, ranks: bool) -> None:
     t = type(x)
     if t is Tensor:
         v = x._value
-        key.append((v.shape, v.dtype))
+        key.append((len(v.shape) if ranks else v.shape, v.dtype))
         feed.append(v)
     elif t is Variable:
         # By position, not identity (a new Variable of the same shape reuses the trace); the
         # first position of each Variable is kept so f(v, v) and f(v, w) trace apart.
         first = seen.setdefault(id(x), len(key))
-        key.append(("var", x._value.shape, x._value.dtype, x._trainable, first))
+        shape = x._value.shape
+        key.append(("var", len(shape) if ranks else shape, x._value.dtype, x._trainable, first))
         feed.append(x)
     elif t is list or t is tuple or (isinstance(x, tuple) and hasattr(x, "_fields")):
         key.append((t, len(x)))
         for item in x:
-            _walk_signature(item, key, feed, seen)
+            _walk_signature(item, key, feed, seen, ranks)
     elif t is dict:
         key.append((dict, tuple(x)))
         for item in x.values():
-            _walk_signature(item, key, feed, seen)
+            _walk_signature(item, key, feed, seen, ranks)
     elif isinstance(x, (xp.ndarray, xp.generic)):
-        key.append(("array", x.shape, x.dtype))
+        key.append(("array", x.ndim if ranks else x.shape, x.dtype))
         feed.append(to_array(x))
     elif isinstance(x, Operand):
-        key.append((t, x._value.shape, x._value.dtype))
+        key.append((t, x._value.ndim if ranks else x._value.shape, x._value.dtype))
         feed.append(x._value)
+    elif t is float:
+        # By bits: NaN != NaN would miss the cache every time, and 0.0 == -0.0 would give 1 / -0.0 the
+        # trace of 1 / 0.0.
+        key.append((float, _bits(x)))
+    elif t is complex:
+        key.append((complex, _bits(x.real), _bits(x.imag)))
     else:
         try:
             hash(x)
@@ -406,7 +451,8 @@ class _Tracer:
         self.names.update(W=_wrap, fit=fit)
         namespace = dict(self.names)
         exec(compile(source, f"<tg.function {name}>", "exec"), namespace)  # our generated code only
-        return ConcreteFunction(function, key, name, namespace["replay"], source, None)
+        assigns = tuple(var for var, _ in self.saved.values())
+        return ConcreteFunction(function, key, name, namespace["replay"], source, None, assigns)
 
     def output(self, x: Any) -> str:
         t = type(x)

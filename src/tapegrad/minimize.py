@@ -9,14 +9,12 @@ recording every step.
 """
 from __future__ import annotations
 
-import dis
 import inspect
 import math
 import numbers
 import os
 import sys
 import time
-import types
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -25,6 +23,7 @@ import numpy as np
 from tapegrad._core import nest
 from tapegrad._core.record import STATE
 from tapegrad._core.tensor import Operand, Variable
+from tapegrad._guard import Unprovable, Watch, watch
 from tapegrad.function import function
 from tapegrad.history import History, picklable_or_none
 from tapegrad.optimizers import (
@@ -80,8 +79,9 @@ class MinimizeResult:
     there), ``grad``, ``steps`` (updates made), ``status`` (converged / max_steps / diverged /
     interrupted), ``message``, ``success`` (True unless it diverged or was interrupted),
     ``history`` (a ``History``), ``nfev`` (evaluations of the function), ``optimizer``,
-    ``compiled`` (True when the loss and gradient were replayed as compiled code, see
-    ``minimize``'s ``compile``) and ``compile_reason`` (why not, when False).
+    ``compiled`` (True when the loss and gradient were replayed as compiled code at the end of
+    the run, see ``minimize``'s ``compile``) and ``compile_reason`` (why not, when False; when True,
+    None, or what Python state changed so that ``fn`` was traced again).
 
     >>> import tapegrad as tg
     >>> r = tg.minimize(lambda w: w ** 2, 1.0, steps=10)
@@ -184,12 +184,17 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
     - ``progress``: a progress bar (tqdm) on stderr; None shows it on runs longer than half a
       second when stderr is a terminal or in a notebook.
     - ``compile``: evaluate the loss and gradient with ``tg.function``'s compiled code, several
-      times faster on small problems; the results are the same bit for bit. ``"auto"`` (default)
-      compiles when ``fn`` traces cleanly and gives the same result as ``fn`` run eagerly at the
-      second evaluation, and runs eagerly otherwise (Python control flow on values, ``float(w)``,
-      random draws or other Python state changing between calls); ``True`` always replays the
-      trace (an error if ``fn`` cannot be traced), so Python state ``fn`` reads is frozen as it was
-      at the first call; ``False`` always runs ``fn`` eagerly. ``result.compiled`` tells which.
+      times faster on small problems. ``"auto"`` (default) gives the results of ``False`` bit for
+      bit: it compiles when ``fn`` traces cleanly, reads only Python state that can be watched
+      (numbers, strings, tuples, NumPy arrays up to 1 MiB in all, Variables, tensors, modules'
+      attributes, functions it calls, by the same rules) and gives the eager result at the second
+      evaluation; before every replay it checks that what ``fn`` reads is unchanged (a global or
+      closure variable rebound, an array changed in place, by a callback say), and traces again or
+      goes on eagerly when it changed. It runs eagerly when ``fn`` has Python control flow on values
+      (``float(w)``), draws random numbers, prints, assigns outer names or reads lists, dicts or
+      objects' attributes. ``True`` always replays the trace (an error if ``fn`` cannot be traced),
+      so Python state ``fn`` reads is frozen as it was at the first call, as with ``tf.function``;
+      ``False`` always runs ``fn`` eagerly. ``result.compiled`` and ``result.compile_reason`` tell.
 
     >>> import numpy as np
     >>> import tapegrad as tg
@@ -493,16 +498,30 @@ def _as_variable(leaf: Any, name: str) -> Variable:
 
 # -- the compiled path -----------------------------------------------------------------------------
 
+# When the Python state fn reads changes, fn is traced again if it is one of the first FREE_RETRACES
+# changes, or if the trace was replayed RETRACE_AFTER times; else the rest of the run is eager, as
+# tracing (and checking the trace) costs a few evaluations.
+RETRACE_AFTER = 20
+FREE_RETRACES = 2
+
+
 class _CompiledProblem(Problem):
     """A Problem whose ``value_and_grad`` replays ``tg.function``'s code for the loss and its gradient.
 
     Only the loss and gradient are compiled; optimizers update the Variables eagerly, and the
     compiled code reads them afresh at each call. ``value`` and ``hessian`` stay eager.
 
-    The first call traces (its results are eager ones). With ``mode="auto"`` the second call runs
-    ``fn`` eagerly and the replay beside it: a difference means ``fn`` reads Python state that
-    changes between calls (a counter, a random draw, a batch iterator), which a trace would
-    freeze, so the run stays eager. Until then, ``fn`` runs as often as it would eagerly.
+    The first call traces (its results are eager ones). With ``mode="auto"`` the result must be
+    eager's bit for bit, always, so:
+
+    - before tracing, a ``Watch`` notes the Python state fn reads (globals, closure variables, NumPy
+      arrays, module attributes, the functions it calls); state it cannot watch (a list, an object's
+      attributes, a random draw, ``print``) keeps the run eager;
+    - the second call runs ``fn`` eagerly and the replay beside it (undoing the replay's Variable
+      assignments): a difference, or fn changing the state it reads, keeps the run eager;
+    - before every replay the Watch is checked: when something changed (a callback rebinding a global,
+      an array changed in place), fn is traced again (the first ``FREE_RETRACES`` times, and whenever
+      the trace had at least ``RETRACE_AFTER`` replays), or else the rest of the run is eager.
     """
 
     def __init__(self, fn: Callable[..., Any], arg: Any, variables: list, mode: bool | str) -> None:
@@ -515,20 +534,25 @@ class _CompiledProblem(Problem):
                 return loss, None  # _check says what is wrong, rather than tape.gradient
             return loss, tape.gradient(loss, self.variables)
 
-        # The Variables are captured, not passed: a call with no argument skips the signature walk.
-        self._function = function(loss_and_grads)
+        self._fn, self._arg, self._loss_and_grads = fn, arg, loss_and_grads
         self._replay: Callable[[], tuple] | None = None
+        self._assigns: tuple = ()
+        self._watch: Watch | None = None
+        self._leaves: tuple = ()  # fn's argument as the trace found it
+        self._guard: Callable[[], int] | None = None  # the Watch's check; None when there is nothing to watch
         self._strict = mode is True
-        self._calls = 0
+        self._calls = 0  # evaluations since the last trace
+        self._traced_at = 0  # nfev after the last trace
+        self._retraces = 0
+        self._note: str | None = None  # why fn was traced again, for compile_reason
+        self._first = ""  # the first change that made it trace again
         self.compiled = False
         self.reason: str | None = "the run ended before the second evaluation, where compiled code starts"
-        if not self._strict:
-            state = _python_state(fn)
-            if state:
-                self._calls, self.reason = 2, state  # stay eager
 
     def value_and_grad(self) -> tuple[float, list]:
         if self.compiled:
+            if self._guard is not None and self._guard() != -1:
+                return self._changed()
             loss, grads = self._replay()
             self.nfev += 1
             return _to_float(loss), self._arrays(grads)
@@ -543,13 +567,25 @@ class _CompiledProblem(Problem):
         if STATE.tapes or STATE.hooks:
             # A tape or tracer outside must see every op, so tg.function would run eagerly anyway.
             return self._eager("minimize runs inside a GradientTape or a tg.function trace")
-        loss, grads = self._function()
+        if not self._strict:
+            try:
+                self._watch = watch(self._fn)  # the state as the trace will find it
+            except Unprovable as e:
+                return self._eager(str(e))
+            self._guard = self._watch.check if len(self._watch) else None
+            self._leaves = _leaves(self._arg)
+        traced = function(self._loss_and_grads)  # a new Function: a new trace, whatever was traced before
+        loss, grads = traced()
         self._check(loss)
         self.nfev += 1
+        self._traced_at = self.nfev
         self._check_grads(grads)
-        concrete = self._function.get_concrete_function()
-        if concrete.compiled:
-            self._replay = concrete.replay
+        concrete = traced.get_concrete_function()
+        changed = self._watch.changed() if self._watch is not None else ""
+        if changed:
+            self.reason, self._calls = _changes_itself(changed), 2
+        elif concrete.compiled:
+            self._replay, self._assigns = concrete.replay, concrete.assigns
             if self._strict:
                 self.compiled, self.reason = True, None
         elif self._strict:
@@ -560,14 +596,45 @@ class _CompiledProblem(Problem):
         return _to_float(loss), self._arrays(grads)
 
     def _verify(self) -> tuple[float, list]:
+        if self._guard is not None and self._guard() != -1:  # a callback changed it since the trace
+            return self._changed()
+        before = [v._value for v in self._assigns]
         loss, grads = super().value_and_grad()
+        after = [v._value for v in self._assigns]
+        for v, value in zip(self._assigns, before):  # the replay starts where eager code started
+            v._value = value
         r_loss, r_grads = self._replay()
-        if _same(loss, _to_float(r_loss)) and all(_same(a, b) for a, b in zip(grads, self._arrays(r_grads))):
-            self.compiled, self.reason = True, None
+        same = _same(loss, _to_float(r_loss)) and all(_same(a, b) for a, b in zip(grads, self._arrays(r_grads))) \
+            and all(_same(v._value, a) for v, a in zip(self._assigns, after))
+        for v, value in zip(self._assigns, after):  # eager code's assignments are the ones that happened
+            v._value = value
+        changed = self._watch.changed() if self._watch is not None else ""
+        if same and not changed and _leaves(self._arg) == self._leaves:
+            self.compiled, self.reason = True, None if self._note is None else f"compiled; {self._note}"
+        elif changed or same:
+            self.reason = _changes_itself(changed or "its argument")
         else:
             self.reason = ("the function's result depends on Python state that changes between calls (a counter, "
                            "a random draw, ...), which compiled code would freeze")
         return loss, grads
+
+    def _changed(self) -> tuple[float, list]:
+        """The Python state fn reads changed since the trace: trace again, or go on eagerly."""
+        what, k, replays = self._watch.changed(), self.nfev, self.nfev - self._traced_at
+        self.compiled, self._replay, self._guard = False, None, None
+        if replays >= RETRACE_AFTER or self._retraces < FREE_RETRACES:
+            self._retraces += 1
+            self._first = self._first or f"{what}, after {k} evaluations"
+            self._note = (f"fn was traced again {self._retraces} time(s) as Python state it reads changed (first "
+                          f"{self._first})")
+            self.reason = f"{self._note}; the run ended before compiled code resumed"
+            self._calls = 0
+            return self.value_and_grad()
+        self._calls = 2  # never trace again
+        self.reason = (f"{what} changed after {k} evaluations of fn, {replays} after its trace: compiled code ran "
+                       "until then and the rest of the run eagerly, since tracing again so often would cost more "
+                       "than it saves")
+        return super().value_and_grad()
 
     def _arrays(self, grads: list) -> list:
         return [z if g is None else g._value for g, z in zip(grads, self._zeros)]
@@ -578,70 +645,23 @@ class _CompiledProblem(Problem):
         return super().value_and_grad()
 
 
-# Values a function may read that a trace can safely take as constants.
-_FROZEN = (int, float, complex, str, bytes, type(None), range, np.generic, np.ndarray, np.dtype, Operand, type,
-           types.ModuleType, types.BuiltinFunctionType)
+def _changes_itself(what: str) -> str:
+    return f"fn changes Python state it reads ({what}), which compiled code would not do"
 
 
-def _python_state(fn: Any, depth: int = 0, seen: set | None = None) -> str:
-    """Why ``fn`` may depend on Python state that changes between calls ('' when it seems not to).
-
-    A trace freezes such state, so "auto" runs these functions eagerly: ones that assign to a
-    global or nonlocal name, or read a captured or global value that can change in place (a list,
-    a dict, an object's attributes). NumPy arrays count as constant data, as in ``tg.function``.
-    """
-    seen = set() if seen is None else seen
-    if id(fn) in seen or isinstance(fn, _FROZEN):
-        return ""
-    seen.add(id(fn))
-    if isinstance(fn, types.MethodType):
-        return _python_state(fn.__func__, depth, seen) or _value_state(fn.__self__, "self", depth, seen)
-    if not isinstance(fn, types.FunctionType):
-        return f"{type(fn).__name__} objects are not checked for Python state; pass compile=True to compile it"
-    if fn.__module__ and fn.__module__.split(".")[0] in ("tapegrad", "numpy"):
-        return ""
-    code = fn.__code__
-    cells = dict(zip(code.co_freevars, fn.__closure__ or ()))
-    for co in _code_objects(code):
-        for ins in dis.get_instructions(co):
-            if ins.opname == "STORE_GLOBAL" or (ins.opname == "STORE_DEREF" and ins.argval in cells):
-                return f"{fn.__name__} assigns to the outer name {ins.argval!r}, so its result may change between calls"
-            if ins.opname == "LOAD_GLOBAL" and ins.argval in fn.__globals__:
-                why = _value_state(fn.__globals__[ins.argval], ins.argval, depth, seen)
-            elif ins.opname == "LOAD_DEREF" and ins.argval in cells:
-                try:
-                    why = _value_state(cells[ins.argval].cell_contents, ins.argval, depth, seen)
-                except ValueError:  # an empty cell: defined later
-                    why = ""
-            else:
-                continue
-            if why:
-                return why
-    return ""
-
-
-def _value_state(value: Any, name: str, depth: int, seen: set) -> str:
-    if isinstance(value, _FROZEN):
-        return ""
-    if isinstance(value, (tuple, frozenset)):
-        return next((w for w in (_value_state(v, name, depth, seen) for v in value) if w), "")
-    if isinstance(value, (types.FunctionType, types.MethodType)):
-        return _python_state(value, depth + 1, seen) if depth < 4 else ""
-    return f"it reads {name!r}, a {type(value).__name__} whose contents may change between calls"
-
-
-def _code_objects(code: types.CodeType) -> list[types.CodeType]:
-    out = [code]
-    for c in code.co_consts:
-        if isinstance(c, types.CodeType):
-            out.extend(_code_objects(c))
-    return out
+def _leaves(x: Any) -> tuple:
+    """x's containers and leaves, by identity: whether fn changed its argument's structure."""
+    if type(x) in (list, tuple):
+        return (type(x), tuple(_leaves(i) for i in x))
+    if type(x) is dict:
+        return (dict, tuple((k, _leaves(v)) for k, v in x.items()))
+    return (id(x),)
 
 
 def _same(a: Any, b: Any) -> bool:
-    """Equal bit for bit in value, shape and dtype (NaN equal to NaN)."""
+    """Equal bit for bit in value, shape and dtype (-0.0 is not 0.0; NaN is NaN when its bits are)."""
     a, b = np.asarray(a), np.asarray(b)
-    return a.dtype == b.dtype and a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=True))
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
 
 
 # -- the run ---------------------------------------------------------------------------------------

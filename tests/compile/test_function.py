@@ -2,6 +2,8 @@
 and falls back to eager (with the same results) when a trace cannot be replayed."""
 from __future__ import annotations
 
+import gc
+import tracemalloc
 import warnings
 from collections import namedtuple
 
@@ -9,6 +11,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
+from tapegrad.function import CACHE_SIZE
 
 
 def _descend_eagerly(w0: float, lr: float, steps: int) -> np.float32:
@@ -285,3 +288,73 @@ def test_a_traced_exponent_is_not_taken_for_the_constant_it_was_when_traced():
     for p in (2.0, 3.0, 0.5):  # traced with p == 2, where the rule has a shortcut
         np.testing.assert_allclose(dpow(x, tg.constant(p, tg.float64)).numpy(), p * 1.5 ** (p - 1), rtol=1e-15)
     assert dpow.get_concrete_function(x, tg.constant(2.0, tg.float64)).compiled
+
+
+def test_a_nan_argument_hits_the_cache_and_signed_zeros_trace_apart():
+    f = tg.function(lambda x, s: x / s)
+    one = tg.constant(1.0)
+    for _ in range(100):
+        assert np.isnan(f(one, float("nan")).numpy())
+    assert f.experimental_get_tracing_count() == 1
+    # 0.0 == -0.0 as Python values, but 1 / 0.0 and 1 / -0.0 differ: one trace must not answer for both.
+    with np.errstate(divide="ignore"):
+        assert f(one, 0.0).numpy() == np.inf and f(one, -0.0).numpy() == -np.inf
+    assert f.experimental_get_tracing_count() == 3
+    g = tg.function(lambda x, s: x)
+    for s in [complex(0.0, 0.0), complex(0.0, -0.0)] + [complex("nan+nanj")] * 10:
+        g(one, s)
+    assert g.experimental_get_tracing_count() == 3
+
+
+def test_the_trace_cache_keeps_the_most_recently_used_signatures():
+    f = tg.function(lambda x: x * 2.0 + 1.0)
+    size = CACHE_SIZE
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for n in range(1, size + 1):
+            f(tg.zeros((n,)))
+        assert f.experimental_get_tracing_count() == size
+        f(tg.zeros((1,)))  # used again: now the most recent
+        f(tg.zeros((size + 1,)))  # one more: drops the least recently used, (2,)
+        assert f.experimental_get_tracing_count() == size + 1
+        f(tg.zeros((1,)))
+        assert f.experimental_get_tracing_count() == size + 1
+        f(tg.zeros((2,)))  # dropped: traced again, with the right answer
+        assert f.experimental_get_tracing_count() == size + 2
+        np.testing.assert_array_equal(f(tg.zeros((2,))).numpy(), [1.0, 1.0])
+        # Memory stays flat however many shapes come by (a kept trace holds a few kB).
+        tracemalloc.start()
+        try:
+            for n in range(size + 2, 2 * size + 2):
+                f(tg.zeros((n,)))
+            gc.collect()  # a replay and its namespace form a cycle
+            before = tracemalloc.get_traced_memory()[0]
+            for n in range(2 * size + 2, 4 * size + 2):
+                f(tg.zeros((n,)))
+            gc.collect()
+            after = tracemalloc.get_traced_memory()[0]
+        finally:
+            tracemalloc.stop()
+    assert after - before < 300 * size
+
+
+def test_reduce_retracing_runs_new_shapes_eagerly_with_the_same_results():
+    def body(x, k):
+        return tg.reduce_sum(x * x) * k
+
+    relaxed = tg.function(body, reduce_retracing=True)
+    plain = tg.function(body)
+    old_name = tg.function(body, experimental_relax_shapes=True)
+    rng = np.random.default_rng(0)
+    for n in (2, 3, 5, 7):
+        x = tg.constant(rng.normal(size=n))
+        for f in (relaxed, plain, old_name):
+            assert f(x, 2.0).numpy() == body(x, 2.0).numpy()  # bit for bit, eager or replayed
+    assert relaxed.experimental_get_tracing_count() == 1 == old_name.experimental_get_tracing_count()
+    assert plain.experimental_get_tracing_count() == 4
+    x = tg.constant(rng.normal(size=(2, 3)))  # a new rank, a new dtype, a new Python number: traced
+    assert relaxed(x, 2.0).numpy() == body(x, 2.0).numpy()
+    relaxed(tg.constant([1.0, 2.0], tg.float32), 2.0)
+    relaxed(tg.constant([1.0, 2.0]), 3.0)
+    assert relaxed.experimental_get_tracing_count() == 4
+    assert relaxed.get_concrete_function(tg.constant(rng.normal(size=2)), 2.0).compiled
