@@ -36,9 +36,12 @@ else:
             return self
 
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
-            if len(args) == 1 and callable(args[0]) and not kwargs:
-                return self  # used as a decorator (st.composite)
+            return self  # a strategy, or a decorator such as st.composite
+
+        def __or__(self, other: Any) -> _Inert:
             return self
+
+        __ror__ = __or__
 
     st = hnp = HealthCheck = _Inert()
 

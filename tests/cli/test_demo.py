@@ -9,6 +9,7 @@ import pytest
 
 import tapegrad as tg
 from tapegrad.cli import demo, main
+from tests.optional import PLOTS
 
 
 def seed_descent(flush_denormals):
@@ -62,6 +63,7 @@ def test_out_must_be_a_folder(tmp_path, capsys):
     assert f.read_text() == "mine"
 
 
+@PLOTS
 def test_demo_end_to_end(tmp_path, capsys):
     out = tmp_path / "seed"
     assert main(["demo", "--out", str(out)]) == 0

@@ -11,6 +11,7 @@ import pytest
 
 import tapegrad as tg
 from tapegrad.cli import main
+from tests.optional import PLOTS
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -51,6 +52,7 @@ def test_an_image_name_matplotlib_cannot_write_is_refused_before_the_run(capsys,
     assert os.listdir(tmp_path) == []
 
 
+@PLOTS
 def test_image_names_are_read_as_matplotlib_reads_them(capsys, tmp_path):
     path = tmp_path / "W.PNG"  # matplotlib takes the extension in any case
     assert main(["minimize", "w**2", "--init", "w=1", "--steps", "2", "--quiet", "--plot", str(path)]) == 0
@@ -166,6 +168,7 @@ def test_human_output_says_why_it_stopped(capsys):
     assert f"w = {0.5 ** 3:g}" in out  # w_k = (1 - 2 lr)^k
 
 
+@PLOTS
 def test_files_are_written(capsys, tmp_path):
     paths = {k: tmp_path / f"out.{ext}" for k, ext in (("csv", "csv"), ("plot", "png"), ("landscape", "svg"))}
     code, r = run_json(capsys, "(1-x)**2 + 100*(y-x**2)**2", "--init", "x=-1.2", "y=1", "--optimizer", "adam",
@@ -191,6 +194,7 @@ def test_without_the_plotting_extras_the_rest_is_still_written(capsys, tmp_path,
     assert steps_csv.exists() and not plot_png.exists() and f"wrote {steps_csv}" in captured.out
 
 
+@PLOTS
 def test_a_full_disk_after_the_run_is_an_error_line_after_the_results(capsys, tmp_path, monkeypatch):
     import errno
 
@@ -208,6 +212,7 @@ def test_a_full_disk_after_the_run_is_an_error_line_after_the_results(capsys, tm
     assert plot_png.read_bytes().startswith(PNG) and f"wrote {plot_png}" in out and f"wrote {steps_csv}" not in out
 
 
+@PLOTS
 @pytest.mark.parametrize("gone", ["csv", "plot"])
 def test_a_folder_removed_during_the_run_costs_only_its_file(capsys, tmp_path, monkeypatch, gone):
     import shutil

@@ -3,10 +3,9 @@ import types
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 import tapegrad as tg
+from tests.optional import HealthCheck, given, settings, st
 
 O = tg.optimizers
 

@@ -45,7 +45,7 @@ QUADRATIC_STEPS = 3
 def test_newton_solves_a_quadratic_in_one_step():
     a, b = _spd(5)
     r = tg.minimize(_quadratic(a, b), np.zeros(5), optimizer="newton", steps=10)
-    np.testing.assert_allclose(r.history.to_pandas().filter(like="x[").iloc[1], np.linalg.solve(a, b), rtol=1e-10)
+    np.testing.assert_allclose(r.history.param("x")[1], np.linalg.solve(a, b), rtol=1e-10)
     assert r.history["lr"][0] == 1.0  # the full Newton step was accepted
     assert r.status == "converged" and r.steps <= QUADRATIC_STEPS, r.message
 
