@@ -31,8 +31,8 @@ from tapegrad._core.dtypes import (
 )
 from tapegrad._core.errors import DTypeError, InvalidArgumentError, NotDifferentiableError, TapegradError
 from tapegrad._core.tensor import Tensor, TensorShape, Variable, constant, convert_to_tensor
+from tapegrad.compiler import function
 from tapegrad.custom import custom_gradient
-from tapegrad.function import function
 from tapegrad.ops import (
     abs,
     acos,

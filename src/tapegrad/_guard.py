@@ -26,7 +26,7 @@ import numpy as np
 
 from tapegrad._core.dtypes import DType
 from tapegrad._core.tensor import Operand, Variable
-from tapegrad.function import Function
+from tapegrad.compiler import Function
 
 __all__ = ["MAX_WATCHED_BYTES", "Unprovable", "Watch", "watch"]
 

@@ -24,7 +24,7 @@ from tapegrad._core import nest
 from tapegrad._core.record import STATE
 from tapegrad._core.tensor import Operand, Variable
 from tapegrad._guard import Unprovable, Watch, watch
-from tapegrad.function import function
+from tapegrad.compiler import function
 from tapegrad.history import History, picklable_or_none
 from tapegrad.optimizers import (
     LBFGS,

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
-from tapegrad.function import CACHE_SIZE
+from tapegrad.compiler import CACHE_SIZE
 
 
 def _descend_eagerly(w0: float, lr: float, steps: int) -> np.float32:

@@ -5,7 +5,7 @@ Only this module writes it: the functions and context managers below are the one
 forward-mode accumulators and debuggers hook every op, ``tg.function`` traces, and
 ``explain`` runs walks of its own in isolation).
 
-``trace`` is set only while ``tapegrad.function`` traces a Python function: it is told when
+``trace`` is set only while ``tg.function`` (tapegrad.compiler) traces a Python function: it is told when
 a traced tensor's value leaves for Python (``escape``), when a Variable is written
 (``assigned``) and when something is done that a replay could not repeat (``impure``);
 ``trace.tracks(x)`` says whether x's value may change from call to call.
