@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
-from tapegrad.expr import MAX_CHARS, MAX_DEPTH, ExpressionError, parse
+from tapegrad.cli.expr import MAX_CHARS, MAX_DEPTH, ExpressionError, parse
 from tests.optional import HealthCheck, given, settings, st
 
 # Each expression next to the same formula written in NumPy by hand.

@@ -153,7 +153,7 @@ def test_any_text_gives_an_exit_status_never_an_exception(text, value):
 # -- the work is bounded before the run ----------------------------------------------------------------
 def _long_expression(names, chars, term):
     """Terms over ``names`` joined by " + ", as many as fit in ``chars`` characters and the node limit."""
-    from tapegrad.expr import MAX_NODES, parse
+    from tapegrad.cli.expr import MAX_NODES, parse
 
     terms, k, nodes = [], 0, 0
     while True:
@@ -168,7 +168,7 @@ def _long_expression(names, chars, term):
 
 def test_fifty_variables_at_order_3_are_refused_at_once_with_what_would_fit(capsys, monkeypatch):
     import tapegrad.cli.grad as command
-    from tapegrad.expr import MAX_CHARS
+    from tapegrad.cli.expr import MAX_CHARS
 
     monkeypatch.setattr(command, "derivatives", lambda *a: pytest.fail("the run started; it takes minutes"))
     n = 50
@@ -191,7 +191,7 @@ def test_classroom_cases_stay_well_inside_the_limit_and_are_right(capsys, n, ord
     import itertools
 
     import tapegrad.cli.grad as command
-    from tapegrad.expr import parse
+    from tapegrad.cli.expr import parse
 
     rng = np.random.default_rng(n * 10 + order)
     combos = list(itertools.product(range(n), repeat=order))

@@ -23,10 +23,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from tapegrad.expr import ExpressionError
-
 from . import demo, grad, minimize
 from ._common import UsageError
+from .expr import ExpressionError
 
 __all__ = ["main"]
 

@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from tapegrad._files import atomic_path, probe_folder
-from tapegrad.expr import Expression, ExpressionError, parse
+
+from .expr import Expression, ExpressionError, parse
 
 
 class UsageError(Exception):

@@ -11,15 +11,14 @@ import numpy as np
 import tapegrad as tg
 
 from ._common import UsageError, assignments, expression, json_number, json_text, number, point, table
+from .expr import syntax
 
 HELP = "value, gradient and (with --order 2 or 3) higher derivatives of an expression at a point"
 DESCRIPTION = """\
 Differentiate EXPR at the point given with --at, in float64.
 
-EXPR uses numbers, the variables named in --at, + - * / **, parentheses and the
-functions abs acos asin atan cos cosh exp expm1 log log1p maximum minimum pow relu
-rsqrt sigmoid sin sinh softplus sqrt square tan tanh; pi and e are constants.
-Values given with --at may be constant expressions too (x=pi/4)."""
+{SYNTAX}
+Values given with --at may be constant expressions too (x=pi/4).""".replace("{SYNTAX}", syntax("--at"))
 EPILOG = """\
 examples:
   tapegrad grad "x**2 + b" --at x=100 b=10            # the seed's 1.1: df/dx = 200
@@ -66,7 +65,7 @@ def derivatives(f: Callable[[dict], Any], at: dict[str, float], wrt: list[str], 
     library's transforms do the rest: ``value_and_grad``, ``hessian`` and ``jacfwd(hessian)``.
 
     >>> from tapegrad.cli.grad import derivatives
-    >>> from tapegrad.expr import parse
+    >>> from tapegrad.cli.expr import parse
     >>> [a.tolist() for a in derivatives(parse("x**3 * b"), {"x": 2.0, "b": 1.0}, ["x"], 3)]
     [8.0, [12.0], [[12.0]], [[[6.0]]]]
     """

@@ -25,6 +25,7 @@ from ._common import (
     same_files,
     save_plot,
 )
+from .expr import syntax
 
 HELP = "minimize an expression by gradient descent (or Adam, L-BFGS, Newton, ...)"
 DESCRIPTION = """\
@@ -38,9 +39,7 @@ and why the run stopped (its status):
                the last finite point (a smaller --lr usually helps)
   interrupted  Ctrl-C; the result is the last step recorded
 
-EXPR uses numbers, the variables named in --init, + - * / **, parentheses and the
-functions abs acos asin atan cos cosh exp expm1 log log1p maximum minimum pow relu
-rsqrt sigmoid sin sinh softplus sqrt square tan tanh; pi and e are constants."""
+{SYNTAX}""".replace("{SYNTAX}", syntax("--init"))
 EPILOG = """\
 examples:
   tapegrad minimize "w**2" --init w=1 --lr 0.01 --steps 10000 --plot w.png

@@ -8,7 +8,7 @@ part. All arithmetic is done in float64 (constants are folded once, at parse tim
 input can make Python compute a huge integer: ``9**9**9`` is refused as an overflow.
 
 >>> import numpy as np
->>> from tapegrad.expr import parse
+>>> from tapegrad.cli.expr import parse
 >>> f = parse("x**2 + b**2")
 >>> f.variables
 ('x', 'b')
@@ -28,7 +28,7 @@ import numpy as np
 from tapegrad import ops
 from tapegrad._core.tensor import Operand, Tensor, wrap
 
-__all__ = ["CONSTANTS", "FUNCTIONS", "MAX_CHARS", "MAX_DEPTH", "MAX_NODES", "Expression", "ExpressionError",
+__all__ = ["CONSTANTS", "FUNCTIONS", "syntax", "MAX_CHARS", "MAX_DEPTH", "MAX_NODES", "Expression", "ExpressionError",
            "parse"]
 
 MAX_CHARS = 2000  # longer input is refused before parsing
@@ -45,6 +45,20 @@ FUNCTIONS: dict[str, tuple[Callable[..., Tensor], int]] = {
     "square": (ops.square, 1), "tan": (ops.tan, 1), "tanh": (ops.tanh, 1),
 }
 CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
+
+
+def syntax(option: str) -> str:
+    """What an expression may contain, for the commands' --help: the functions listed from ``FUNCTIONS``.
+
+    >>> from tapegrad.cli.expr import syntax
+    >>> syntax("--at").splitlines()[0]
+    'EXPR uses numbers, the variables named in --at, + - * / **, parentheses and the'
+    """
+    import textwrap
+
+    text = (f"EXPR uses numbers, the variables named in {option}, + - * / **, parentheses and the functions "
+            f"{' '.join(sorted(FUNCTIONS))}; {' and '.join(CONSTANTS)} are constants.")
+    return textwrap.fill(text, 84)
 
 # ** is handled on its own: it binds to the right, the others chain to the left.
 _BINARY: dict[type, Callable[..., Tensor]] = {
@@ -77,7 +91,7 @@ class ExpressionError(ValueError):
 
     ``message`` is the reason alone; ``str(error)`` adds the line of the expression with the caret.
 
-    >>> from tapegrad.expr import parse, ExpressionError
+    >>> from tapegrad.cli.expr import parse, ExpressionError
     >>> try:
     ...     parse("x // 2")
     ... except ExpressionError as e:
@@ -126,7 +140,7 @@ class Expression:
 
     >>> import numpy as np
     >>> import tapegrad as tg
-    >>> from tapegrad.expr import parse
+    >>> from tapegrad.cli.expr import parse
     >>> f = parse("sin(x) * y")
     >>> x, y = tg.Variable(np.float64(0.0)), tg.Variable(np.float64(3.0))
     >>> with tg.GradientTape() as tape:
@@ -173,13 +187,13 @@ def parse(text: str, variables: Any = None) -> Expression:
     ``variables``: the names the expression may use (an iterable of strings); None allows
     any name that is not a function or constant.
 
-    >>> from tapegrad.expr import parse
+    >>> from tapegrad.cli.expr import parse
     >>> parse("(1-x)**2 + 100*(y-x**2)**2").variables
     ('x', 'y')
     >>> parse("9**9**9")
     Traceback (most recent call last):
     ...
-    tapegrad.expr.ExpressionError: 9**9**9 is too large for float64 (it evaluates to inf)
+    tapegrad.cli.expr.ExpressionError: 9**9**9 is too large for float64 (it evaluates to inf)
       9**9**9
       ^^^^^^^
     """
