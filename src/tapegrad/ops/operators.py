@@ -4,7 +4,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from tapegrad._core import tensor as _tensor
+from tapegrad._core import dtypes as _dtypes
 from tapegrad._core.backend import xp
 from tapegrad._core.dtypes import refusal
 from tapegrad._core.errors import DTypeError
@@ -149,7 +149,7 @@ def install() -> None:
     for name, fn in OPERATORS.items():
         setattr(Operand, name, fn)
     Operand.__array_ufunc__ = _array_ufunc  # type: ignore[attr-defined]
-    _tensor.PACK[:] = [_pack]
+    _dtypes.PACK[:] = [_pack]
 
 
 def _pack(values: list, dtype: Any) -> Any:
