@@ -15,7 +15,8 @@ from tapegrad._core.tensor import Tensor
 
 from . import table as T
 from ._args import accepts, axis_param, operand, pair, typed
-from .array_ops import cast, reshape, where, zeros_like
+from .array_ops import cast, reshape, where
+from .constructors import zeros_like
 
 TensorLike = Any
 
