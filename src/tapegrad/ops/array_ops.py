@@ -21,6 +21,19 @@ def _unchanged(x: Operand) -> Tensor:
     return x if isinstance(x, Tensor) else apply(T.identity, (x,))
 
 
+def _to_shape(prim: Any, input: TensorLike, shape: Any, problem: str) -> Tensor:
+    """``input`` taken to ``shape`` by ``prim`` (reshape, broadcast_to); ``problem`` says why it cannot be."""
+    x = operand(input)
+    shape = shape_param(shape)
+    if x._value.shape == shape:
+        return _unchanged(x)
+    try:
+        return apply(prim, (x,), {"shape": shape})
+    except ValueError:
+        old = tuple(x._value.shape)
+        raise ValueError(f"{prim.name}: " + problem.format(size=x._value.size, old=old, new=shape)) from None
+
+
 def reshape(tensor: TensorLike, shape: Any, name: str | None = None) -> Tensor:
     """The same values in a new shape (one dimension may be -1).
 
@@ -28,15 +41,7 @@ def reshape(tensor: TensorLike, shape: Any, name: str | None = None) -> Tensor:
     >>> tg.reshape([1.0, 2.0, 3.0, 4.0], (2, 2)).shape
     TensorShape([2, 2])
     """
-    x = operand(tensor)
-    shape = shape_param(shape)
-    if x._value.shape == shape:
-        return _unchanged(x)
-    try:
-        return apply(T.reshape, (x,), {"shape": shape})
-    except ValueError:
-        raise ValueError(f"reshape: cannot put {x._value.size} values of shape {tuple(x._value.shape)} "
-                         f"into shape {shape}") from None
+    return _to_shape(T.reshape, tensor, shape, "cannot put {size} values of shape {old} into shape {new}")
 
 
 def transpose(a: TensorLike, perm: Any = None, conjugate: bool = False, name: str | None = None) -> Tensor:
@@ -192,14 +197,7 @@ def broadcast_to(input: TensorLike, shape: Any, name: str | None = None) -> Tens
     >>> tg.broadcast_to(1.0, (2, 3)).shape
     TensorShape([2, 3])
     """
-    x = operand(input)
-    shape = shape_param(shape)
-    if x._value.shape == shape:
-        return _unchanged(x)
-    try:
-        return apply(T.broadcast_to, (x,), {"shape": shape})
-    except ValueError:
-        raise ValueError(f"broadcast_to: shape {tuple(x._value.shape)} cannot be broadcast to {shape}") from None
+    return _to_shape(T.broadcast_to, input, shape, "shape {old} cannot be broadcast to {new}")
 
 
 def sum_to(input: TensorLike, shape: Any) -> Tensor:

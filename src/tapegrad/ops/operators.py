@@ -23,26 +23,21 @@ def _swap(fn: Any) -> Any:
 
 # As in TensorFlow: `x == None` is False and shapes that do not broadcast compare unequal, but
 # a value that cannot take x's dtype (`int_tensor == 1.5`) is an error, not False.
-def _eq(self: Operand, other: Any) -> Any:
-    if other is None:
-        return False
-    try:
-        return M.equal(self, other)
-    except DTypeError:
-        raise
-    except ValueError:
-        return False
+def _comparison(op: Any, otherwise: bool) -> Any:
+    def compare(self: Operand, other: Any) -> Any:
+        if other is None:
+            return otherwise
+        try:
+            return op(self, other)
+        except DTypeError:
+            raise
+        except ValueError:
+            return otherwise
+    return compare
 
 
-def _ne(self: Operand, other: Any) -> Any:
-    if other is None:
-        return True
-    try:
-        return M.not_equal(self, other)
-    except DTypeError:
-        raise
-    except ValueError:
-        return True
+_eq = _comparison(M.equal, False)
+_ne = _comparison(M.not_equal, True)
 
 
 _BOOL = xp.dtype(xp.bool_)
