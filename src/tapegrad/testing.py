@@ -142,6 +142,11 @@ def _float64(leaf: Any, name: str) -> np.ndarray:
     return a.astype(np.complex128 if a.dtype.kind == "c" else np.float64)
 
 
+def _on_arrays(fn: Callable[[list], list]) -> Callable[[list], list]:
+    """``fn`` (tensors to tensors) as a function of arrays, for difference quotients."""
+    return lambda xs: [o._value for o in fn(_consts(xs))]
+
+
 def _consts(arrays: list) -> list:
     return [wrap(np.array(a, dtype=np.complex128 if np.iscomplexobj(a) else np.float64)) for a in arrays]
 
@@ -201,12 +206,11 @@ class _Checker:
             "message": f"{self.names[i]}, order {len(chain) + 1} ({how}): {_WORDS[mode]} {text}"})
 
     def _forward(self, fn: Callable[[list], list], x: list, outs: list, i: int, chain: tuple) -> None:
-        arrays = lambda xs: [o._value for o in fn(_consts(xs))]
         for j, unit, v in self._directions(x, i):
             tangent = [np.zeros_like(a) for a in x]
             tangent[i] = v
             tangents = _jvp(fn, _consts(x), _consts(tangent))
-            numeric = _quotient(arrays, x, i, v, self.eps)
+            numeric = _quotient(_on_arrays(fn), x, i, v, self.eps)
             moved = "" if unit is None else f" (moving {self.names[i]}{_where(j, unit, np.iscomplexobj(x[i]))})"
             for m, (got, want) in enumerate(zip(tangents, numeric)):
                 got = got._value
@@ -225,7 +229,6 @@ class _Checker:
                     return
 
     def _reverse(self, fn: Callable[[list], list], x: list, outs: list, i: int, chain: tuple) -> None:
-        arrays = lambda xs: [o._value for o in fn(_consts(xs))]
         u = [self.normal(o) for o in outs]
         g = _vjp(fn, _consts(x), _consts(u))[i]._value
         if g.shape != x[i].shape:
@@ -234,7 +237,7 @@ class _Checker:
             return
         worst = None
         for j, unit, v in self._directions(x, i):
-            numeric = _quotient(arrays, x, i, v, self.eps)
+            numeric = _quotient(_on_arrays(fn), x, i, v, self.eps)
             got = float(np.real(np.vdot(g, v)))  # Re <g, v>: the derivative along v in TensorFlow's convention
             want = float(sum(np.real(np.vdot(uk, nk)) for uk, nk in zip(u, numeric)))
             # Along a random direction the products' sizes set the scale (their sum may cancel); element by
