@@ -74,8 +74,9 @@ class TapeState:
 
 
 # read_variable: a Variable's value at the moment it was read, like TensorFlow's ReadVariableOp,
-# so a later assign cannot change what an earlier entry's rule sees. Its JVP passes the tangent on
-# rather than reading it (ops.table's ``linear``): tg.function and explain() take a READ for a Variable's.
+# so a later assign cannot change what an earlier entry's rule sees. Its JVP hands the tangent on
+# instead of applying READ to it, as ops.table's ``linear`` would: tg.function and explain() take
+# every READ for a read of a Variable.
 READ = Primitive("read_variable", lambda v: v, (lambda g, ans, v: g,), jvp=lambda t, ans, v: t[0],
                  register=False, batched=True)
 
