@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
 import tapegrad as tg
 from tapegrad._core.record import REGISTRY
 from tapegrad.ops.table import COMPLEX
 from tapegrad.testing import check_grads
+from tests.optional import given, hnp, settings, st
 
 from .specs import COMPOSITES, SPECS, Spec
 
