@@ -22,11 +22,10 @@ import numpy as np
 from tapegrad._core.tensor import Variable
 from tapegrad.tape import GradientTape
 
-from . import _checks as C
 from . import rules as R
+from . import transforms as T
 from .optimizer import Optimizer
 from .problem import Problem
-from .transforms import clip_global_norm, clip_norm, clip_value
 from .variables import as_array, assign_value, check_variable
 
 _PAIRS = "apply_gradients takes (gradient, variable) pairs, e.g. zip(grads, vars)"
@@ -47,25 +46,21 @@ class KerasOptimizer(Optimizer):
             if value != _KERAS_ONLY[key]:
                 raise ValueError(f"{type(self).__name__}({key}=...) is a Keras feature tapegrad does not have; "
                                  "leave it out")
-        if sum(c is not None for c in (clipnorm, clipvalue, global_clipnorm)) > 1:
+        clipping = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
+        if sum(c is not None for c in clipping.values()) > 1:
             raise ValueError(f"only one of clipnorm, clipvalue and global_clipnorm can be set; got clipnorm="
                              f"{clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}")
-        # The transformations' own checks (clip(-1) says "max_delta must be > 0"): Keras ignores a limit <= 0,
-        # but a negative one here would turn the clipped step uphill.
-        clipnorm, clipvalue, global_clipnorm = (C.optional(n, c, 0, open_low=True) for n, c in (
-            ("clipnorm", clipnorm), ("clipvalue", clipvalue), ("global_clipnorm", global_clipnorm)))
+        # The transformations' checks and functions: Keras ignores a limit <= 0, but refusing it says so.
+        self._clip: Callable[[list], list] | None = None
+        for setting, limit in clipping.items():
+            if limit is not None:
+                clipping[setting] = limit = T.clip_limit(setting, limit)
+                self._clip = T.clipper(setting, limit)
+        self.clipnorm, self.clipvalue, self.global_clipnorm = clipping.values()
+        self.weight_decay = None if weight_decay is None else T.decay_rate(weight_decay)
         self._rule = rule
         self._extra = rule.extra0
         self._slots: dict[int, list] = {}  # id(variable) -> [variable, slots]
-        self.weight_decay = C.optional("weight_decay", weight_decay, 0)
-        self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
-        self._clip: Callable[[list], list] | None = None
-        if clipnorm:
-            self._clip = lambda gs: [clip_norm(g, clipnorm) for g in gs]
-        elif global_clipnorm:
-            self._clip = lambda gs: clip_global_norm(gs, global_clipnorm)
-        elif clipvalue:
-            self._clip = lambda gs: [clip_value(g, clipvalue) for g in gs]
         self._no_decay_ids: set[int] = set()
         self._no_decay_pattern: re.Pattern | None = None
 
@@ -220,13 +215,16 @@ class KerasOptimizer(Optimizer):
         """One step from gradient arrays already in each Variable's dtype and shape; returns the learning rate."""
         step = int(self._iterations._value)
         lr = self._lr.at(step)
+        # Keras's order, each step run by the transformations' own functions: clip the gradients
+        # (clip, clip_by_norm, clip_by_global_norm), take the decay off the Variables (add_decayed_weights,
+        # decoupled as in AdamW), then the rule's step (from_rule) from the clipped gradients.
         if self._clip is not None:
             grads = self._clip(grads)
         if self.weight_decay:
             wd = self.weight_decay
             for v in variables:
                 if self._decays(v):
-                    assign_value(v, v._value - v._value * wd * lr)
+                    assign_value(v, v._value - T.decay_term(v._value, wd, lr))
         ctx, self._extra = self._rule.prepare(step, lr, self._extra)
         leaf, slots = self._rule.leaf, self._slots
         for g, v in zip(grads, variables):
