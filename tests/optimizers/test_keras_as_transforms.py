@@ -3,6 +3,8 @@
 The decay is ``add_decayed_weights`` applied to the parameter before the rule's update (Keras
 decays the Variable first), so the two paths do the same operations and agree to the bit.
 """
+import inspect
+
 import numpy as np
 import pytest
 
@@ -45,3 +47,18 @@ def test_keras_and_transform_settings_share_their_checks():
         O.add_decayed_weights([0.1])
     with pytest.raises(TypeError, match="weight_decay must be a number, got list"):
         O.SGD(weight_decay=[0.1])
+
+
+KERAS_CLASSES = [O.SGD, O.Adam, O.AdamW, O.RMSprop, O.Adagrad, O.Adadelta, O.Adamax, O.Nadam, O.Lion]
+SHELL = ["weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "name", "kwargs"]
+
+
+@pytest.mark.parametrize("cls", KERAS_CLASSES, ids=lambda c: c.__name__)
+def test_each_class_spells_out_kerass_signature_and_every_rule_setting_reaches_the_rule(cls):
+    # The classes repeat the shell's settings on purpose, as Keras does (positional order, help(), completion);
+    # this keeps the repetition honest: Keras's order, and nothing taken that the rule does not get.
+    params = list(inspect.signature(cls).parameters)
+    assert params[0] == "learning_rate" and params[-5:] == SHELL[1:]
+    own = [p for p in params[1:] if p not in SHELL]
+    assert own == list(cls()._rule.config())
+    assert params.index("weight_decay") == (1 if cls is O.AdamW else len(own) + 1)
