@@ -34,7 +34,17 @@ _KERAS_ONLY = {"use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency"
 
 
 class KerasOptimizer(Optimizer):
-    """A first-order optimizer running one of the rules in ``tapegrad.optimizers.rules``."""
+    """The Keras objects' shell: a rule (as ``from_rule`` runs it), clipping (``clip``, ``clip_by_norm``,
+    ``clip_by_global_norm``) and decoupled weight decay (``add_decayed_weights``), run on Variables in
+    Keras's order, with one set of slots per Variable and ``iterations`` as the step.
+
+    Subclasses give the rule and spell out Keras's signature.
+
+    >>> import tapegrad as tg
+    >>> from tapegrad.optimizers.keras_base import KerasOptimizer
+    >>> issubclass(tg.optimizers.AdamW, KerasOptimizer), tg.optimizers.AdamW(clipnorm=1.0).clipnorm
+    (True, 1.0)
+    """
 
     def __init__(self, rule: R.Rule, learning_rate: Any, weight_decay: float | None, clipnorm: float | None,
                  clipvalue: float | None, global_clipnorm: float | None, name: str | None,
