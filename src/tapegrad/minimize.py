@@ -27,46 +27,16 @@ from tapegrad._guard import Unprovable, Watch, watch
 from tapegrad.compiler import function
 from tapegrad.history import History, picklable_or_none
 from tapegrad.optimizers import (
-    LBFGS,
-    SGD,
-    Adadelta,
-    Adagrad,
-    Adam,
-    Adamax,
-    AdamW,
     GradientTransformation,
-    LineSearchGD,
-    Lion,
-    Nadam,
     Newton,
     NoDescent,
     Optimizer,
     Problem,
-    RMSprop,
     TransformOptimizer,
 )
 from tapegrad.optimizers.base import _to_float, assign_value
+from tapegrad.optimizers.names import OPTIMIZERS
 from tapegrad.tape import GradientTape
-
-# name -> (make the optimizer from a learning rate, the learning rate minimize uses when none is given).
-# The defaults suit small problems with parameters of order 1 and a few thousand steps; the classes keep
-# Keras's defaults. For the line-search methods the "learning rate" is the first trial step.
-OPTIMIZERS: dict[str, tuple[Callable[[float], Optimizer], float]] = {
-    "sgd": (lambda lr: SGD(lr), 0.01),
-    "momentum": (lambda lr: SGD(lr, momentum=0.9), 0.01),
-    "nesterov": (lambda lr: SGD(lr, momentum=0.9, nesterov=True), 0.01),
-    "adam": (lambda lr: Adam(lr), 0.01),
-    "adamw": (lambda lr: AdamW(lr), 0.01),
-    "rmsprop": (lambda lr: RMSprop(lr), 0.01),
-    "adagrad": (lambda lr: Adagrad(lr), 0.1),
-    "adadelta": (lambda lr: Adadelta(lr), 1.0),
-    "adamax": (lambda lr: Adamax(lr), 0.01),
-    "nadam": (lambda lr: Nadam(lr), 0.01),
-    "lion": (lambda lr: Lion(lr), 0.001),
-    "lbfgs": (lambda lr: LBFGS(lr), 1.0),
-    "newton": (lambda lr: Newton(lr), 1.0),
-    "linesearch": (lambda lr: LineSearchGD(lr), 1.0),
-}
 
 STATUSES = ("converged", "max_steps", "diverged", "interrupted")
 HISTORY_CHUNK = 1 << 16  # rows allocated up front at most; longer runs grow the buffers by doubling
