@@ -8,11 +8,14 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field, replace
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .layout import Layout, layout
 
-__all__ = ["Edge", "Node", "place", "to_figure", "to_svg"]
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = ["Edge", "Node", "Picture", "place", "to_figure", "to_svg"]
 
 FONT = 11.0
 CHAR = 0.6 * FONT  # Helvetica's widest digits are 0.556 em: a safe width per character
@@ -123,6 +126,7 @@ def to_svg(p: Placed) -> str:
     out += ["</defs>", f'<rect width="{_n(w)}" height="{_n(h)}" fill="#ffffff"/>']
     labels = []
     for e, pts in zip(p.edges, lay.edges):
+        pts = pts[::-1] if e.hot else pts  # a cotangent flows against the edge
         d = f"M{_n(pts[0][0])},{_n(pts[0][1])}" + "".join(
             f" C{' '.join(f'{_n(x)},{_n(y)}' for x, y in ctrl)}" for _, ctrl in _path(pts, lr))
         colour, width, mark = (HOT[1], 2.2, "h") if e.hot else ("#555555", 1.1, "a")
@@ -182,6 +186,7 @@ def to_figure(p: Placed, dpi: float = 100.0) -> Any:
     ax.set_ylim(lay.height, 0)
     ax.axis("off")
     for e, pts in zip(p.edges, lay.edges):
+        pts = pts[::-1] if e.hot else pts
         verts, codes = [pts[0]], [MPath.MOVETO]
         for _, ctrl in _path(pts, lr):
             verts += ctrl
@@ -222,3 +227,84 @@ def to_figure(p: Placed, dpi: float = 100.0) -> Any:
 def with_changes(p: Placed, nodes: list[Node], edges: list[Edge], caption: str = "") -> Placed:
     """The same places for changed labels and colours (a replay's frames share one layout)."""
     return replace(p, nodes=nodes, edges=edges, caption=caption or p.caption)
+
+
+class Picture:
+    """A drawing in our own layout: ``svg()`` needs nothing installed; PNG and PDF need matplotlib.
+
+    >>> import tapegrad as tg
+    >>> x = tg.Variable(3.0)
+    >>> with tg.GradientTape(persistent=True) as tape:
+    ...     y = x * x
+    >>> tape.replay(y, x).draw(1).svg().startswith("<svg")
+    True
+    """
+
+    def __init__(self, placed: Placed | None = None) -> None:
+        self._placed = placed
+
+    def placed(self) -> Placed:
+        assert self._placed is not None
+        return self._placed
+
+    def svg(self) -> str:
+        """The drawing as SVG text (our own layout; needs nothing installed).
+
+        >>> import tapegrad as tg
+        >>> x = tg.Variable(3.0)
+        >>> with tg.GradientTape() as tape:
+        ...     y = x * x
+        >>> "grad 6" in tape.graph(y).svg()
+        True
+        """
+        return to_svg(self.placed())
+
+    def figure(self, dpi: float = 100.0) -> Any:
+        """The drawing as a matplotlib Figure (needs matplotlib: ``pip install 'tapegrad[plot]'``).
+
+        >>> import tapegrad as tg
+        >>> x = tg.Variable(3.0)
+        >>> with tg.GradientTape() as tape:
+        ...     y = x * x
+        >>> fig = tape.graph(y).figure()  # doctest: +SKIP
+        """
+        return to_figure(self.placed(), dpi=dpi)
+
+    def pipe(self, format: str = "svg") -> bytes:
+        """The drawing as bytes: ``svg`` always, ``png`` and ``pdf`` through matplotlib.
+
+        >>> import tapegrad as tg
+        >>> x = tg.Variable(3.0)
+        >>> with tg.GradientTape() as tape:
+        ...     y = x * x
+        >>> tape.graph(y).pipe("svg").startswith(b"<svg")
+        True
+        """
+        if format == "svg":
+            return self.svg().encode()
+        if format not in ("png", "pdf"):
+            raise ValueError(f"tapegrad draws svg, png and pdf, not {format!r}")
+        import io
+
+        buf = io.BytesIO()
+        self.figure(dpi=150 if format == "png" else 100).savefig(buf, format=format)
+        return buf.getvalue()
+
+    def render(self, path: str | Path, format: str | None = None) -> Path:
+        """Draw into ``path``; the format comes from its suffix (.svg, .png, .pdf) unless given.
+
+        >>> import os, tempfile, tapegrad as tg
+        >>> x = tg.Variable(3.0)
+        >>> with tg.GradientTape() as tape:
+        ...     y = x * x
+        >>> tape.graph(y).render(os.path.join(tempfile.mkdtemp(), "y.svg")).exists()
+        True
+        """
+        from pathlib import Path
+
+        path = Path(path)
+        path.write_bytes(self.pipe(format or path.suffix.lstrip(".").lower() or "svg"))
+        return path
+
+    def _repr_svg_(self) -> str:  # Jupyter draws it inline, Graphviz or not
+        return self.svg()

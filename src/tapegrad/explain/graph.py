@@ -48,19 +48,28 @@ class Model:
     values: list[Value] = field(default_factory=list)
     ops: list[Op] = field(default_factory=list)
     target: int = 0
+    index: dict[int, int] = field(default_factory=dict)  # id of a tensor (or of a Variable's read) -> value
+
+    def find(self, x: Any) -> int | None:
+        return self.index.get(id(x))
 
 
-def short(v: Any) -> str:
-    """A value in a few characters: the number, a short list, or the shape and mean."""
+def short(v: Any, shape: bool = False) -> str:
+    """A value in a few characters: the number, a list of up to 8, or the mean (after the shape if ``shape``).
+
+    >>> from tapegrad.explain.graph import short
+    >>> short(2.5), short([1.0, -2.0]), short([[1.0, 2.0], [3.0, 4.0]], shape=True)
+    ('2.5', '[1, -2]', '(2, 2) mean 2.5')
+    """
     v = xp.asarray(v)
-    if v.size == 1 and v.ndim == 0:
+    if v.ndim == 0:
         return fmt(v)
-    if v.size <= 4 and v.ndim == 1:
-        return xp.array2string(v, precision=3, separator=", ", suppress_small=True)
-    return f"mean {fmt(xp.mean(v)) if v.size else 'nan'}"
+    if v.ndim == 1 and v.size <= 8:
+        return "[" + ", ".join(fmt(e) for e in v) + "]"
+    return f"{tuple(v.shape)} " * shape + f"mean {fmt(xp.mean(v)) if v.size else 'nan'}"
 
 
-class Graph:
+class Graph(draw.Picture):
     """A recorded computation: ``print(g)`` shows a text tree, ``g.svg()`` draws it, ``g.source`` is DOT.
 
     >>> import tapegrad as tg
@@ -78,9 +87,9 @@ class Graph:
     def __init__(self, model: Model, rankdir: str = "LR") -> None:
         if rankdir not in ("LR", "TB"):
             raise ValueError(f"rankdir must be 'LR' (left to right) or 'TB' (top to bottom), not {rankdir!r}")
+        super().__init__()
         self.model = model
         self.rankdir = rankdir
-        self._placed: draw.Placed | None = None
 
     # -- text --------------------------------------------------------------------------------
     def __str__(self) -> str:
@@ -145,29 +154,6 @@ class Graph:
             self._placed = draw.place(nodes, edges, self.rankdir)
         return self._placed
 
-    def svg(self) -> str:
-        """The drawing as SVG text (our own layout; needs nothing installed).
-
-        >>> import tapegrad as tg
-        >>> x = tg.Variable(3.0)
-        >>> with tg.GradientTape() as tape:
-        ...     y = x * x
-        >>> "grad 6" in tape.graph(y).svg()
-        True
-        """
-        return draw.to_svg(self.placed())
-
-    def figure(self, dpi: float = 100.0) -> Any:
-        """The drawing as a matplotlib Figure (needs matplotlib: ``pip install 'tapegrad[plot]'``).
-
-        >>> import tapegrad as tg
-        >>> x = tg.Variable(3.0)
-        >>> with tg.GradientTape() as tape:
-        ...     y = x * x
-        >>> fig = tape.graph(y).figure()  # doctest: +SKIP
-        """
-        return draw.to_figure(self.placed(), dpi=dpi)
-
     def pipe(self, format: str = "svg", engine: str = "tapegrad") -> bytes:
         """The drawing as bytes: ``svg`` always; ``png``/``pdf`` through matplotlib; ``engine="dot"``: Graphviz.
 
@@ -183,16 +169,10 @@ class Graph:
         if engine != "tapegrad":
             raise ValueError(f"engine must be 'tapegrad' (our own layout) or 'dot' (the Graphviz program), "
                              f"not {engine!r}")
-        if format == "svg":
-            return self.svg().encode()
-        if format not in ("png", "pdf"):
+        if format not in ("svg", "png", "pdf"):
             raise ValueError(f"tapegrad draws svg, png and pdf, not {format!r}; engine='dot' asks Graphviz for "
                              "its other formats")
-        import io
-
-        buf = io.BytesIO()
-        self.figure(dpi=150 if format == "png" else 100).savefig(buf, format=format)
-        return buf.getvalue()
+        return super().pipe(format)
 
     def render(self, path: str | Path, format: str | None = None, engine: str = "tapegrad") -> Path:
         """Draw the graph into ``path``; the format comes from its suffix (.svg, .png, .pdf) unless given.
@@ -207,8 +187,7 @@ class Graph:
         from pathlib import Path
 
         path = Path(path)
-        data = self.pipe(format or path.suffix.lstrip(".").lower() or "svg", engine=engine)
-        path.write_bytes(data)
+        path.write_bytes(self.pipe(format or path.suffix.lstrip(".").lower() or "svg", engine=engine))
         return path
 
     def to_graphviz(self) -> Any:
@@ -231,8 +210,6 @@ class Graph:
                               "Graph.source is the DOT text.") from None
         return graphviz.Source(self.source)
 
-    def _repr_svg_(self) -> str:  # Jupyter draws it inline, Graphviz or not
-        return self.svg()
 
 
 def graph(tape: Any, target: Any, rankdir: str = "LR") -> Graph:
@@ -271,7 +248,8 @@ def model(tape: Any, target: Any, what: str, names: dict[int, str]) -> Model:
                          "tape.explain(target, sources) says why")
     entries = _ancestors(state, target)
     alias = {id(e[3]): e[1][0] for e in entries if e[0] is READ}  # a Variable's reads drawn as the Variable
-    m, index = Model(), {}
+    m = Model()
+    index = m.index
 
     def value(x: Any) -> int:
         x = alias.get(id(x), x)
@@ -290,6 +268,9 @@ def model(tape: Any, target: Any, what: str, names: dict[int, str]) -> Model:
         m.values[o].op = len(m.ops) - 1
         m.values[o].role = "value"
     m.target = value(target)
+    for snap, var in alias.items():
+        if id(var) in index:
+            index[snap] = index[id(var)]
     m.values[m.target].role = "target"
     tracked = [v for v in m.values if id(v.obj) in state.ids]
     with isolated():
