@@ -63,10 +63,17 @@ def short(v: Any, shape: bool = False) -> str:
     """
     v = xp.asarray(v)
     if v.ndim == 0:
-        return fmt(v)
+        return _num(v)
     if v.ndim == 1 and v.size <= 8:
-        return "[" + ", ".join(fmt(e) for e in v) + "]"
+        return "[" + ", ".join(_num(e) for e in v) + "]"
     return f"{tuple(v.shape)} " * shape + f"mean {fmt(xp.mean(v)) if v.size else 'nan'}"
+
+
+def _num(e: Any) -> str:
+    """Whole numbers in full (10010, not 1.001e+04), others to 4 significant digits."""
+    if e.dtype.kind in "fi" and xp.isfinite(e) and float(e).is_integer() and abs(e) < 1e9:
+        return str(int(e))
+    return fmt(e)
 
 
 class Graph(draw.Picture):

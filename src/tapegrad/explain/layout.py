@@ -81,6 +81,7 @@ def layout(sizes: Sequence[tuple[float, float]], edges: Sequence[tuple[int, int]
             pos_along[v] = at + span[k] / 2
         at += span[k] + RANK_GAP
     pos_across = _across(rows, across, succ, pred)
+    _straighten([c[1:-1] for c in chains if len(c) > 3], rows, pos_across, across)
     low = min((pos_across[v] - across[v] / 2 for v in range(total)), default=0.0)
     pos_across = [p - low + margin for p in pos_across]
     extent_across = max((pos_across[v] + across[v] / 2 for v in range(total)), default=0.0) + margin
@@ -199,6 +200,27 @@ def _across(rows: list[list[int]], across: list[float], succ: dict[int, list[int
             for v, p in zip(row, _isotonic(want, gaps)):
                 pos[v] = p
     return pos
+
+
+def _straighten(chains: list[list[int]], rows: list[list[int]], pos: list[float], across: list[float]) -> None:
+    """A long edge's dummies in one line where their neighbours leave room: long edges run straight."""
+    where = {v: (k, i) for k, row in enumerate(rows) for i, v in enumerate(row)}
+
+    def fits(d: int, p: float) -> bool:
+        k, i = where[d]
+        row = rows[k]
+        if i > 0 and p - pos[row[i - 1]] < (across[row[i - 1]] + across[d]) / 2 + CROSS_GAP:
+            return False
+        return not (i + 1 < len(row) and pos[row[i + 1]] - p < (across[row[i + 1]] + across[d]) / 2 + CROSS_GAP)
+
+    for chain in chains:
+        here = sorted(pos[d] for d in chain)
+        mid = here[len(here) // 2]
+        for p in sorted(here, key=lambda q: abs(q - mid)):
+            if all(fits(d, p) for d in chain):
+                for d in chain:
+                    pos[d] = p
+                break
 
 
 def _isotonic(want: list[float], gaps: list[float]) -> list[float]:
