@@ -91,6 +91,20 @@ def test_layout_untangles_crossed_edges_and_puts_leaves_next_to_their_use():
     assert crossings(ordered, succ) == 0
 
 
+def test_crossings_count_matches_checking_every_pair():
+    rng = random.Random(3)
+    for _ in range(30):
+        upper, lower = list(range(6)), list(range(6, 12))
+        rng.shuffle(upper)
+        rng.shuffle(lower)
+        succ = {u: rng.sample(range(6, 12), rng.randint(0, 3)) for u in range(6)}
+        pos_u = {v: i for i, v in enumerate(upper)}
+        pos_l = {v: i for i, v in enumerate(lower)}
+        ends = [(pos_u[u], pos_l[v]) for u in upper for v in succ[u]]
+        brute = sum((a[0] - b[0]) * (a[1] - b[1]) < 0 for i, a in enumerate(ends) for b in ends[i + 1:])
+        assert crossings([upper, lower], succ) == brute
+
+
 def test_isotonic_placement_keeps_the_gaps_and_is_exact_when_it_can_be():
     assert _isotonic([0.0, 50.0, 100.0], [10.0, 10.0]) == [0.0, 50.0, 100.0]
     p = _isotonic([5.0, 5.0, 5.0], [10.0, 20.0])

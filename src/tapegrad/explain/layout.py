@@ -72,7 +72,7 @@ def layout(sizes: Sequence[tuple[float, float]], edges: Sequence[tuple[int, int]
     rows: list[list[int]] = [[] for _ in range(depth)]
     for v in _topo(total, succ, pred):
         rows[layer[v]].append(v)
-    rows = _order(rows, succ, pred)
+    rows = _order(rows, succ, pred, sweeps=12 if total < 3000 else 4)  # (a hub used by every op: many dummies)
     # coordinates along the edges: each layer as wide as its widest node
     span = [max((along[v] for v in row), default=0.0) for row in rows]
     pos_along, at = [0.0] * total, margin
@@ -80,7 +80,7 @@ def layout(sizes: Sequence[tuple[float, float]], edges: Sequence[tuple[int, int]
         for v in row:
             pos_along[v] = at + span[k] / 2
         at += span[k] + RANK_GAP
-    pos_across = _across(rows, across, succ, pred)
+    pos_across = _across(rows, across, succ, pred, sweeps=8 if total < 3000 else 4)
     _straighten([c[1:-1] for c in chains if len(c) > 3], rows, pos_across, across)
     low = min((pos_across[v] - across[v] / 2 for v in range(total)), default=0.0)
     pos_across = [p - low + margin for p in pos_across]
@@ -141,15 +141,24 @@ def _topo(n: int, succ: dict[int, list[int]], pred: dict[int, list[int]]) -> lis
 
 
 def crossings(rows: list[list[int]], succ: dict[int, list[int]]) -> int:
-    """How many pairs of edges cross between neighbouring layers."""
+    """How many pairs of edges cross between neighbouring layers (inversions, counted in O(E log E))."""
     total = 0
     for upper, lower in zip(rows, rows[1:]):
         rank = {v: i for i, v in enumerate(lower)}
-        ends = [(i, rank[s]) for i, u in enumerate(upper) for s in succ.get(u, ()) if s in rank]
-        for a in range(len(ends)):
-            for b in range(a + 1, len(ends)):
-                (i1, j1), (i2, j2) = ends[a], ends[b]
-                total += (i1 - i2) * (j1 - j2) < 0
+        ends = sorted((i, rank[s]) for i, u in enumerate(upper) for s in succ.get(u, ()) if s in rank)
+        tree = [0] * (len(lower) + 1)  # Fenwick tree over the lower ends seen so far
+        seen = 0
+        for _, j in ends:
+            k, not_after = j + 1, 0
+            while k > 0:
+                not_after += tree[k]
+                k -= k & -k
+            total += seen - not_after  # earlier edges that end strictly to the right: they cross this one
+            k = j + 1
+            while k <= len(lower):
+                tree[k] += 1
+                k += k & -k
+            seen += 1
     return total
 
 
