@@ -14,7 +14,7 @@ import pytest
 import tapegrad as tg
 from tests.optional import needs
 
-minimize_module = importlib.import_module("tapegrad.minimize")  # tg.minimize is the function
+loop_module = importlib.import_module("tapegrad.descent.loop")
 
 
 @pytest.fixture
@@ -154,7 +154,7 @@ def test_summary_says_how_each_kind_of_run_stopped(monkeypatch):
 def test_array_parameters_survive_staging_growth_and_reads_mid_run(monkeypatch):
     # Array parameters are staged in blocks of rows and moved into their columns later; the buffer
     # also grows (100 -> 200 -> ... rows). Every row must come out as the descent computed it.
-    monkeypatch.setattr(minimize_module, "HISTORY_CHUNK", 100)
+    monkeypatch.setattr(loop_module, "HISTORY_CHUNK", 100)
     monkeypatch.setattr(tg.History, "max_elements", 3)
     x0 = {"a": np.float64(2.0), "m": np.arange(1.0, 7.0).reshape(2, 3), "v": np.array([1.0, -2.0])}
     steps, lr = 600, 0.001
@@ -285,7 +285,7 @@ def test_a_large_array_parameter_cannot_come_back_whole():
 
 
 # -- files are written whole or not at all ---------------------------------------------------------
-history_module = importlib.import_module("tapegrad.history")
+codec_module = importlib.import_module("tapegrad.descent.codec")
 
 
 class _CtrlCHalfway:
@@ -323,7 +323,7 @@ def test_an_interrupted_write_leaves_the_old_file_or_none_and_no_temporary(run, 
     target = tmp_path / "h.out"
     if old is not None:
         target.write_text(old)
-    monkeypatch.setattr(history_module, module, _CtrlCHalfway(exc))
+    monkeypatch.setattr(codec_module, module, _CtrlCHalfway(exc))
     with pytest.raises(exc):
         getattr(run.history, writer)(target)
     assert (target.read_text() if target.exists() else None) == old

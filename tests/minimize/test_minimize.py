@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
+from tapegrad.minimize import OPTIMIZERS
 
-minimize_module = importlib.import_module("tapegrad.minimize")  # tg.minimize is the function
+loop_module = importlib.import_module("tapegrad.descent.loop")
+progress_module = importlib.import_module("tapegrad.descent.progress")
 
 O = tg.optimizers
 
@@ -152,7 +154,7 @@ def test_record_false_keeps_no_rows_but_the_same_result():
 
 
 def test_history_buffers_grow_past_their_first_allocation(monkeypatch):
-    monkeypatch.setattr(minimize_module, "HISTORY_CHUNK", 4)
+    monkeypatch.setattr(loop_module, "HISTORY_CHUNK", 4)
     h = tg.minimize(lambda w: w**2, np.float64(1.0), learning_rate=0.25, steps=20).history
     np.testing.assert_array_equal(h["w"], 0.5 ** np.arange(21))
     assert np.all(h["lr"][:-1] == 0.25)
@@ -209,7 +211,7 @@ def test_python_numbers_become_float32_and_numpy_keeps_float64():
 
 def test_optimizer_names_are_case_insensitive_and_defaults_documented():
     r = tg.minimize(lambda w: w**2, 1.0, optimizer=" Adam ", steps=3)
-    assert isinstance(r.optimizer, O.Adam) and r.optimizer.learning_rate == minimize_module.OPTIMIZERS["adam"][1]
+    assert isinstance(r.optimizer, O.Adam) and r.optimizer.learning_rate == OPTIMIZERS["adam"][1]
     assert int(r.optimizer.iterations) == 3
     with pytest.raises(ValueError, match="unknown optimizer 'adamm'; valid names: sgd, momentum, nesterov, adam"):
         tg.minimize(lambda w: w**2, 1.0, optimizer="adamm")
@@ -322,7 +324,7 @@ def test_progress_bar_shows_loss_and_gradient_norm_when_asked(capsys):
 
 
 def test_progress_bar_is_drawn_on_a_terminal_that_reports_no_size(capsys, monkeypatch):
-    monkeypatch.setattr(minimize_module, "_sizeless_terminal", lambda: True)  # tqdm alone would draw nothing
+    monkeypatch.setattr(progress_module, "sizeless_terminal", lambda: True)  # tqdm alone would draw nothing
     tg.minimize(lambda w: w**2, 1.0, steps=200, progress=True)
     lines = capsys.readouterr().err.replace("\r", "\n").split("\n")
     assert any("200/200" in line and "loss=" in line for line in lines) and max(map(len, lines)) <= 100
@@ -372,11 +374,11 @@ def test_progress_is_on_by_default_in_a_terminal_or_notebook(monkeypatch):
             pass
 
     monkeypatch.setattr(sys, "stderr", Terminal())
-    bar = minimize_module._progress_bar(None, 10)
+    bar = progress_module.progress_bar(None, 10)
     assert bar is not None and bar.delay == 0.5  # shown only once a run has taken half a second
     bar.close(0, math.nan, math.nan)
     monkeypatch.setattr(sys, "stderr", None)
-    assert minimize_module._progress_bar(None, 10) is None
+    assert progress_module.progress_bar(None, 10) is None
 
     class ZMQInteractiveShell:
         pass
@@ -387,7 +389,7 @@ def test_progress_is_on_by_default_in_a_terminal_or_notebook(monkeypatch):
             return ZMQInteractiveShell()
 
     monkeypatch.setitem(sys.modules, "IPython", FakeIPython)
-    assert minimize_module._interactive()
+    assert progress_module.interactive()
 
 
 # -- what the messages tell a learner ------------------------------------------------------------------

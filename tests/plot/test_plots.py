@@ -134,8 +134,9 @@ def test_plot_errors():
     back = tg.History.from_json(h.to_json())
     with pytest.raises(ValueError, match="needs the function"):
         back.plot("landscape")
+    columns_only = tg.History(h.to_dict())
     with pytest.raises(ValueError, match="does not know how fn takes its parameters"):
-        tg.plot.landscape(lambda w: w**2, back)
+        tg.plot.landscape(lambda w: w**2, columns_only)
 
 
 def test_missing_plotnine_says_how_to_install(monkeypatch):
