@@ -160,6 +160,63 @@ def test_history_buffers_grow_past_their_first_allocation(monkeypatch):
     assert np.all(h["lr"][:-1] == 0.25)
 
 
+def _raise(exc):
+    def callback(info):
+        if info.step == 2:
+            raise exc
+    return callback
+
+
+STOPS = {  # each reason a run can stop for: how to get it
+    "steps": dict(fn=lambda w: w**2, steps=3),
+    "gtol": dict(fn=lambda w: w**2, learning_rate=0.25, gtol=1e-3),
+    "tol": dict(fn=lambda w: w**2, learning_rate=0.25, tol=1e-6),
+    "no_descent": dict(fn=lambda w: w**2, callbacks=_raise(tg.optimizers.NoDescent("nowhere lower"))),
+    "nonfinite": dict(fn=lambda w: w**2, learning_rate=1.5),
+    "nonfinite at x0": dict(fn=lambda w: tg.math.log(w), x0=-1.0),
+    "nonfinite, unbounded": dict(fn=lambda w: -tg.exp(w), learning_rate=1.0),
+    "stationary x0": dict(fn=lambda w: w**2, x0=0.0, steps=3),
+    "callback": dict(fn=lambda w: w**2, callbacks=lambda s: s.step == 2),
+    "ctrl_c": dict(fn=lambda w: w**2, callbacks=_raise(KeyboardInterrupt())),
+    "error": dict(fn=lambda w: w**2, callbacks=_raise(ZeroDivisionError("in a callback"))),
+}
+
+
+@pytest.mark.parametrize("case", list(STOPS))
+def test_why_a_run_stopped_is_data_and_each_reader_renders_it_in_its_own_words(case):
+    from tapegrad.cli.minimize import WORDS
+
+    kwargs = dict(STOPS[case])
+    fn, x0 = kwargs.pop("fn"), kwargs.pop("x0", 1.0)
+    kwargs.setdefault("steps", 1000)
+    if case == "error":
+        with pytest.raises(ZeroDivisionError) as caught:
+            tg.minimize(fn, x0, **kwargs)
+        r = caught.value.result
+    else:
+        r = tg.minimize(fn, x0, **kwargs)
+    stop = r.stop
+    assert stop.reason == ("steps" if case == "stationary x0" else case.split(" ")[0].rstrip(","))
+    assert (stop.status, stop.step) == (r.status, r.steps) and stop.status in tg.descent.STATUSES
+    assert stop.message() == r.message == r.history.meta["message"]
+    api, cli = stop.message(), stop.message(WORDS)
+    for api_word in ("learning_rate=", "x0", "the history", "KeyboardInterrupt", "check the function"):
+        assert api_word not in cli, (api_word, cli)
+    for cli_word in ("--lr", "--init", "--csv", "Ctrl-C", "EXPR"):
+        assert cli_word not in api, (cli_word, api)
+    assert (api == cli) == (case in ("steps", "gtol", "tol", "no_descent", "callback", "error"))
+
+
+def test_a_callback_reads_the_rows_recorded_so_far():
+    seen = []
+    tg.minimize(lambda w: w**2, np.float64(1.0), learning_rate=0.25, steps=3,
+                callbacks=lambda s: seen.append((len(s.history), s.history["w"][-1], s.history is s.history)))
+    assert seen == [(k + 1, 0.5**k, True) for k in range(4)]
+    seen.clear()
+    tg.minimize(lambda w: w**2, 1.0, steps=2, record=False, callbacks=lambda s: seen.append(len(s.history)))
+    assert seen == [0, 0, 0]
+
+
 # -- what x0 can be, and the history's column names ------------------------------------------------------
 
 def test_x0_structures_reach_fn_as_variables_of_the_same_structure():

@@ -59,8 +59,8 @@ are checked before the run: an empty name, a folder, a FIFO or a device is refus
 # Each output file: a name to suggest when the one given will not do, and the extensions allowed (None: any).
 OUTPUTS = {"csv": ("steps.csv", None), "plot": ("plot.png", IMAGE_FORMATS), "landscape": ("path.png", IMAGE_FORMATS)}
 # The library's messages name its arguments and Python's exceptions; here the user types options.
-WORDS = Words(fn="EXPR", x0="--init", start="the starting point", lr="--lr {:g}", kept="--csv writes every step",
-              ctrl_c="Ctrl-C")
+WORDS = Words(fn="EXPR", x0="--init", start="the starting point", start_long="the starting point", lr="--lr {:g}",
+              kept="--csv writes every step", ctrl_c="Ctrl-C")
 EXIT = {"converged": 0, "max_steps": 0, "diverged": 1, "interrupted": 130}
 
 

@@ -9,7 +9,7 @@ no message is ever reworded by searching it for phrases.
 >>> stop.status, stop.message()
 ('converged', 'converged at step 12: the gradient norm 3e-07 is <= gtol=1e-06')
 >>> bad = Stop("nonfinite", 0, {"what": "loss", "value": float("nan")})
->>> bad.message(Words(start="the starting point", fn="EXPR", x0="--init"))
+>>> bad.message(Words(start_long="the starting point", fn="EXPR", x0="--init"))
 'diverged: the loss became nan at the starting point; check EXPR and --init (e.g. a log or sqrt of a negative)'
 """
 from __future__ import annotations
@@ -30,7 +30,7 @@ STATUSES = ("converged", "max_steps", "diverged", "interrupted")
 REASONS = {"steps": "max_steps", "gtol": "converged", "tol": "converged", "no_descent": "converged",
            "nonfinite": "diverged", "callback": "interrupted", "ctrl_c": "interrupted", "error": "interrupted"}
 
-_STATIONARY = ("x0 is a stationary point (the gradient there is exactly zero, so the steps never moved): it may be "
+_STATIONARY = ("{} is a stationary point (the gradient there is exactly zero, so the steps never moved): it may be "
                "a maximum or a saddle point as well as a minimum, which the gradient alone cannot tell; start "
                "elsewhere to look for a minimum")
 
@@ -39,7 +39,9 @@ _STATIONARY = ("x0 is a stationary point (the gradient there is exactly zero, so
 class Words:
     """How a message names what the user gave: the API's words by default; the command line has its own.
 
-    ``lr`` formats a suggested learning rate; ``kept`` says where every step can still be read.
+    ``x0`` is the argument that gives the start, ``start`` the start as a sentence's subject and
+    ``start_long`` in full; ``lr`` formats a suggested learning rate; ``kept`` says where every step
+    can still be read.
 
     >>> from tapegrad.descent import Words
     >>> Words().lr.format(0.001), Words(lr="--lr {:g}").lr.format(0.001)
@@ -48,7 +50,8 @@ class Words:
 
     fn: str = "the function"
     x0: str = "x0"
-    start: str = "the starting point x0"
+    start: str = "x0"
+    start_long: str = "the starting point x0"
     lr: str = "learning_rate={:g}"
     kept: str = "the history keeps all steps"
     ctrl_c: str = "KeyboardInterrupt"
@@ -109,7 +112,8 @@ class Stop:
             return f"{why} at step {k}; the parameters are those of the last recorded step"
         if f.get("stationary"):
             # Newton has the Hessian and says itself what kind of stationary point it stopped at; others cannot.
-            return f"converged at step 0: {_STATIONARY}" if self.status == "converged" else f"{text}. {_STATIONARY}"
+            note = _STATIONARY.format(words.start)
+            return f"converged at step 0: {note}" if self.status == "converged" else f"{text}. {note}"
         return text
 
 
@@ -117,7 +121,7 @@ def _diverged(k: int, f: Mapping[str, Any], words: Words) -> str:
     what = f"the parameter {f['name']!r} became non-finite" if f["what"] == "parameter" else \
         f"the {f['what']} became {f['value']}"
     if k == 0:
-        return f"{what} at {words.start}; check {words.fn} and {words.x0} (e.g. a log or sqrt of a negative)"
+        return f"{what} at {words.start_long}; check {words.fn} and {words.x0} (e.g. a log or sqrt of a negative)"
     loss, prev, lr = f["loss"], f["prev_loss"], f["lr"]
     text = f"{what} at step {k} (the loss was {prev:.6g} at step {k - 1})"
     back = f"The parameters were put back to step {k - 1}, the last finite point; {words.kept}"
