@@ -1,10 +1,11 @@
 """Checking derivatives: ``check_grads`` compares forward and reverse mode with finite differences.
 
-Use it on your own ``custom_gradient`` functions; tapegrad's tests use it on its ops.
+Use it on your own ``custom_gradient`` functions; tapegrad's tests use it on every op, element by
+element. ``numeric_gradient`` is the difference quotient it is built on, for a function of arrays.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ from tapegrad._core.tensor import Operand, to_array, wrap
 from tapegrad.autodiff import ForwardAccumulator
 from tapegrad.tape import GradientTape
 
-__all__ = ["GradientCheckError", "check_grads"]
+__all__ = ["GradientCheckError", "check_grads", "numeric_gradient"]
 
 _MODES = ("fwd", "rev")
 _WORDS = {"fwd": "forward mode (JVP)", "rev": "reverse mode (VJP)"}
@@ -29,13 +30,18 @@ class GradientCheckError(AssertionError):
 
 
 def check_grads(f: Callable[..., Any], args: Sequence[Any], order: int = 2, modes: Sequence[str] = _MODES, *,
-                eps: float = 1e-6, rtol: float = 1e-5, atol: float = 1e-6, seed: int = 0) -> None:
+                eps: float = 1e-6, rtol: float = 1e-5, atol: float = 1e-6, seed: int = 0,
+                per_element: bool = False) -> None:
     """Check ``f``'s derivatives up to ``order`` in forward and reverse mode against finite differences.
 
     Every argument (each leaf of lists/dicts) is checked on its own, along a random
-    direction, in float64: arguments are converted to float64, so ``f`` should not
+    direction, in float64 (complex128 for a complex argument, whose gradient follows
+    TensorFlow's convention dL/dx + i dL/dy): arguments are converted, so ``f`` should not
     mix in float32 tensors of its own. Order 2 checks each mode's derivative of each
-    mode's derivative. Raises ``GradientCheckError`` (an AssertionError) naming the
+    mode's derivative. With ``per_element=True`` each argument is moved one element at a
+    time instead (its real and imaginary parts in turn), and each derivative is compared
+    element by element, as ``numpy.testing.assert_allclose`` does: the whole Jacobian,
+    stricter and slower. Raises ``GradientCheckError`` (an AssertionError) naming the
     argument, order and mode of every disagreement and by how much; returns None when
     all agree.
 
@@ -66,7 +72,7 @@ def check_grads(f: Callable[..., Any], args: Sequence[Any], order: int = 2, mode
         outs = [o if isinstance(o, Operand) else wrap(to_array(o)) for o in nest.flatten(out)]
         return [o for o in outs if o._value.dtype.kind in "fc"]
 
-    checker = _Checker(modes, eps, rtol, atol, np.random.default_rng(seed), names)
+    checker = _Checker(modes, eps, rtol, atol, np.random.default_rng(seed), names, per_element)
     checker.run(fn, x, order, ())
     if checker.failures:
         lines = [f"check_grads: {len(checker.failures)} of {checker.count} checks disagree with finite differences "
@@ -76,6 +82,46 @@ def check_grads(f: Callable[..., Any], args: Sequence[Any], order: int = 2, mode
                      "kink (abs, relu, maximum, where) within eps of the point; a function too steep for eps "
                      "(try another point, or a smaller eps).")
         raise GradientCheckError("\n".join(lines), checker.failures)
+
+
+def numeric_gradient(f: Callable[[list], float], args: Sequence[Any], eps: float = 1e-6) -> list:
+    """The gradient of a real-valued ``f(list of arrays)`` by central differences, element by element.
+
+    For a complex argument z = x + iy it is TensorFlow's convention, df/dx + i df/dy. Pass
+    float64 (or complex128) arrays: the differences are taken in their dtype.
+
+    >>> import numpy as np
+    >>> import tapegrad as tg
+    >>> g = tg.testing.numeric_gradient(lambda a: float(np.sum(a[0] ** 3)), [np.array([1.0, 2.0])])
+    >>> np.round(g[0], 6)
+    array([ 3., 12.])
+    """
+    x = [np.asarray(a) for a in args]
+    scalar = lambda xs: [np.asarray(f(xs))]
+    out = []
+    for i, a in enumerate(x):
+        g = np.zeros(a.shape, dtype=np.result_type(a, float))
+        for j, unit, v in _elements(a):
+            g[j] += _quotient(scalar, x, i, v, eps)[0] * unit
+        out.append(g)
+    return out
+
+
+def _elements(a: np.ndarray) -> Iterator[tuple]:
+    """(index, unit, direction) moving one element of ``a``: by 1, and by 1j too for a complex ``a``."""
+    for unit in (1, 1j) if np.iscomplexobj(a) else (1,):
+        for j in np.ndindex(a.shape):
+            v = np.zeros_like(a)
+            v[j] = unit
+            yield j, unit, v
+
+
+def _quotient(f: Callable[[list], list], x: list, i: int, v: np.ndarray, eps: float) -> list:
+    """The central difference quotient of ``f`` (a list of arrays from a list of arrays) along ``v`` in ``x[i]``."""
+    up, down = list(x), list(x)
+    up[i] = x[i] + eps * v
+    down[i] = x[i] - eps * v
+    return [(a - b) / (2 * eps) for a, b in zip(f(up), f(down))]
 
 
 def _leaf_names(args: tuple) -> list[str]:
@@ -90,22 +136,41 @@ def _leaf_names(args: tuple) -> list[str]:
 
 def _float64(leaf: Any, name: str) -> np.ndarray:
     a = np.asarray(leaf._value if isinstance(leaf, Operand) else to_array(leaf))
-    if a.dtype.kind not in "fiu":
+    if a.dtype.kind not in "fiuc":
         raise TypeError(f"check_grads: {name} has dtype {a.dtype}; every argument is differentiated, so it must be "
-                        "real numbers (close over other arguments with a lambda)")
-    return a.astype(np.float64)
+                        "real or complex numbers (close over other arguments with a lambda)")
+    return a.astype(np.complex128 if a.dtype.kind == "c" else np.float64)
+
+
+def _on_arrays(fn: Callable[[list], list]) -> Callable[[list], list]:
+    """``fn`` (tensors to tensors) as a function of arrays, for difference quotients."""
+    return lambda xs: [o._value for o in fn(_consts(xs))]
 
 
 def _consts(arrays: list) -> list:
-    return [wrap(np.array(a, dtype=np.float64)) for a in arrays]
+    return [wrap(np.array(a, dtype=np.complex128 if np.iscomplexobj(a) else np.float64)) for a in arrays]
+
+
+def _where(k: tuple, unit: complex = 1, of_complex: bool = False) -> str:
+    """Where in an array: the element, and for a complex array which part of it."""
+    at = "" if k == () else f" at element {tuple(int(j) for j in k)}"
+    if of_complex:
+        at += " (real part)" if unit == 1 else " (imaginary part)"
+    return at
 
 
 class _Checker:
     def __init__(self, modes: Sequence[str], eps: float, rtol: float, atol: float, rng: np.random.Generator,
-                 names: list[str]) -> None:
+                 names: list[str], per_element: bool) -> None:
         self.modes, self.eps, self.rtol, self.atol, self.rng, self.names = modes, eps, rtol, atol, rng, names
+        self.per_element = per_element
         self.failures: list[dict] = []
         self.count = 0
+
+    def normal(self, like: np.ndarray) -> np.ndarray:
+        """A random array of ``like``'s shape: complex where ``like`` is."""
+        r = self.rng.standard_normal(like.shape)
+        return r + 1j * self.rng.standard_normal(like.shape) if np.iscomplexobj(like) else r
 
     def run(self, fn: Callable[[list], list], x: list, order: int, chain: tuple) -> None:
         """Check fn's first derivatives in every mode; then, for order > 1, the derivatives of those."""
@@ -113,56 +178,85 @@ class _Checker:
         for mode in self.modes:
             for i in range(len(x)):
                 if x[i].size:
-                    self._check_one(fn, x, outs, i, mode, chain)
+                    self.count += 1
+                    check = self._forward if mode == "fwd" else self._reverse
+                    check(fn, x, outs, i, chain)
         if order > 1:
             for mode in self.modes:
                 if mode == "fwd":
-                    direction = [self.rng.standard_normal(a.shape) for a in x]
+                    direction = [self.normal(a) for a in x]
                     self.run(lambda ts, d=direction: _jvp(fn, ts, _consts(d)), x, order - 1, chain + (mode,))
                 else:
-                    cotangent = [self.rng.standard_normal(o.shape) for o in outs]
+                    cotangent = [self.normal(o) for o in outs]
                     self.run(lambda ts, c=cotangent: _vjp(fn, ts, _consts(c)), x, order - 1, chain + (mode,))
 
-    def _check_one(self, fn: Callable[[list], list], x: list, outs: list, i: int, mode: str, chain: tuple) -> None:
-        self.count += 1
-        eps = self.eps
-        v = [np.zeros_like(a) for a in x]
-        v[i] = self.rng.standard_normal(x[i].shape)
-        up = fn(_consts([a + eps * d for a, d in zip(x, v)]))
-        down = fn(_consts([a - eps * d for a, d in zip(x, v)]))
-        numeric = [(a._value - b._value) / (2 * eps) for a, b in zip(up, down)]
-        order = len(chain) + 1
+    def _directions(self, x: list, i: int) -> Iterator[tuple]:
+        """(index, unit, direction) to move ``x[i]`` along: each element, or one random direction."""
+        if self.per_element:
+            yield from _elements(x[i])
+        else:
+            yield (), None, self.normal(x[i])
+
+    def _fail(self, i: int, mode: str, chain: tuple, output: int | None, got: Any, want: Any, diff: Any,
+              text: str) -> None:
         how = " of ".join((mode,) + tuple(reversed(chain)))
-        where = f"{self.names[i]}, order {order} ({how})"
-        if mode == "fwd":
-            tangents = _jvp(fn, _consts(x), _consts(v))
+        self.failures.append({
+            "argument": self.names[i], "order": len(chain) + 1, "mode": how, "output": output, "got": got,
+            "expected": want, "difference": diff,
+            "message": f"{self.names[i]}, order {len(chain) + 1} ({how}): {_WORDS[mode]} {text}"})
+
+    def _forward(self, fn: Callable[[list], list], x: list, outs: list, i: int, chain: tuple) -> None:
+        for j, unit, v in self._directions(x, i):
+            tangent = [np.zeros_like(a) for a in x]
+            tangent[i] = v
+            tangents = _jvp(fn, _consts(x), _consts(tangent))
+            numeric = _quotient(_on_arrays(fn), x, i, v, self.eps)
+            moved = "" if unit is None else f" (moving {self.names[i]}{_where(j, unit, np.iscomplexobj(x[i]))})"
             for m, (got, want) in enumerate(zip(tangents, numeric)):
                 got = got._value
+                if got.shape != want.shape:
+                    self._fail(i, "fwd", chain, m, None, None, None,
+                               f"has shape {got.shape} on output {m}, not the output's {want.shape}")
+                    return
                 diff = np.abs(got - want)
                 allowed = self.atol + self.rtol * np.abs(want)
                 if not np.all(diff <= allowed):
                     k = np.unravel_index(np.argmax(diff - allowed), diff.shape) if diff.ndim else ()
-                    self.failures.append({
-                        "argument": self.names[i], "order": order, "mode": how, "output": m,
-                        "got": float(got[k]), "expected": float(want[k]), "difference": float(diff[k]),
-                        "message": f"{where}: {_WORDS[mode]} differs from finite differences on output {m}"
-                                   f"{'' if k == () else f' at element {tuple(int(j) for j in k)}'}: "
-                                   f"{float(got[k]):.6g} vs {float(want[k]):.6g} (difference {float(diff[k]):.3g}, "
-                                   f"allowed {float(allowed[k]):.3g})"})
+                    self._fail(i, "fwd", chain, m, _number(got[k]), _number(want[k]), float(diff[k]),
+                               f"differs from finite differences on output {m}{_where(k)}{moved}: "
+                               f"{_number(got[k]):.6g} vs {_number(want[k]):.6g} (difference {float(diff[k]):.3g}, "
+                               f"allowed {float(allowed[k]):.3g})")
                     return
-        else:
-            u = [self.rng.standard_normal(o.shape) for o in outs]
-            grads = _vjp(fn, _consts(x), _consts(u))
-            got = float(np.sum(grads[i]._value * v[i]))
-            want = float(sum(np.sum(uk * nk) for uk, nk in zip(u, numeric)))
-            scale = float(sum(np.sum(np.abs(uk * nk)) for uk, nk in zip(u, numeric)))
+
+    def _reverse(self, fn: Callable[[list], list], x: list, outs: list, i: int, chain: tuple) -> None:
+        u = [self.normal(o) for o in outs]
+        g = _vjp(fn, _consts(x), _consts(u))[i]._value
+        if g.shape != x[i].shape:
+            self._fail(i, "rev", chain, None, None, None, None,
+                       f"gives a gradient of shape {g.shape} for an argument of shape {x[i].shape}")
+            return
+        worst = None
+        for j, unit, v in self._directions(x, i):
+            numeric = _quotient(_on_arrays(fn), x, i, v, self.eps)
+            got = float(np.real(np.vdot(g, v)))  # Re <g, v>: the derivative along v in TensorFlow's convention
+            want = float(sum(np.real(np.vdot(uk, nk)) for uk, nk in zip(u, numeric)))
+            # Along a random direction the products' sizes set the scale (their sum may cancel); element by
+            # element each is compared as assert_allclose does.
+            scale = abs(want) if self.per_element else sum(float(np.sum(np.abs(uk * nk))) for uk, nk in zip(u, numeric))
             allowed = self.atol + self.rtol * scale
-            if not abs(got - want) <= allowed:
-                self.failures.append({
-                    "argument": self.names[i], "order": order, "mode": how, "output": None,
-                    "got": got, "expected": want, "difference": abs(got - want),
-                    "message": f"{where}: {_WORDS[mode]} gives <u, J v> = {got:.6g} but finite differences give "
-                               f"{want:.6g} (difference {abs(got - want):.3g}, allowed {allowed:.3g})"})
+            excess = abs(got - want) - allowed
+            if excess > 0 and (worst is None or excess > worst[0]):
+                worst = (excess, j, unit, got, want, allowed)
+        if worst is not None:
+            _, j, unit, got, want, allowed = worst
+            what = "<u, J v> =" if unit is None else f"a gradient{_where(j, unit, np.iscomplexobj(x[i]))} of"
+            self._fail(i, "rev", chain, None, got, want, abs(got - want),
+                       f"gives {what} {got:.6g} but finite differences give {want:.6g} "
+                       f"(difference {abs(got - want):.3g}, allowed {allowed:.3g})")
+
+
+def _number(v: Any) -> Any:
+    return complex(v) if np.iscomplexobj(v) else float(v)
 
 
 def _jvp(fn: Callable[[list], list], ts: list, tangents: list) -> list:

@@ -261,7 +261,7 @@ def test_ctrl_c_stops_cleanly_with_status_interrupted(tmp_path):
 
 
 def test_lbfgs_reaches_the_rosenbrock_minimum_with_its_default_step(capsys):
-    from tapegrad.minimize import OPTIMIZERS
+    from tapegrad.optimizers.names import OPTIMIZERS
 
     code, r = run_json(capsys, "(1-x)**2 + 100*(y-x**2)**2", "--init", "x=-1.2", "y=1", "--optimizer", "lbfgs")
     assert code == 0 and r["status"] == "converged" and r["learning_rate"] == OPTIMIZERS["lbfgs"][1]

@@ -78,5 +78,48 @@ def test_bad_arguments():
         check_grads(tg.sin, (1.0,), modes=("both",))
     with pytest.raises(ValueError, match="order"):
         check_grads(tg.sin, (1.0,), order=0)
-    with pytest.raises(TypeError, match="real numbers"):
+    with pytest.raises(TypeError, match="real or complex numbers"):
         check_grads(tg.sin, (True,))
+
+
+def test_per_element_checks_every_element_and_names_it():
+    @tg.custom_gradient
+    def scale(x):  # right everywhere but at element 2
+        return x * 3.0, lambda g: g * np.array([3.0, 3.0, 3.5])
+
+    x = np.array([0.1, -0.4, 0.9])
+    check_grads(lambda x: x * 3.0, (x,), per_element=True)
+    with pytest.raises(GradientCheckError) as info:
+        check_grads(scale, (x,), order=1, modes=("rev",), per_element=True)
+    assert "at element (2,)" in str(info.value)
+
+
+def test_complex_arguments_follow_tensorflows_convention():
+    z = np.array([1.0 + 2.0j, -0.5 + 0.3j])
+    check_grads(lambda z: tg.exp(z) * z, (z,), per_element=True)
+    check_grads(lambda z: tg.abs(z) * tg.math.real(z), (z,))
+
+    @tg.custom_gradient
+    def square(z):
+        return z * z, lambda g: g * 2.0 * z  # TensorFlow's convention wants g * conj(2 z)
+
+    with pytest.raises(GradientCheckError, match=r"element \(0,\) \((real|imaginary) part\)"):
+        check_grads(square, (z,), order=1, modes=("rev",), per_element=True)
+
+
+def test_a_gradient_of_the_wrong_shape_is_reported():
+    @tg.custom_gradient
+    def double(x):
+        return x * 2.0, lambda g: tg.reduce_sum(g)
+
+    with pytest.raises(GradientCheckError, match=r"gradient of shape \(\) for an argument of shape \(3,\)"):
+        check_grads(double, (np.ones(3),), order=1, modes=("rev",))
+
+
+def test_numeric_gradient_element_by_element():
+    x = np.array([[0.5, -1.0], [2.0, 0.1]])
+    (g,) = tg.testing.numeric_gradient(lambda a: float(np.sum(np.sin(a[0]))), [x])
+    np.testing.assert_allclose(g, np.cos(x), rtol=1e-8)
+    z = np.array([1.0 + 2.0j, -0.5 + 0.3j])
+    (g,) = tg.testing.numeric_gradient(lambda a: float(np.sum(np.abs(a[0]) ** 2)), [z])
+    np.testing.assert_allclose(g, 2 * z, rtol=1e-8)  # d/dx + i d/dy of x^2 + y^2

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
+from tapegrad.testing import numeric_gradient
 
-from ..ops.gradcheck import numeric_gradient
 from ..ops.specs import SPECS
 from .inputs import spec_inputs
 

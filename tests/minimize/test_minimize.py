@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
-from tapegrad.minimize import OPTIMIZERS
+from tapegrad.optimizers.names import OPTIMIZERS
 
 loop_module = importlib.import_module("tapegrad.descent.loop")
 progress_module = importlib.import_module("tapegrad.descent.progress")

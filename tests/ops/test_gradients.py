@@ -1,4 +1,5 @@
-"""Every op in the table against finite differences (float64), first and second order.
+"""Every op in the table against finite differences (float64), first and second order, through
+``tapegrad.testing.check_grads`` (one checker for users and for these tests).
 
 Generated from the registry: an op without a spec in ``specs.py`` fails ``test_every_op_has_a_spec``.
 """
@@ -6,15 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
 import tapegrad as tg
 from tapegrad._core.record import REGISTRY
 from tapegrad.ops.table import COMPLEX
+from tapegrad.testing import check_grads
+from tests.optional import given, hnp, settings, st
 
-from .gradcheck import assert_close, directional_second, first_order, numeric_gradient
 from .specs import COMPOSITES, SPECS, Spec
 
 ALL = {**SPECS, **COMPOSITES}
@@ -63,8 +62,10 @@ def _inputs(spec: Spec, shapes: list, seed: int, complex: bool = False) -> list:
 
 
 def _check(name: str, shapes: list, seed: int, order: int, complex: bool = False) -> None:
-    """First and second order against central differences; in complex mode, along the real and
-    imaginary directions of every input (TensorFlow's convention: dL/dx + i dL/dy)."""
+    """Against central differences element by element (``check_grads`` with ``per_element``): first order
+    in forward and reverse mode, second order reverse over reverse (the other three second-order modes
+    are compared with it in tests/functional/test_modes_agree.py). In complex mode every element moves
+    along its real and its imaginary part (TensorFlow's convention: dL/dx + i dL/dy)."""
     spec = ALL[name]
     args = _inputs(spec, shapes, seed, complex)
     out = spec.call(*[tg.constant(a) for a in args])
@@ -75,26 +76,12 @@ def _check(name: str, shapes: list, seed: int, order: int, complex: bool = False
     if spec.reference is not None:
         np.testing.assert_allclose(out.numpy(), spec.reference(*args), rtol=1e-12, atol=1e-12,
                                    err_msg=f"{name}: forward")
-    rng = np.random.default_rng(seed + 1)
-    weight = rng.standard_normal(np.shape(out.numpy()))
-    if out.dtype.is_complex:  # the loss is Re(sum(out * weight)): a complex weight reaches Im(out) too
-        weight = weight + 1j * rng.standard_normal(weight.shape)
-
-    def value(vals: list) -> float:
-        return float(np.real(np.sum(spec.call(*[tg.constant(v) for v in vals]).numpy() * weight)))
-
-    _, grads = first_order(spec.call, args, weight)
-    assert_close(grads, numeric_gradient(value, args, spec.eps), spec.rtol, spec.atol, f"{name}: first order")
-    if order < 2 or not spec.second_order:
-        return
-    dirs = [rng.standard_normal(a.shape) + (1j * rng.standard_normal(a.shape) if complex else 0) for a in args]
-    _, second = directional_second(spec.call, args, weight, dirs)
-
-    def h(vals: list) -> float:
-        return directional_second(spec.call, vals, weight, dirs)[0]
-
-    assert_close(second, numeric_gradient(h, args, spec.eps * 10), spec.rtol * 100, spec.atol * 100,
-                 f"{name}: second order")
+    check_grads(spec.call, args, order=1, eps=spec.eps, rtol=spec.rtol, atol=spec.atol, seed=seed,
+                per_element=True)
+    if order >= 2 and spec.second_order:
+        # the derivative of a derivative: looser, as its difference quotient is of computed gradients
+        check_grads(spec.call, args, order=2, modes=("rev",), eps=spec.eps * 10, rtol=spec.rtol * 100,
+                    atol=spec.atol * 100, seed=seed, per_element=True)
 
 
 @pytest.mark.parametrize("name", DIFFERENTIABLE)

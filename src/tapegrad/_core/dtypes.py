@@ -5,9 +5,13 @@ and NumPy scalars keep their dtype.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+from .backend import xp
+from .state import escape
 
 
 class DType:
@@ -201,3 +205,116 @@ def refusal(op: str, np_dtype: Any, takes: str) -> str:
     accepted = ", ".join(KINDS[k] for k in takes if k != "c")
     fix = "tg.bool" if takes == "b" else "tg.float32" if "f" in takes else "tg.int32"
     return f"{op} does not take {name} tensors (only {accepted}, as in TensorFlow); cast first: tg.cast(x, {fix})"
+
+
+# ---- the conversion policy ----------------------------------------------------------------------
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+_FLOAT32 = xp.float32
+
+
+class Held:
+    """What holds its array in ``_value``: the base of ``tensor.Operand`` (Tensor and Variable), so
+    conversion can read one without knowing the classes built on it."""
+
+    __slots__ = ()
+    _value: Any
+
+
+# Filled by the ops layer: packs a list holding tensors into one tensor (tf.stack).
+PACK: list[Callable[[list, Any], Any]] = []
+
+
+def _python_dtype(value: Any) -> Any:
+    """TensorFlow's policy for Python values: float -> float32, int -> int32, bool -> bool."""
+    if isinstance(value, bool):
+        return xp.bool_
+    if isinstance(value, int):
+        return xp.int32 if _INT32_MIN <= value <= _INT32_MAX else xp.int64
+    if isinstance(value, float):
+        return xp.float32
+    if isinstance(value, complex):
+        return xp.complex128
+    return None
+
+
+def has_operand(value: Any) -> bool:
+    """Whether ``value`` is, or is a list or tuple holding, a tensor or Variable."""
+    if isinstance(value, Held):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(has_operand(v) for v in value)
+    return False
+
+
+def to_array(value: Any, dtype: Any = None, copy: bool = False) -> Any:
+    """An array for ``value`` under TensorFlow's dtype policy, cast to ``dtype`` if given.
+
+    A Python number becomes a NumPy scalar, not a 0-d array: immutable, and NumPy's scalar
+    arithmetic on it is several times faster than its ufunc path on 0-d arrays.
+    """
+    t = type(value)
+    if t is float and dtype is None:  # the commonest case by far: a constant in an expression
+        return _FLOAT32(value)
+    want = None if dtype is None else as_dtype(dtype)._np
+    if (t is float or t is int) and want is not None and want.kind in "fc":
+        return want.type(value)
+    if isinstance(value, Held):
+        escape(value)
+        arr = value._value
+        if want is not None and arr.dtype != want:
+            arr = arr.astype(want)
+        return arr.copy() if copy and isinstance(arr, xp.ndarray) else arr
+    if isinstance(value, (xp.ndarray, xp.generic)):
+        arr = value
+        if arr.dtype.kind == "O" or arr.dtype.kind in "SUV":
+            raise TypeError(f"cannot make a tensor from an array of dtype {arr.dtype}; use numbers")
+        if want is not None and arr.dtype != want:
+            _check_cast(arr, want)
+            arr = arr.astype(want)
+        elif copy and isinstance(arr, xp.ndarray):
+            arr = arr.copy()
+        if arr.dtype not in _BY_NP:
+            of_numpy(arr.dtype)  # raises a clear TypeError
+        return arr
+    py = _python_dtype(value)
+    if py is not None:
+        if want is not None:
+            _check_cast(value, want)
+        return xp.asarray(value, dtype=want if want is not None else py)[()]
+    if isinstance(value, (list, tuple)):
+        if has_operand(value):
+            packed = PACK[0](list(value), dtype)
+            escape(packed)
+            return packed._value
+        try:
+            arr = xp.asarray(value)
+        except ValueError as e:
+            raise ValueError(f"cannot make a tensor from a ragged list ({e}); all rows need the same length") from None
+        if arr.dtype.kind == "O" or arr.dtype.kind in "SU":
+            raise TypeError(f"cannot make a tensor from {type(value).__name__} {_short(value)}; use numbers")
+        if want is None:
+            want = {"f": xp.dtype(xp.float32), "i": xp.dtype(xp.int32), "u": xp.dtype(xp.int32),
+                    "b": xp.dtype(xp.bool_), "c": xp.dtype(xp.complex128)}[arr.dtype.kind]
+            if arr.dtype.kind in "iu" and arr.size and (arr.min() < _INT32_MIN or arr.max() > _INT32_MAX):
+                want = xp.dtype(xp.int64)
+        else:
+            _check_cast(arr, want)
+        return arr.astype(want, copy=False)
+    if value is None:
+        raise ValueError("cannot make a tensor from None; a gradient that is None means 'not connected'")
+    raise TypeError(f"cannot make a tensor from {type(value).__name__} {_short(value)}; "
+                    "use a number, a list of numbers, a NumPy array or a tensor")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _check_cast(value: Any, want: Any) -> None:
+    """TensorFlow refuses to turn 2.5 into an int32 tensor; so do we."""
+    if want.kind in "iu" and xp.asarray(value).dtype.kind in "fc":
+        arr = xp.asarray(value)
+        if not xp.all(xp.isfinite(arr)) or not xp.all(arr == xp.round(arr)):
+            raise TypeError(f"cannot convert {_short(value)} to an integer tensor without losing the fraction; "
+                            "use tg.cast(x, tg.int32) to truncate on purpose")

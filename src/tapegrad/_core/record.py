@@ -33,16 +33,14 @@ class Primitive:
     once per batch element instead, which is always correct.
     """
 
-    __slots__ = ("name", "forward", "vjps", "jvp", "kind", "differentiable", "batched")
+    __slots__ = ("name", "forward", "vjps", "jvp", "differentiable", "batched")
 
     def __init__(self, name: str, forward: Callable[..., Any], vjps: Sequence[VJP | None] | None,
-                 jvp: Callable[..., Any] | None = None, kind: str = "other", register: bool = True,
-                 batched: bool = False) -> None:
+                 jvp: Callable[..., Any] | None = None, register: bool = True, batched: bool = False) -> None:
         self.name = name
         self.forward = forward
         self.vjps = tuple(vjps) if isinstance(vjps, list) else vjps
         self.jvp = jvp
-        self.kind = kind
         self.differentiable = vjps is not None
         self.batched = batched
         if register:
@@ -76,9 +74,11 @@ class TapeState:
 
 
 # read_variable: a Variable's value at the moment it was read, like TensorFlow's ReadVariableOp,
-# so a later assign cannot change what an earlier entry's rule sees.
+# so a later assign cannot change what an earlier entry's rule sees. Its JVP hands the tangent on
+# instead of applying READ to it, as ops.table's ``linear`` would: tg.function and explain() take
+# every READ for a read of a Variable.
 READ = Primitive("read_variable", lambda v: v, (lambda g, ans, v: g,), jvp=lambda t, ans, v: t[0],
-                 kind="linear", register=False, batched=True)
+                 register=False, batched=True)
 
 _new = object.__new__
 _ndarray, _generic = xp.ndarray, xp.generic

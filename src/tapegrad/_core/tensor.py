@@ -1,23 +1,18 @@
 """Tensor (immutable), Variable (mutable, watched when read) and conversion to them.
 
 The engine knows no operation: arithmetic dunders are installed on ``Operand`` by
-the ops layer (``tapegrad.ops.operators``).
+the ops layer (``tapegrad.ops.operators``). The conversion policy (Python values to
+dtypes, ``to_array``) is in ``dtypes``.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from threading import Lock
 from typing import Any
 
 from . import dtypes as _dt
 from .backend import xp
+from .dtypes import PACK, Held, has_operand, to_array
 from .state import STATE, escape, impure
-
-_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
-_FLOAT32 = xp.float32
-
-# Filled by the ops layer: packs a list holding tensors into one tensor (tf.stack).
-PACK: list[Callable[[list, Any], Tensor]] = []
 
 
 class TensorShape(tuple):
@@ -68,7 +63,7 @@ class TensorShape(tuple):
         return tuple.__repr__(self)
 
 
-class Operand:
+class Operand(Held):
     """What Tensor and Variable share: reading, printing, Python conversions.
 
     Arithmetic and comparison operators are added by ``tapegrad.ops``.
@@ -370,101 +365,6 @@ def fit(new: Any, shape: tuple, how: str, name: str) -> Any:
         f"of shape {tuple(shape)}; reshape the value or make a new Variable")
 
 
-def _python_dtype(value: Any) -> Any:
-    """TensorFlow's policy for Python values: float -> float32, int -> int32, bool -> bool."""
-    if isinstance(value, bool):
-        return xp.bool_
-    if isinstance(value, int):
-        return xp.int32 if _INT32_MIN <= value <= _INT32_MAX else xp.int64
-    if isinstance(value, float):
-        return xp.float32
-    if isinstance(value, complex):
-        return xp.complex128
-    return None
-
-
-def _has_operand(value: Any) -> bool:
-    if isinstance(value, Operand):
-        return True
-    if isinstance(value, (list, tuple)):
-        return any(_has_operand(v) for v in value)
-    return False
-
-
-def to_array(value: Any, dtype: Any = None, copy: bool = False) -> Any:
-    """An array for ``value`` under TensorFlow's dtype policy, cast to ``dtype`` if given.
-
-    A Python number becomes a NumPy scalar, not a 0-d array: immutable, and NumPy's scalar
-    arithmetic on it is several times faster than its ufunc path on 0-d arrays.
-    """
-    t = type(value)
-    if t is float and dtype is None:  # the commonest case by far: a constant in an expression
-        return _FLOAT32(value)
-    want = None if dtype is None else _dt.as_dtype(dtype)._np
-    if (t is float or t is int) and want is not None and want.kind in "fc":
-        return want.type(value)
-    if isinstance(value, Operand):
-        escape(value)
-        arr = value._value
-        if want is not None and arr.dtype != want:
-            arr = arr.astype(want)
-        return arr.copy() if copy and isinstance(arr, xp.ndarray) else arr
-    if isinstance(value, (xp.ndarray, xp.generic)):
-        arr = value
-        if arr.dtype.kind == "O" or arr.dtype.kind in "SUV":
-            raise TypeError(f"cannot make a tensor from an array of dtype {arr.dtype}; use numbers")
-        if want is not None and arr.dtype != want:
-            _check_cast(arr, want)
-            arr = arr.astype(want)
-        elif copy and isinstance(arr, xp.ndarray):
-            arr = arr.copy()
-        if arr.dtype not in _dt._BY_NP:
-            _dt.of_numpy(arr.dtype)  # raises a clear TypeError
-        return arr
-    py = _python_dtype(value)
-    if py is not None:
-        if want is not None:
-            _check_cast(value, want)
-        return xp.asarray(value, dtype=want if want is not None else py)[()]
-    if isinstance(value, (list, tuple)):
-        if _has_operand(value):
-            packed = PACK[0](list(value), dtype)
-            escape(packed)
-            return packed._value
-        try:
-            arr = xp.asarray(value)
-        except ValueError as e:
-            raise ValueError(f"cannot make a tensor from a ragged list ({e}); all rows need the same length") from None
-        if arr.dtype.kind == "O" or arr.dtype.kind in "SU":
-            raise TypeError(f"cannot make a tensor from {type(value).__name__} {_short(value)}; use numbers")
-        if want is None:
-            want = {"f": xp.dtype(xp.float32), "i": xp.dtype(xp.int32), "u": xp.dtype(xp.int32),
-                    "b": xp.dtype(xp.bool_), "c": xp.dtype(xp.complex128)}[arr.dtype.kind]
-            if arr.dtype.kind in "iu" and arr.size and (arr.min() < _INT32_MIN or arr.max() > _INT32_MAX):
-                want = xp.dtype(xp.int64)
-        else:
-            _check_cast(arr, want)
-        return arr.astype(want, copy=False)
-    if value is None:
-        raise ValueError("cannot make a tensor from None; a gradient that is None means 'not connected'")
-    raise TypeError(f"cannot make a tensor from {type(value).__name__} {_short(value)}; "
-                    "use a number, a list of numbers, a NumPy array or a tensor")
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _check_cast(value: Any, want: Any) -> None:
-    """TensorFlow refuses to turn 2.5 into an int32 tensor; so do we."""
-    if want.kind in "iu" and xp.asarray(value).dtype.kind in "fc":
-        arr = xp.asarray(value)
-        if not xp.all(xp.isfinite(arr)) or not xp.all(arr == xp.round(arr)):
-            raise TypeError(f"cannot convert {_short(value)} to an integer tensor without losing the fraction; "
-                            "use tg.cast(x, tg.int32) to truncate on purpose")
-
-
 def convert_to_tensor(value: Any, dtype: Any = None, dtype_hint: Any = None, name: str | None = None) -> Tensor:
     """A Tensor for ``value``; a Tensor comes back as it is.
 
@@ -486,7 +386,7 @@ def convert_to_tensor(value: Any, dtype: Any = None, dtype_hint: Any = None, nam
             raise ValueError(f"Tensor conversion requested dtype {_dt.as_dtype(dtype).name} for a Variable with "
                              f"dtype {value.dtype.name}; use tg.cast(x, {_dt.as_dtype(dtype).name!r}) to convert")
         return t
-    if isinstance(value, (list, tuple)) and _has_operand(value):
+    if isinstance(value, (list, tuple)) and has_operand(value):
         return PACK[0](list(value), dtype)  # stacked and recorded, like TensorFlow's auto-packing
     if dtype is None and dtype_hint is not None and not isinstance(value, (xp.ndarray, xp.generic)):
         try:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from tapegrad.descent import Words, minimize
-from tapegrad.minimize import OPTIMIZERS
+from tapegrad.optimizers.names import OPTIMIZERS
 
 from ._common import (
     IMAGE_FORMATS,

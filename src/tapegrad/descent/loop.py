@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 
 from tapegrad._core import nest
-from tapegrad.minimize import _optimizer
 from tapegrad.optimizers import Newton, NoDescent, Optimizer, Problem
 from tapegrad.optimizers.base import assign_value
 
@@ -28,7 +27,7 @@ from .history import History
 from .problem import CompiledProblem
 from .progress import progress_bar
 from .recorder import Recorder
-from .setup import callbacks_list, nonnegative_int, takes_one_argument
+from .setup import callbacks_list, nonnegative_int, optimizer_from, takes_one_argument
 from .setup import variables as make_variables
 from .stops import REASONS, Stop
 
@@ -195,7 +194,7 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
             raise TypeError(f"{name} must be {allowed}, got {value!r}")
     callbacks = callbacks_list(callbacks)
     takes_one_argument(fn, x0)
-    opt = _optimizer(optimizer, learning_rate)
+    opt = optimizer_from(optimizer, learning_rate)
     structure = x0
     variables, names = make_variables(x0, fn)
     arg = nest.pack_as(structure, variables)

@@ -1,4 +1,5 @@
-"""The set-up of a run: minimize's arguments checked, and x0 made into Variables with column names.
+"""The set-up of a run: minimize's arguments checked, the optimizer made, and x0 made into Variables with
+column names.
 
 >>> import numpy as np
 >>> from tapegrad.descent.setup import variables
@@ -16,8 +17,10 @@ import numpy as np
 
 from tapegrad._core import nest
 from tapegrad._core.tensor import Operand, Variable
+from tapegrad.optimizers import GradientTransformation, Optimizer, TransformOptimizer
+from tapegrad.optimizers.names import OPTIMIZERS
 
-__all__ = ["callbacks_list", "nonnegative_int", "takes_one_argument", "variables"]
+__all__ = ["callbacks_list", "nonnegative_int", "optimizer_from", "takes_one_argument", "variables"]
 
 
 def nonnegative_int(name: str, value: Any) -> int:
@@ -63,6 +66,30 @@ def takes_one_argument(fn: Any, x0: Any) -> None:
             hint = "; for a dict x0, write fn(p) and use p['name']"
         raise TypeError(f"fn is called with one argument, the parameters with x0's structure, but its signature "
                         f"is {getattr(fn, '__name__', 'fn')}{inspect.signature(fn)}{hint}") from None
+
+
+
+def optimizer_from(optimizer: Any, learning_rate: Any) -> Optimizer:
+    """The optimizer ``minimize``'s ``optimizer=`` and ``learning_rate=`` ask for: a name from the table (with
+    its starting learning rate unless one is given), an optimizer object, or a ``GradientTransformation``."""
+    if isinstance(optimizer, str):
+        key = optimizer.strip().lower()
+        if key not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {optimizer!r}; valid names: {', '.join(OPTIMIZERS)}")
+        make, default = OPTIMIZERS[key]
+        return make(default if learning_rate is None else learning_rate)
+    if learning_rate is not None:
+        raise ValueError("learning_rate= goes with an optimizer name (optimizer='adam', learning_rate=0.1); an "
+                         "optimizer object has its own: tg.optimizers.Adam(learning_rate=0.1)")
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    if isinstance(optimizer, GradientTransformation):
+        return TransformOptimizer(optimizer)
+    if isinstance(optimizer, type) and issubclass(optimizer, Optimizer):
+        raise TypeError(f"optimizer={optimizer.__name__} is the class; pass an optimizer object such as "
+                        f"{optimizer.__name__}(learning_rate=...), or a name like 'sgd'")
+    raise TypeError(f"optimizer must be a name ({', '.join(OPTIMIZERS)}), a tg.optimizers optimizer or a "
+                    f"GradientTransformation, not {type(optimizer).__name__}")
 
 
 def variables(x0: Any, fn: Callable[..., Any]) -> tuple[list[Variable], list[str]]:

@@ -8,7 +8,8 @@ from tapegrad._core.tensor import Tensor
 
 from . import table as T
 from ._args import axis_param, float_tensor, pair, typed
-from .array_ops import expand_dims, matrix_transpose, reshape, squeeze, transpose, where, zeros_like
+from .array_ops import expand_dims, matrix_transpose, reshape, squeeze, transpose, where
+from .constructors import zeros_like
 from .math_ops import _wide, abs, greater, maximum, reduce_max, reduce_sum, sqrt
 
 TensorLike = Any

@@ -15,7 +15,8 @@ from tapegrad._core.tensor import Tensor
 
 from . import table as T
 from ._args import accepts, axis_param, operand, pair, typed
-from .array_ops import cast, reshape, where, zeros_like
+from .array_ops import cast, reshape, where
+from .constructors import zeros_like
 
 TensorLike = Any
 
@@ -25,6 +26,14 @@ def _takes(prim: Any, takes: str) -> str:
     if prim.differentiable and prim.name not in T.COMPLEX:
         return takes.replace("c", "")
     return takes
+
+
+def _document(op: Callable[..., Tensor], name: str, text: str, path: str, example: str,
+              result: str) -> Callable[..., Tensor]:
+    """``op`` named ``name``, its docstring ``text`` and the example ``tg.<path>(<example>)`` giving ``result``."""
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"{text}\n\n    >>> import tapegrad as tg\n    >>> tg.{path}({example}).numpy()\n    {result}\n    "
+    return op
 
 
 def _unary(prim: Any, doc_expr: str, example: str, result: str, takes: str = "fc",
@@ -39,10 +48,7 @@ def _unary(prim: Any, doc_expr: str, example: str, result: str, takes: str = "fc
             raise DTypeError(refusal(prim.name, x._value.dtype, takes))
         return apply(prim, (x,))
 
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = (f"Element-wise {doc_expr}.\n\n    >>> import tapegrad as tg\n"
-                  f"    >>> tg.{ns + '.' if ns else ''}{name}({example}).numpy()\n    {result}\n    ")
-    return op
+    return _document(op, prim.name, f"Element-wise {doc_expr}.", f"{ns + '.' if ns else ''}{name}", example, result)
 
 
 square = _unary(T.square, "x * x", "3.0", "np.float32(9.0)", "fciu")
@@ -100,10 +106,8 @@ def _binary(prim: Any, doc_expr: str, example: str, result: str, takes: str = "f
             raise DTypeError(refusal(prim.name, a._value.dtype, takes))
         return apply(prim, (a, b))
 
-    op.__name__ = op.__qualname__ = prim.name
-    op.__doc__ = (f"Element-wise {doc_expr}, broadcasting like NumPy.\n\n    >>> import tapegrad as tg\n"
-                  f"    >>> tg.{ns + '.' if ns else ''}{prim.name}({example}).numpy()\n    {result}\n    ")
-    return op
+    return _document(op, prim.name, f"Element-wise {doc_expr}, broadcasting like NumPy.",
+                     f"{ns + '.' if ns else ''}{prim.name}", example, result)
 
 
 add = _binary(T.add, "x + y", "1.0, 2.0", "np.float32(3.0)")
@@ -185,10 +189,8 @@ def _reduction(prim: Any, what: str, example: str, result: str, takes: str = "fc
         x = typed(input_tensor, prim.name, takes)
         return apply(prim, (x,), {"axis": axis_param(axis, x._value.ndim, prim.name), "keepdims": bool(keepdims)})
 
-    op.__name__ = op.__qualname__ = prim.name
-    op.__doc__ = (f"The {what} of elements across ``axis`` (all axes when None).\n\n"
-                  f"    >>> import tapegrad as tg\n    >>> tg.{prim.name}({example}).numpy()\n    {result}\n    ")
-    return op
+    return _document(op, prim.name, f"The {what} of elements across ``axis`` (all axes when None).", prim.name,
+                     example, result)
 
 
 reduce_sum = _reduction(T.reduce_sum, "sum", "[1.0, 2.0, 3.0]", "np.float32(6.0)")

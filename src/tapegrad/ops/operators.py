@@ -4,7 +4,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from tapegrad._core import tensor as _tensor
+from tapegrad._core import dtypes as _dtypes
 from tapegrad._core.backend import xp
 from tapegrad._core.dtypes import refusal
 from tapegrad._core.errors import DTypeError
@@ -23,26 +23,21 @@ def _swap(fn: Any) -> Any:
 
 # As in TensorFlow: `x == None` is False and shapes that do not broadcast compare unequal, but
 # a value that cannot take x's dtype (`int_tensor == 1.5`) is an error, not False.
-def _eq(self: Operand, other: Any) -> Any:
-    if other is None:
-        return False
-    try:
-        return M.equal(self, other)
-    except DTypeError:
-        raise
-    except ValueError:
-        return False
+def _comparison(op: Any, otherwise: bool) -> Any:
+    def compare(self: Operand, other: Any) -> Any:
+        if other is None:
+            return otherwise
+        try:
+            return op(self, other)
+        except DTypeError:
+            raise
+        except ValueError:
+            return otherwise
+    return compare
 
 
-def _ne(self: Operand, other: Any) -> Any:
-    if other is None:
-        return True
-    try:
-        return M.not_equal(self, other)
-    except DTypeError:
-        raise
-    except ValueError:
-        return True
+_eq = _comparison(M.equal, False)
+_ne = _comparison(M.not_equal, True)
 
 
 _BOOL = xp.dtype(xp.bool_)
@@ -149,7 +144,7 @@ def install() -> None:
     for name, fn in OPERATORS.items():
         setattr(Operand, name, fn)
     Operand.__array_ufunc__ = _array_ufunc  # type: ignore[attr-defined]
-    _tensor.PACK[:] = [_pack]
+    _dtypes.PACK[:] = [_pack]
 
 
 def _pack(values: list, dtype: Any) -> Any:

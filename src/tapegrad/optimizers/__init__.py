@@ -13,6 +13,7 @@ line-search methods for small problems (``LineSearchGD``, ``LBFGS``, ``Newton``)
 from . import rules, schedules
 from .base import GradientTransformation, NoDescent, Problem, apply_updates, chain
 from .keras import SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Lion, Nadam, Optimizer, RMSprop, TransformOptimizer
+from .names import get
 from .second_order import LBFGS, LineSearchGD, Newton
 from .transforms import (
     RuleState,
@@ -35,14 +36,15 @@ from .transforms import (
 
 __all__ = [n for n in dir() if not n.startswith("_")]
 
-_KERAS_ONLY = ("Ftrl", "Adafactor", "LossScaleOptimizer", "legacy", "get", "serialize", "deserialize")
+_KERAS_ONLY = ("Ftrl", "Adafactor", "LossScaleOptimizer", "legacy", "serialize", "deserialize")
 
 
 def __getattr__(name: str) -> object:
     if name in _KERAS_ONLY:
         raise AttributeError(f"tapegrad.optimizers has no {name}, which Keras has; the optimizers here are "
                              f"{', '.join(n for n in __all__ if n[0].isupper() and n not in _BASES)} (and the "
-                             "transforms sgd, adam, ...); construct one by its class, e.g. tg.optimizers.Adam(0.01)")
+                             "transforms sgd, adam, ...); construct one by its class, e.g. tg.optimizers.Adam(0.01), "
+                             "or by name: tg.optimizers.get('adam')")
     raise AttributeError(f"module 'tapegrad.optimizers' has no attribute {name!r}")
 
 

@@ -11,6 +11,7 @@ array([-0.3, -0.4])
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -286,6 +287,8 @@ def lion(learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.99) 
 
 
 # ---- pieces to chain -----------------------------------------------------------------------------
+# Each piece is a plain function on arrays. The transformations below wrap it for any structure; the Keras
+# objects (keras_base.py) call the same functions directly, as the wrapping would double a small step's cost.
 
 def clip_value(g: Any, max_delta: float) -> Any:
     return np.clip(g, -max_delta, max_delta)
@@ -310,7 +313,31 @@ def clip_global_norm(grads: list, max_norm: float) -> list:
     return [g * scale for g in grads]
 
 
-def _stateless(fn: Any) -> GradientTransformation:
+def clip_limit(name: str, value: Any) -> float:
+    """A clipping limit, checked: a number > 0 (a negative one would turn a clipped step uphill)."""
+    return C.number(name, value, 0, open_low=True)
+
+
+def clipper(setting: str, limit: float) -> Callable[[list], list]:
+    """Clip a list of gradients as Keras's ``setting`` (clipvalue, clipnorm or global_clipnorm) does."""
+    if setting == "clipvalue":
+        return lambda grads: [clip_value(g, limit) for g in grads]
+    if setting == "clipnorm":
+        return lambda grads: [clip_norm(g, limit) for g in grads]
+    return lambda grads: clip_global_norm(grads, limit)
+
+
+def decay_rate(value: Any) -> float:
+    """A weight decay, checked: a number >= 0."""
+    return C.number("weight_decay", value, 0)
+
+
+def decay_term(param: Any, weight_decay: float, rate: float) -> Any:
+    """Decoupled weight decay: what to take off a parameter, ``param * weight_decay * lr``."""
+    return param * weight_decay * rate
+
+
+def _stateless(fn: Callable[[list], list]) -> GradientTransformation:
     def init(params: Any) -> tuple:
         return ()
 
@@ -328,8 +355,7 @@ def clip(max_delta: float) -> GradientTransformation:
     >>> tg.optimizers.clip(1.0).update(np.array([3.0, -0.5, -2.0]), ())[0]
     array([ 1. , -0.5, -1. ])
     """
-    max_delta = _limit("max_delta", max_delta)
-    return _stateless(lambda gs: [clip_value(g, max_delta) for g in gs])
+    return _stateless(clipper("clipvalue", clip_limit("max_delta", max_delta)))
 
 
 def clip_by_norm(max_norm: float) -> GradientTransformation:
@@ -340,8 +366,7 @@ def clip_by_norm(max_norm: float) -> GradientTransformation:
     >>> tg.optimizers.clip_by_norm(1.0).update([np.array([3.0, 4.0]), np.array([0.5])], ())[0]
     [array([0.6, 0.8]), array([0.5])]
     """
-    max_norm = _limit("max_norm", max_norm)
-    return _stateless(lambda gs: [clip_norm(g, max_norm) for g in gs])
+    return _stateless(clipper("clipnorm", clip_limit("max_norm", max_norm)))
 
 
 def clip_by_global_norm(max_norm: float) -> GradientTransformation:
@@ -352,8 +377,7 @@ def clip_by_global_norm(max_norm: float) -> GradientTransformation:
     >>> tg.optimizers.clip_by_global_norm(1.0).update([np.array([3.0]), np.array([4.0])], ())[0]
     [array([0.6]), array([0.8])]
     """
-    max_norm = _limit("max_norm", max_norm)
-    return _stateless(lambda gs: clip_global_norm(gs, max_norm))
+    return _stateless(clipper("global_clipnorm", clip_limit("max_norm", max_norm)))
 
 
 def scale(step_size: float) -> GradientTransformation:
@@ -378,7 +402,7 @@ def add_decayed_weights(weight_decay: float, learning_rate: Any = 1.0) -> Gradie
     >>> t.update(np.array([0.0]), t.init(p), p)[0]
     array([-0.1])
     """
-    weight_decay = C.number("weight_decay", weight_decay, 0)
+    weight_decay = decay_rate(weight_decay)
     lr = LearningRate(learning_rate)
 
     def init(params: Any) -> int:
@@ -393,14 +417,10 @@ def add_decayed_weights(weight_decay: float, learning_rate: Any = 1.0) -> Gradie
             raise ValueError(f"add_decayed_weights: update() got gradients structured as {_show(structure)} but "
                              f"parameters structured as {_show(expected)}; pass both with one structure")
         rate = lr.at(count)
-        out = [u - p * weight_decay * rate for u, p in zip(grads, values)]
+        out = [u - decay_term(p, weight_decay, rate) for u, p in zip(grads, values)]
         return nest.pack_as(updates, out), count + 1
 
     return GradientTransformation(init, update)
-
-
-def _limit(name: str, value: Any) -> float:
-    return C.number(name, value, 0, open_low=True)
 
 
 __all__ = ["RuleState", "adadelta", "adagrad", "adam", "adamax", "adamw", "add_decayed_weights", "clip",

@@ -1,0 +1,134 @@
+"""The constructors every table module builds its primitives with, and the rules' shared helpers."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from tapegrad import ops as F
+from tapegrad._core.backend import xp
+from tapegrad._core.backward import Seed
+from tapegrad._core.record import VJP, Primitive, apply
+
+_COMPLEX = frozenset({xp.dtype(xp.complex64), xp.dtype(xp.complex128)})  # (a set lookup: quicker than .kind)
+
+
+def _lead(g: Any, ans: Any) -> tuple:
+    """The batch axes ``g`` carries in front of the output's shape (none outside ``jacobian``)."""
+    n = g._value.ndim - ans._value.ndim
+    return g._value.shape[:n] if n > 0 else ()
+
+
+def _times(g: Any, d: Any, ans: Any) -> Any:
+    """``g * d``; just ``d`` when g is backward's seed (ones of ans's shape) and d has ans's shape too."""
+    if type(g) is Seed and d._value.shape == ans._value.shape:
+        return d  # 1 * d == d exactly: one op fewer on the first rule of every walk
+    return g * d
+
+
+def _unbroadcast(r: Any, shape: tuple, lead: tuple) -> Any:
+    """``r`` (lead + a broadcast shape) summed down to lead + ``shape``."""
+    if not lead:
+        return F.sum_to(r, shape)
+    extra = r._value.ndim - len(lead) - len(shape)
+    full = lead + (1,) * extra + tuple(shape)
+    out = F.sum_to(r, full)
+    return F.reshape(out, lead + tuple(shape)) if extra else out
+
+
+def _add_tangents(a: Any, b: Any) -> Any:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a + b
+
+
+def _tan_or_zero(t: Any, ans: Any) -> Any:
+    return F.broadcast_to(t, ans._value.shape) if t is not None else F.zeros_like(ans)
+
+
+def _c(x: Any) -> Any:
+    """conj(x) for a complex x, x itself otherwise: a cotangent is ``g * conj(derivative)``."""
+    return F.conj(x) if x._value.dtype in _COMPLEX else x
+
+
+def unary(name: str, forward: Callable[..., Any], d: Callable[[Any, Any], Any] | None = None,
+          over: Callable[[Any, Any], Any] | None = None) -> Primitive:
+    """An element-wise op of one input, given its derivative ``d(x, ans)`` or as ``1 / over(x, ans)``.
+
+    The second form divides instead of multiplying by a reciprocal: one pass over the data fewer.
+    Both hold for a holomorphic op on complex inputs (the derivative conjugated in the cotangent).
+    """
+    if over is not None:
+        return Primitive(name, forward, (lambda g, ans, x: g / _c(over(x, ans)),),
+                         jvp=lambda t, ans, x: t[0] / over(x, ans), batched=True)
+    return Primitive(name, forward, (lambda g, ans, x: _times(g, _c(d(x, ans)), ans),),
+                     jvp=lambda t, ans, x: t[0] * d(x, ans), batched=True)
+
+
+def guarded(name: str, forward: Callable[..., Any], d: Callable[[Any, Any], Any]) -> Primitive:
+    """An element-wise op whose derivative ``d`` is infinite somewhere: where the incoming gradient is 0, so is
+    the outgoing one (TensorFlow's sqrt, rsqrt and reciprocal kernels), so ``where(x > 0, sqrt(x), 0)`` and
+    ``sqrt(x) * 0`` have gradient 0 at x = 0, not NaN."""
+    def vjp(g: Any, ans: Any, x: Any) -> Any:
+        if type(g) is Seed and g._value.shape == ans._value.shape:
+            return d(x, ans)  # the seed is all ones: nothing to guard
+        return F.multiply_no_nan(d(x, ans), g)
+    return Primitive(name, forward, (vjp,), jvp=lambda t, ans, x: F.multiply_no_nan(d(x, ans), t[0]), batched=True)
+
+
+def binary(name: str, forward: Callable[..., Any], dx: Callable[..., Any] | None, dy: Callable[..., Any] | None,
+           tx: Callable[..., Any] | None = None, ty: Callable[..., Any] | None = None,
+           jvp: Callable[..., Any] | None = None) -> Primitive:
+    """An element-wise op of two broadcasting inputs; ``dx``/``dy`` give cotangents at the output's shape.
+
+    The JVP is ``jvp``, or the sum of ``tx(tangent of x, ans, x, y)`` and ``ty(tangent of y, ...)``
+    over the inputs that carry a tangent, broadcast to the output's shape.
+    """
+    def wrap_rule(rule: Callable[..., Any] | None, which: int) -> Callable[..., Any] | None:
+        if rule is None:
+            return None
+
+        def vjp(g: Any, ans: Any, x: Any, y: Any) -> Any:
+            r = rule(g, ans, x, y)
+            shape = (x, y)[which]._value.shape
+            if r._value.shape == shape:
+                return r
+            return _unbroadcast(r, shape, _lead(g, ans))
+        return vjp
+
+    def summed(t: tuple, ans: Any, x: Any, y: Any) -> Any:
+        a = None if t[0] is None else tx(t[0], ans, x, y)
+        b = None if t[1] is None else ty(t[1], ans, x, y)
+        return F.broadcast_to(_add_tangents(a, b), ans._value.shape)
+    if jvp is None and tx is not None and ty is not None:
+        jvp = summed
+    return Primitive(name, forward, (wrap_rule(dx, 0), wrap_rule(dy, 1)), jvp=jvp, batched=True)
+
+
+def linear(name: str, forward: Callable[..., Any], vjps: Sequence[VJP | None]) -> Primitive:
+    """An op linear in its inputs: its JVP is the op itself applied to the tangents, with the same
+    params (zeros for an input that carries none)."""
+    def jvp(t: tuple, ans: Any, *xs: Any, **params: Any) -> Any:
+        if len(t) > 1:
+            t = tuple(F.zeros_like(x) if ti is None else ti for ti, x in zip(t, xs))
+        return apply(prim, t, params or None)
+    prim = Primitive(name, forward, vjps, jvp=jvp, batched=True)
+    return prim
+
+
+def nondiff(name: str, forward: Callable[..., Any]) -> Primitive:
+    """Integer, boolean or piecewise-constant results: not differentiable by declaration."""
+    return Primitive(name, forward, None)
+
+
+class _Each:
+    """The rule of input k of a variadic op (concat)."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+
+    def __getitem__(self, k: int) -> Callable[..., Any]:
+        return lambda g, ans, *xs, **p: self.fn(k, g, ans, *xs, **p)

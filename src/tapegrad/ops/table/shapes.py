@@ -1,0 +1,103 @@
+"""Shapes, joining, indexing and casting: all linear, so each JVP is the op itself on the tangent."""
+from __future__ import annotations
+
+from typing import Any
+
+from tapegrad import ops as F
+from tapegrad._core.backend import xp
+
+from .. import kernels as K
+from ._helpers import _Each, _lead, _unbroadcast, linear
+
+
+def _sum_to_vjp(g: Any, ans: Any, x: Any, shape: tuple) -> Any:
+    lead = _lead(g, ans)
+    if lead:  # line the summed-away axes up again before broadcasting past the batch axes
+        g = F.reshape(g, lead + (1,) * (x._value.ndim - len(shape)) + tuple(shape))
+    return F.broadcast_to(g, lead + x._value.shape)
+
+
+def _transpose_vjp(g: Any, ans: Any, x: Any, perm: tuple) -> Any:
+    n = len(_lead(g, ans))
+    return F.transpose(g, tuple(range(n)) + tuple(n + int(i) for i in xp.argsort(perm)))
+
+
+broadcast_to = linear("broadcast_to", lambda x, shape: xp.broadcast_to(x, shape),
+                      (lambda g, ans, x, shape: _unbroadcast(g, x._value.shape, _lead(g, ans)),))
+sum_to = linear("sum_to", K.sum_to, (_sum_to_vjp,))
+reshape = linear("reshape", lambda x, shape: xp.reshape(x, shape),
+                 (lambda g, ans, x, shape: F.reshape(g, _lead(g, ans) + x._value.shape),))
+transpose = linear("transpose", lambda x, perm: xp.transpose(x, perm), (_transpose_vjp,))
+
+
+def _tile_vjp(g: Any, ans: Any, x: Any, multiples: tuple) -> Any:
+    lead = _lead(g, ans)
+    shape = x._value.shape
+    split = []
+    for m, s in zip(multiples, shape):
+        split += [m, s]
+    return F.reduce_sum(F.reshape(g, lead + tuple(split)), tuple(range(len(lead), len(lead) + 2 * len(shape), 2)))
+
+
+tile = linear("tile", lambda x, multiples: xp.tile(x, multiples), (_tile_vjp,))
+
+
+def _concat_vjp(k: int, g: Any, ans: Any, *xs: Any, axis: int) -> Any:
+    start = 0
+    for x in xs[:k]:
+        start += x._value.shape[axis]
+    index = (slice(None),) * (axis + len(_lead(g, ans))) + (slice(start, start + xs[k]._value.shape[axis]),)
+    return F.getitem(g, index)
+
+
+concat = linear("concat", lambda *xs, axis: xp.concatenate(xs, axis=axis), _Each(_concat_vjp))
+
+
+def _lead_index(index: tuple, n: int, ndim: int) -> tuple:
+    """``index`` for an array with ``n`` batch axes in front, and the permutation its result needs.
+
+    Advanced indices that slices separate put their broadcast axes first, in front of the
+    batch axes: the permutation (None when not needed) moves the batch axes back to the front.
+    """
+    full = (slice(None),) * n + index
+    arrays = [k for k in index if isinstance(k, xp.ndarray)]
+    if not arrays:
+        return full, None
+    adv = [i for i, k in enumerate(index) if isinstance(k, (xp.ndarray, int, xp.integer)) and k is not True
+           and k is not False]
+    if adv == list(range(adv[0], adv[0] + len(adv))):
+        return full, None
+    nb = len(xp.broadcast_shapes(*[k.shape for k in arrays]))
+    return full, tuple(range(nb, nb + n)) + tuple(range(nb)) + tuple(range(n + nb, ndim))
+
+
+def _getitem_vjp(g: Any, ans: Any, x: Any, index: tuple) -> Any:
+    lead = _lead(g, ans)
+    if not lead:
+        return F.scatter_index(g, index, x._value.shape)
+    full, perm = _lead_index(index, len(lead), g._value.ndim)
+    if perm is not None:  # g is lead + broadcast + rest; the indexed batch array wants broadcast + lead + rest
+        g = F.transpose(g, tuple(int(i) for i in xp.argsort(perm)))
+    return F.scatter_index(g, full, lead + x._value.shape)
+
+
+def _scatter_vjp(g: Any, ans: Any, x: Any, index: tuple, shape: tuple) -> Any:
+    lead = _lead(g, ans)
+    if not lead:
+        return F.getitem(g, index)
+    full, perm = _lead_index(index, len(lead), len(lead) + x._value.ndim)
+    r = F.getitem(g, full)
+    return F.transpose(r, perm) if perm is not None else r
+
+
+getitem = linear("getitem", lambda x, index: x[index], (_getitem_vjp,))
+# The transpose of getitem: g added into zeros of ``shape`` at ``index`` (repeated indices add up).
+scatter_index = linear("scatter_index", K.scatter, (_scatter_vjp,))
+
+
+def _cast_vjp(g: Any, ans: Any, x: Any, dtype: Any) -> Any:
+    return F.cast(g, x.dtype) if x._value.dtype.kind in "fc" else None
+
+
+# Between real and complex dtypes the rule is TensorFlow's: real(g) one way, complex(g, 0) the other.
+cast = linear("cast", K.cast, (_cast_vjp,))
