@@ -134,7 +134,8 @@ from tapegrad.tape import GradientTape, UnconnectedGradients
 
 # Namespaces over the ops above, transforms and optimizers; `plot` and `testing` load on first use.
 # tf.keras.optimizers: the same objects as tg.optimizers.
-from . import autodiff, bitwise, explain, functional, keras, linalg, math, nn, optimizers, random  # noqa: E402
+from . import autodiff, bitwise, descent, explain, functional, keras, linalg, math, nn, optimizers, random  # noqa: E402
+from .descent import History, MinimizeResult, minimize  # noqa: E402
 from .functional import (  # noqa: E402
     elementwise_grad,
     grad,
@@ -147,8 +148,6 @@ from .functional import (  # noqa: E402
     value_and_grad,
     vjp,
 )
-from .history import History  # noqa: E402
-from .minimize import MinimizeResult, minimize  # noqa: E402
 
 bool = bool_  # noqa: A001  (tf.bool)
 newaxis = None
