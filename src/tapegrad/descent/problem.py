@@ -11,7 +11,7 @@ from tapegrad._core.record import STATE
 from tapegrad._core.tensor import Operand
 from tapegrad.compiler import function
 from tapegrad.optimizers import Problem
-from tapegrad.optimizers.base import _to_float
+from tapegrad.optimizers.problem import loss_to_float
 from tapegrad.tape import GradientTape
 
 from .guard import Unprovable, Watch, watch
@@ -75,7 +75,7 @@ class CompiledProblem(Problem):
                 return self._changed()
             loss, grads = self._replay()
             self.nfev += 1
-            return _to_float(loss), self._arrays(grads)
+            return loss_to_float(loss), self._arrays(grads)
         self._calls += 1
         if self._calls == 1:
             return self._trace()
@@ -113,7 +113,7 @@ class CompiledProblem(Problem):
                              "compile='auto' to run it eagerly when it cannot be compiled")
         else:
             self.reason = concrete.reason
-        return _to_float(loss), self._arrays(grads)
+        return loss_to_float(loss), self._arrays(grads)
 
     def _verify(self) -> tuple[float, list]:
         if self._guard is not None and self._guard() != -1:  # a callback changed it since the trace
@@ -124,7 +124,7 @@ class CompiledProblem(Problem):
         for v, value in zip(self._assigns, before):  # the replay starts where eager code started
             v._value = value
         r_loss, r_grads = self._replay()
-        same = _same(loss, _to_float(r_loss)) and all(_same(a, b) for a, b in zip(grads, self._arrays(r_grads))) \
+        same = _same(loss, loss_to_float(r_loss)) and all(_same(a, b) for a, b in zip(grads, self._arrays(r_grads))) \
             and all(_same(v._value, a) for v, a in zip(self._assigns, after))
         for v, value in zip(self._assigns, after):  # eager code's assignments are the ones that happened
             v._value = value
