@@ -110,3 +110,22 @@ def test_no_private_names_of_another_module(module, path):
 def test_no_source_file_is_longer_than_the_limit(module, path):
     n = len(path.read_text().splitlines())
     assert n <= LONGEST, f"{path.name} has {n} lines (limit {LONGEST}): split it along a seam"
+
+
+@pytest.mark.parametrize("module, path", MODULES, ids=[m for m, _ in MODULES])
+def test_only_the_core_state_module_writes_the_state(module, path):
+    if module == "tapegrad._core.state":
+        return
+    wrong = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        targets = []
+        if isinstance(node, (ast.Assign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in (
+                "append", "remove", "pop", "insert", "clear", "extend"):
+            targets = [node.func.value]
+        for t in targets:
+            for part in ast.walk(t):
+                if isinstance(part, ast.Attribute) and isinstance(part.value, ast.Name) and part.value.id == "STATE":
+                    wrong.append(f"line {node.lineno}: {ast.unparse(node)[:60]}")
+    assert wrong == [], f"{module} changes the core's state itself (use _core.state's functions):\n" + "\n".join(wrong)
