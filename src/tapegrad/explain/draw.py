@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, replace
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from tapegrad._files import open_atomic
+
 from .layout import Layout, layout
 
 if TYPE_CHECKING:
@@ -290,7 +292,7 @@ class Picture:
         self.figure(dpi=150 if format == "png" else 100).savefig(buf, format=format)
         return buf.getvalue()
 
-    def render(self, path: str | Path, format: str | None = None) -> Path:
+    def render(self, path: str | Path, format: str | None = None, **options: Any) -> Path:
         """Draw into ``path``; the format comes from its suffix (.svg, .png, .pdf) unless given.
 
         >>> import os, tempfile, tapegrad as tg
@@ -303,7 +305,9 @@ class Picture:
         from pathlib import Path
 
         path = Path(path)
-        path.write_bytes(self.pipe(format or path.suffix.lstrip(".").lower() or "svg"))
+        data = self.pipe(format or path.suffix.lstrip(".").lower() or "svg", **options)
+        with open_atomic(path, "wb") as f:  # whole or not at all
+            f.write(data)
         return path
 
     def _repr_svg_(self) -> str:  # Jupyter draws it inline, Graphviz or not

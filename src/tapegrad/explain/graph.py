@@ -191,11 +191,7 @@ class Graph(draw.Picture):
         >>> tape.graph(y).render(os.path.join(tempfile.mkdtemp(), "y.svg")).exists()
         True
         """
-        from pathlib import Path
-
-        path = Path(path)
-        path.write_bytes(self.pipe(format or path.suffix.lstrip(".").lower() or "svg", engine=engine))
-        return path
+        return super().render(path, format, engine=engine)
 
     def to_graphviz(self) -> Any:
         """A ``graphviz.Source`` (needs the ``graphviz`` Python package), for Graphviz's own tools.

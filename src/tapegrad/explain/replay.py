@@ -12,6 +12,7 @@ from tapegrad._core.backend import xp
 from tapegrad._core.backward import Seed, ones_like
 from tapegrad._core.state import isolated
 from tapegrad._core.tensor import Operand
+from tapegrad._files import open_atomic
 
 from . import draw
 from .graph import Model, drawing, model, short, value_lines
@@ -237,8 +238,9 @@ class Replay:
             frames.append(Image.open(buf).convert("RGB"))
         path = Path(path)
         ms = int(seconds_per_step * 1000)
-        frames[0].save(path, save_all=True, append_images=frames[1:], duration=[ms] * (len(frames) - 1) + [3 * ms],
-                       loop=0)
+        with open_atomic(path, "wb") as f:  # whole or not at all
+            frames[0].save(f, format="GIF", save_all=True, append_images=frames[1:],
+                           duration=[ms] * (len(frames) - 1) + [3 * ms], loop=0)
         return path
 
 
