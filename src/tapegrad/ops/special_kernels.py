@@ -88,8 +88,16 @@ def _poles(v: Any) -> Any:
     return (v <= 0) & (v == xp.floor(v))
 
 
+def _lgamma_float(x: float) -> float:
+    if x == math.inf or x == -math.inf or (x <= 0 and x == math.floor(x)):
+        return math.inf
+    return math.lgamma(x)
+
+
 def lgamma(x: Any) -> Any:
     v = _f64(x)
+    if v.size <= 8:  # a descent's scalars: no array passes
+        return _each(_lgamma_float, v).astype(x.dtype, copy=False)
     bad = _poles(v) | xp.isinf(v)
     out = _each(math.lgamma, xp.where(bad, 1.0, v))
     return xp.where(bad, xp.inf, out).astype(x.dtype, copy=False)
