@@ -134,7 +134,7 @@ from tapegrad.tape import GradientTape, UnconnectedGradients
 
 # Namespaces over the ops above, transforms and optimizers; `plot` and `testing` load on first use.
 # tf.keras.optimizers: the same objects as tg.optimizers.
-from . import autodiff, bitwise, explain, functional, keras, linalg, math, nn, optimizers, random  # noqa: E402
+from . import autodiff, bitwise, debugging, explain, functional, keras, linalg, math, nn, optimizers, random  # noqa: E402
 from .functional import (  # noqa: E402
     elementwise_grad,
     grad,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import warnings
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -13,7 +14,7 @@ from tapegrad._core.backend import xp
 from tapegrad._core.backward import Seed, backward, reachable
 from tapegrad._core.dtypes import of_numpy
 from tapegrad._core.record import TapeState
-from tapegrad._core.state import STATE, is_recording, note_results, paused, pop, push
+from tapegrad._core.state import STATE, is_recording, none_gradient_hook, note_results, paused, pop, push
 from tapegrad._core.tensor import Operand, Tensor, to_array, wrap
 
 
@@ -58,6 +59,8 @@ class GradientTape:
         self._warned_inside = False
         self._spent_variables: Any = ()
         self._paused = 0  # how often stop_recording() ran: explain() names it as a cause
+        self._spent: Spent | None = None  # after gradient() gave a None on a non-persistent tape: for explain()
+        self._warned_none = False
 
     # -- context -------------------------------------------------------------------------------
     def __enter__(self) -> GradientTape:
@@ -160,6 +163,7 @@ class GradientTape:
         state.ids.clear()
         state.variables.clear()
         state.cuts.clear()
+        state.lineage.clear()
 
     # -- gradients -----------------------------------------------------------------------------
     def _begin(self, what: str) -> TapeState:
@@ -210,8 +214,12 @@ class GradientTape:
                               f"GradientTape.gradient, got tf.{of_numpy(s._value.dtype).name}; its gradient is "
                               "None. Use a float tensor or Variable.", stacklevel=2)
         start = _starts(state, srcs, targets)  # (before _walk: a spent tape forgets what it watched)
+        cuts, lineage = state.cuts, state.lineage
         entries = self._walk(state)
-        result = backward(entries, targets, grads_in, srcs, reach=reachable(entries, start), free=not self._persistent)
+        reach = reachable(entries, start)
+        skipped = None if self._persistent else []
+        result = backward(entries, targets, grads_in, srcs, reach=reach, free=not self._persistent, skipped=skipped,
+                          lineage=lineage if lineage and skipped is not None else None)
         if Seed in map(type, result):  # a target that is its own source: hand out a plain Tensor
             result = [wrap(g._value) if type(g) is Seed else g for g in result]
         if single and srcs:
@@ -221,6 +229,16 @@ class GradientTape:
             out = [by_id.get(id(s)) if s._value.dtype.kind in "fc" else None for s in flat_sources]
         if zero:
             out = [ops.zeros_like(s) if g is None else g for g, s in zip(out, flat_sources)]
+        for g in out:
+            if g is None:  # (rare: the record explain() needs, and the warning if asked for, cost only here)
+                if skipped is not None:
+                    self._spent = Spent(state, flat_sources, out, start, reach, skipped, cuts,
+                                        self._spent_variables)
+                hook = none_gradient_hook()
+                if hook is not None and not self._warned_none:
+                    self._warned_none = True
+                    hook(self, target, sources)
+                break
         note_results(self, out, Tensor)
         return out[0] if single else nest.pack_as(sources, out)
 
@@ -233,7 +251,8 @@ class GradientTape:
         entries = state.entries
         state.entries = []
         state.ids.clear()  # it held every recorded output alive
-        state.cuts.clear()
+        state.cuts = []  # (new ones: gradient() reads the old ones if a result is None)
+        state.lineage = {}
         return entries
 
     def jacobian(self, target: Any, sources: Any,
@@ -313,6 +332,27 @@ class GradientTape:
             return ops.zeros(shape, s.dtype) if zero else None
         # r is [row, example, ...]: put the example axis first.
         return ops.reshape(ops.transpose(r, (1, 0) + tuple(range(2, r._value.ndim))), shape)
+
+
+class Spent:
+    """What explain() needs after gradient() gave a None on a non-persistent tape: ids and op names, no values.
+
+    ``sources``: id -> (weak reference, watched, gradient) of each source gradient() was asked about;
+    ``reach``: ids reachable from the watched sources; ``walk``: backward's notes (entries passed without a
+    cotangent, rules that returned None, cut results that fed the walk); ``cuts``: ``(at, prim, input ids,
+    output id)`` of the ops that cut a gradient and those computed from their results.
+    """
+
+    __slots__ = ("state", "sources", "reach", "walk", "cuts", "variables")
+
+    def __init__(self, state: TapeState, sources: list, results: list, start: set[int], reach: set[int],
+                 walk: list, cuts: list, variables: Any) -> None:
+        self.state = state
+        self.variables = variables
+        self.sources = {id(s): (weakref.ref(s), id(s) in start, g) for s, g in zip(sources, results)}
+        self.reach = reach
+        self.walk = walk
+        self.cuts = [(at, prim, tuple(map(id, inputs)), id(out)) for at, prim, inputs, out in cuts]
 
 
 # Elements (rows x largest cotangent) one vectorized backward pass may hold; more rows take more passes.

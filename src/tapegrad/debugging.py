@@ -1,0 +1,478 @@
+"""Where a NaN or an inf came from (``tf.debugging``): the first op or gradient rule that made one, and why.
+
+``enable_check_numerics()`` (TensorFlow's name; ``checking_numerics()`` for a ``with`` block) checks
+the output of every op, and in ``gradient()`` every cotangent a rule sends. The first that holds an
+inf or a NaN raises :class:`NumericsError`, naming the op, the user's file and line that ran it (in
+the backward pass: the line that recorded the op), the elements and the values that made it, and the
+likely fix. ``check_numerics(t, message)`` checks one tensor, as in TensorFlow.
+``explain_none_gradients()`` makes ``gradient()`` warn, with ``tape.explain``'s reason, the first time
+a tape gives a None gradient.
+
+>>> import tapegrad as tg
+>>> with tg.debugging.checking_numerics():  # doctest: +ELLIPSIS
+...     tg.math.log(tg.constant([1.0, 4.0]) - 1.0)
+Traceback (most recent call last):
+...
+tapegrad.debugging.NumericsError: log produced -inf in 1 of 2 elements: [0] -inf
+...
+"""
+from __future__ import annotations
+
+import linecache
+import warnings
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from tapegrad._core import state
+from tapegrad._core.backend import xp
+from tapegrad._core.dtypes import of_numpy
+from tapegrad._core.errors import InvalidArgumentError
+from tapegrad._core.frames import user_frame
+from tapegrad._core.record import READ, Primitive, apply
+from tapegrad._core.state import STATE
+from tapegrad._core.tensor import Operand, Tensor, Variable
+from tapegrad.explain.names import names_in
+from tapegrad.ops import operand
+
+__all__ = ["NumericsError", "check_numerics", "checking_numerics", "disable_check_numerics",
+           "enable_check_numerics", "explain_none_gradients"]
+
+_SHOW = 4  # elements named in a report
+
+
+class NumericsError(InvalidArgumentError):
+    """An op or a gradient rule produced inf or NaN while numerics were checked.
+
+    ``op`` is the op's name, ``direction`` "forward" or "backward", ``cause`` a short key
+    (log_of_zero, sqrt_of_negative, overflow, zero_division, came_in, masked_branch, ...),
+    ``filename``/``lineno`` the user's line (None when unknown).
+
+    >>> import tapegrad as tg
+    >>> issubclass(tg.debugging.NumericsError, tg.InvalidArgumentError)
+    True
+    """
+
+    def __init__(self, message: str, op: str = "", direction: str = "forward", cause: str = "",
+                 filename: str | None = None, lineno: int | None = None) -> None:
+        super().__init__(message)
+        self.op, self.direction, self.cause = op, direction, cause
+        self.filename, self.lineno = filename, lineno
+
+
+# ---- switching it on ------------------------------------------------------------------------------
+def enable_check_numerics(stack_height_limit: int = 30, path_length_limit: int = 50) -> None:
+    """Check every op's output, and every gradient rule's, for inf and NaN from now on (in this thread).
+
+    The limits are TensorFlow's arguments, accepted for compatibility (a report names one line).
+
+    >>> import tapegrad as tg
+    >>> tg.debugging.enable_check_numerics()
+    >>> tg.debugging.disable_check_numerics()
+    """
+    if not isinstance(STATE.numerics, _Checker):
+        state.start_numerics(_Checker())
+
+
+def disable_check_numerics() -> None:
+    """Stop checking numerics (what ``enable_check_numerics`` started).
+
+    >>> import tapegrad as tg
+    >>> tg.debugging.disable_check_numerics()  # nothing to stop: fine
+    """
+    state.stop_numerics()
+
+
+@contextmanager
+def checking_numerics() -> Iterator[None]:
+    """Check numerics inside the ``with`` block only.
+
+    >>> import tapegrad as tg
+    >>> with tg.debugging.checking_numerics():
+    ...     y = tg.sqrt(tg.constant(4.0))
+    >>> y.numpy()
+    np.float32(2.0)
+    """
+    with state.numerics_checked(_Checker()):
+        yield
+
+
+# ---- check_numerics -------------------------------------------------------------------------------
+def _kinds(v: Any) -> str:
+    nan, inf = bool(xp.isnan(v).any()), bool(xp.isinf(v).any())
+    return "Inf and NaN" if nan and inf else "NaN" if nan else "Inf"
+
+
+def _check_forward(v: Any, message: str) -> Any:
+    if not xp.isfinite(v).all():
+        frame = user_frame()
+        where = f"\n  at {_line_text(frame.f_code.co_filename, frame.f_lineno)}" if frame is not None else ""
+        raise NumericsError(f"{message} : Tensor had {_kinds(v)} values{where}\n  {_elements(v)}",
+                            op="check_numerics", cause="check_numerics",
+                            filename=frame.f_code.co_filename if frame else None,
+                            lineno=frame.f_lineno if frame else None)
+    return v
+
+
+_GRADIENT = "Not a number (NaN) or infinity (Inf) values detected in gradient. "
+
+_CHECK = Primitive(
+    "check_numerics", _check_forward,
+    (lambda g, ans, x, message: apply(_CHECK, (g,), {"message": _GRADIENT + message}),),
+    jvp=lambda t, ans, x, message: apply(_CHECK, (t[0],), {"message": _GRADIENT + message}),
+    register=False, batched=True)
+
+
+def check_numerics(tensor: Any, message: str, name: str | None = None) -> Tensor:
+    """``tensor`` itself, or NumericsError (an InvalidArgumentError) "message : Tensor had NaN values" if it holds
+    NaN or inf. Its gradient is checked the same way.
+
+    >>> import tapegrad as tg
+    >>> tg.debugging.check_numerics(tg.constant([1.0, 2.0]), "ok").numpy()
+    array([1., 2.], dtype=float32)
+    """
+    t = operand(tensor)
+    if t._value.dtype.kind != "f":
+        raise InvalidArgumentError(f"check_numerics() takes a floating-point tensor (float16, float32, float64), "
+                                   f"got {of_numpy(t._value.dtype).name}")
+    return apply(_CHECK, (t,), {"message": str(message)})
+
+
+# ---- explain_none_gradients -----------------------------------------------------------------------
+def explain_none_gradients(enabled: bool = True) -> None:
+    """Make ``tape.gradient`` warn, with the reason ``tape.explain`` gives, the first time a tape returns None.
+
+    Off by default; process-wide. The warning points at the ``gradient()`` call.
+
+    >>> import tapegrad as tg
+    >>> tg.debugging.explain_none_gradients(True)
+    >>> tg.debugging.explain_none_gradients(False)
+    """
+    state.set_none_gradient_hook(_warn_none if enabled else None)
+
+
+def _warn_none(tape: Any, target: Any, sources: Any) -> None:
+    from tapegrad.explain import explain  # (same layer; imported late: explain imports much)
+
+    reasons = [r for r in explain(tape, target, sources) if r.gradient is None]
+    if reasons:
+        frame = user_frame()
+        text = "gradient() returned None:\n" + "\n".join(f"  {r}" for r in reasons)
+        if frame is None:
+            warnings.warn(text, UserWarning, stacklevel=3)
+            return
+        g = frame.f_globals
+        warnings.warn_explicit(text, UserWarning, frame.f_code.co_filename, frame.f_lineno,
+                               module=g.get("__name__", "<string>"),
+                               registry=g.setdefault("__warningregistry__", {}), module_globals=g)
+
+
+# ---- the checker ------------------------------------------------------------------------------------
+class _Checker:
+    """Told of every op (``on_op``, a hook) and of every rule the backward walk runs (``checked``)."""
+
+    def __init__(self) -> None:
+        self.lines: dict[int, tuple] = {}  # id(recorded output) -> (weak ref, filename, lineno)
+        self.in_rule = 0  # ops a rule runs are its insides: the rule's result is what is checked
+
+    def on_op(self, prim: Primitive, inputs: tuple, params: dict, out: Tensor) -> None:
+        if STATE.tapes:
+            self._note_line(out)
+        if self.in_rule or prim is _CHECK:
+            return
+        v = out._value
+        if v.dtype.kind in "fc" and not xp.isfinite(v).all():
+            raise _forward_error(prim, inputs, params, out, user_frame())
+
+    def _note_line(self, out: Tensor) -> None:
+        frame = user_frame()
+        if frame is None:
+            return
+        key = id(out)
+        lines = self.lines
+
+        def gone(ref: Any) -> None:
+            if lines.get(key, (None,))[0] is ref:
+                del lines[key]
+        lines[key] = (weakref.ref(out, gone), frame.f_code.co_filename, frame.f_lineno)
+
+    def line_of(self, out: Any) -> tuple[str, int] | None:
+        noted = self.lines.get(id(out))
+        if noted is None or noted[0]() is not out:
+            return None
+        return noted[1], noted[2]
+
+    def checked(self, rule: Any, entries: list, i: int, k: int) -> Any:
+        def run(g: Any, ans: Any, *inputs: Any, **params: Any) -> Any:
+            self.in_rule += 1
+            try:
+                gx = rule(g, ans, *inputs, **params)
+            finally:
+                self.in_rule -= 1
+            if gx is not None and gx._value.dtype.kind in "fc" and not xp.isfinite(gx._value).all():
+                raise _backward_error(self, entries, i, k, g, gx)
+            return gx
+        return run
+
+
+# ---- reports ------------------------------------------------------------------------------------------
+def _line_text(filename: str, lineno: int) -> str:
+    code = linecache.getline(filename, lineno).strip()
+    return f"{filename}, line {lineno}" + (f":\n      {code}" if code else "")
+
+
+def _num(v: Any) -> str:
+    return f"{v.item():.6g}" if hasattr(v, "item") else f"{v:.6g}"
+
+
+def _bad(v: Any) -> Any:
+    """Indices of the non-finite elements (a tuple of index arrays)."""
+    return xp.nonzero(~xp.isfinite(v)) if v.ndim else ()
+
+
+def _count(v: Any) -> str:
+    """What is wrong in ``v``: "NaN", "-inf", "NaN and +inf"..."""
+    if v.dtype.kind == "c":
+        return "NaN" if xp.isnan(v).any() else "inf"
+    found = (("NaN", xp.isnan(v).any()), ("+inf", xp.isposinf(v).any()), ("-inf", xp.isneginf(v).any()))
+    return " and ".join(label for label, n in found if n)
+
+
+def _positions(bad: Any, limit: int = _SHOW) -> list[tuple]:
+    if not bad:
+        return [()]
+    return list(zip(*(b[:limit] for b in bad)))
+
+
+def _at(v: Any, pos: tuple, shape: tuple) -> str:
+    """``v``'s element at ``pos`` of a result of ``shape`` (v broadcast to it); '' if v does not broadcast."""
+    try:
+        return _num(xp.broadcast_to(v, shape)[pos]) if shape else _num(v.reshape(()))
+    except ValueError:
+        return ""
+
+
+def _elements(v: Any) -> str:
+    bad = _bad(v)
+    pos = _positions(bad)
+    n = int(bad[0].size) if bad else 1
+    shown = ", ".join(f"[{', '.join(map(str, p))}] {_num(v[p])}" if p else _num(v) for p in pos)
+    more = f" (and {n - len(pos)} more)" if n > len(pos) else ""
+    return f"{n} of {v.size} elements: {shown}{more}"
+
+
+def _describe_inputs(inputs: tuple, names: dict, out_shape: tuple, pos: list[tuple], prim: Primitive) -> list[str]:
+    lines = []
+    for j, x in enumerate(inputs):
+        if not isinstance(x, Operand):
+            continue
+        v = x._value
+        label = names.get(id(x)) or (f"Variable {x.name!r}" if isinstance(x, Variable) else f"input {j}")
+        vals = [_at(v, p, out_shape) for p in pos]
+        if v.size == 1:
+            lines.append(f"{label} = {_num(v.reshape(()))}")
+        elif all(vals):
+            lines.append(f"{label} ({of_numpy(v.dtype).name}, shape {tuple(v.shape)}) there: {', '.join(vals)}")
+        else:
+            lines.append(f"{label} ({of_numpy(v.dtype).name}, shape {tuple(v.shape)})")
+    return lines
+
+
+def _nonfinite_in(x: Any, pos: list[tuple], shape: tuple) -> bool:
+    v = x._value
+    if v.dtype.kind not in "fc":
+        return False
+    try:
+        b = xp.broadcast_to(v, shape) if shape else v.reshape(())
+        return any(not xp.isfinite(b[p]) for p in pos)
+    except ValueError:
+        return not bool(xp.isfinite(v).all())
+
+
+_CAME_IN = ("the {kind} came in: {who} already held it, so {op} is not its cause. It was computed before "
+            "checking began, or came from data (tg.constant, a NumPy array) or a Variable assigned earlier "
+            "(an optimizer step with a NaN gradient, say). Check where that value was made.")
+
+_SAFE = ("If you mask these elements afterwards (tg.where(x > 0, {f}, 0)), the value is fine but its gradient is "
+         "NaN there; give {op} a safe input where it is masked: tg.where(x > 0, {g}, 0).")
+
+
+def _forward_cause(prim: Primitive, inputs: tuple, out: Any, pos: list[tuple]) -> tuple[str, str]:
+    """(cause key, likely fix) for a forward op whose inputs were finite."""
+    name = prim.name
+    vals = [x._value for x in inputs if isinstance(x, Operand)]
+    shape = tuple(out.shape)
+
+    def at(j: int) -> list[float]:
+        v = vals[j]
+        try:
+            b = xp.broadcast_to(v, shape) if shape else v.reshape(())
+            return [float(xp.real(b[p])) for p in pos]
+        except (ValueError, IndexError):
+            return []
+
+    x = at(0) if vals else []
+    kind = "NaN" if xp.isnan(out).any() else "inf"
+    big = f"{float(xp.finfo(out.dtype).max):.3g}" if out.dtype.kind in "fc" else "?"
+    overflow = ("overflow", f"the result is beyond the largest {of_numpy(out.dtype).name} ({big}). Rescale the "
+                "inputs, compute in float64, or use a stable form (tg.reduce_logsumexp, tg.nn.softplus, "
+                "subtracting the max before exp).")
+    if name in ("log", "log1p"):
+        edge = -1.0 if name == "log1p" else 0.0
+        what = "log1p(x) at x = -1" if name == "log1p" else "log(0)"
+        if any(v == edge for v in x):
+            safe = _SAFE.format(f=f"tg.math.{name}(x)", op=name, g=f"tg.math.{name}(tg.where(x > 0, x, 1.0))")
+            return "log_of_zero", (f"{what} is -inf. Keep the input away from it: tg.math.{name}(x + eps), or "
+                                   f"tg.math.{name}(tg.maximum(x, eps)). " + safe)
+        return "log_of_negative", (f"{name} of a number below {edge:g} is NaN. Keep the input in the domain "
+                                   f"(tg.maximum(x, eps)) or take {name} of tg.abs(x).")
+    if name in ("sqrt", "rsqrt"):
+        if any(v < 0 for v in x):
+            return "sqrt_of_negative", (f"{name} of a negative number is NaN. Clamp first, tg.{name}(tg.maximum(x, "
+                                        "0.0)), or take it of tg.abs(x) or x * x + eps.")
+        return "zero_division", "rsqrt(0) is 1/sqrt(0) = inf. Add a small eps: tg.math.rsqrt(x + eps)."
+    if name in ("divide", "reciprocal", "floormod"):
+        den = at(1) if name != "reciprocal" else x
+        num = x if name != "reciprocal" else [1.0] * len(x)
+        if any(d == 0 for d in den):
+            if any(d == 0 and n == 0 for n, d in zip(num, den)):
+                return "zero_division", ("0/0 is NaN. Use tg.math.divide_no_nan(x, y) (0 where y is 0), or add a "
+                                         "small eps to the denominator.")
+            return "zero_division", ("division by zero gives inf. Use tg.math.divide_no_nan(x, y), or keep the "
+                                     "denominator away from 0 (y + eps).")
+        return overflow
+    if name == "pow":
+        e = at(1)
+        if any(b == 0 and p < 0 for b, p in zip(x, e)):
+            return "zero_division", "0 to a negative power is inf. Keep the base away from 0 (x + eps)."
+        if any(b < 0 and p != int(p) for b, p in zip(x, e)):
+            return "pow_of_negative", ("a negative number to a fractional power is NaN. Use tg.abs(x) ** p, or "
+                                       "clamp the base: tg.maximum(x, 0.0) ** p.")
+        return overflow
+    if name in ("acos", "asin"):
+        return "out_of_domain", f"{name} is defined on [-1, 1] only. Clip first: tg.clip_by_value(x, -1.0, 1.0)."
+    if name in ("exp", "expm1", "sinh", "cosh", "softplus"):
+        return "overflow", (f"{name} overflows {of_numpy(out.dtype).name} for inputs above about "
+                            f"{float(xp.log(xp.finfo(out.dtype).max)):.4g}. Use a stable form "
+                            "(tg.reduce_logsumexp, tg.nn.softplus, tg.nn.log_softmax; subtract the max before exp) "
+                            "or clip the input.")
+    if kind == "NaN":
+        return "nan", (f"{name} turned finite inputs into NaN (inf - inf, 0 * inf or 0/0 inside it, after an "
+                       "overflow). Look for an intermediate value that overflows.")
+    return overflow
+
+
+def _forward_error(prim: Primitive, inputs: tuple, params: dict, out: Tensor, frame: Any) -> NumericsError:
+    v = out._value
+    bad = _bad(v)
+    pos = _positions(bad)
+    shape = tuple(v.shape)
+    names = names_in(frame)
+    name = "reading a Variable" if prim is READ else prim.name
+    if prim is READ:
+        var = inputs[0]
+        label = names.get(id(var)) or f"Variable {var.name!r}"
+        cause, fix = "came_in", _CAME_IN.format(kind=_kind(v), who=label, op="reading it")
+    else:
+        came = [j for j, x in enumerate(inputs) if isinstance(x, Operand) and _nonfinite_in(x, pos, shape)]
+        if came:
+            x = inputs[came[0]]
+            who = names.get(id(x)) or f"input {came[0]} of {name}"
+            cause, fix = "came_in", _CAME_IN.format(kind=_kind(v), who=who, op=name)
+        else:
+            cause, fix = _forward_cause(prim, inputs, v, pos)
+    text = [f"{name} produced {_count(v)} in {_elements(v)}"]
+    filename = lineno = None
+    if frame is not None:
+        filename, lineno = frame.f_code.co_filename, frame.f_lineno
+        text.append(f"  at {_line_text(filename, lineno)}")
+    if prim is not READ:
+        text += [f"  {s}" for s in _describe_inputs(inputs, names, shape, pos, prim)]
+    text.append(f"Likely cause: {fix}")
+    return NumericsError("\n".join(text), op=prim.name, direction="forward", cause=cause, filename=filename,
+                         lineno=lineno)
+
+
+def _kind(v: Any) -> str:
+    return "NaN" if xp.isnan(v).any() else "inf"
+
+
+# ---- backward reports ---------------------------------------------------------------------------------
+def _selects(entries: list, i: int, out: Any) -> tuple[Any, int, Any] | None:
+    """(the where entry, branch 1 or 2) of a later ``where`` that took ``out`` as a branch."""
+    for j in range(i + 1, len(entries)):
+        e = entries[j]
+        if e is not None and e[0].name == "where":
+            for b in (1, 2):
+                if e[1][b] is out:
+                    return e, b, j
+    return None
+
+
+def _backward_error(checker: _Checker, entries: list, i: int, k: int, g: Any, gx: Any) -> NumericsError:
+    prim, inputs, params, out = entries[i]
+    x = inputs[k]
+    v = gx._value
+    bad = _bad(v)
+    lead = v.ndim - x._value.ndim  # jacobian's batch axes
+    pos = _positions(bad)
+    xpos = [p[lead:] for p in pos]
+    gv = g._value
+    same = gv.shape == v.shape
+    names = names_in(user_frame())
+    op = prim.name
+    xname = names.get(id(x)) or f"its input {k}"
+    line = checker.line_of(out)
+    filename, lineno = line if line else (None, None)
+    kind = _kind(v)
+    text = [f"The gradient has {kind}: the rule of {op} sent {_count(v)} to {xname} in {_elements(v)}"]
+    text.append(f"  {op} was recorded at {_line_text(filename, lineno)}" if line else
+                f"  (the line that recorded {op} is not known: checking was off when it ran; enable it before "
+                "the tape's `with` block to have it)")
+    xs = [_at(x._value, p, tuple(x._value.shape)) for p in xpos]
+    text.append(f"  {xname} there: {', '.join(xs)}")
+    gs = [_num(gv[p]) for p in pos] if same else []
+    if gs:
+        text.append(f"  the cotangent arriving at {op}'s output there: {', '.join(gs)}")
+    g_bad = (not all(xp.isfinite(gv[p]) for p in pos)) if same else not bool(xp.isfinite(gv).all())
+    x_bad = any(s and s.lstrip("-") in ("nan", "inf") for s in xs)
+    zero = same and all(gv[p] == 0 for p in pos)
+    if g_bad:
+        cause, fix = "came_in", (f"the {kind} came in: the cotangent arriving at {op}'s output already held it "
+                                 "(output_gradients given to gradient(), or cotangents that overflowed when "
+                                 "summed), so this rule is not its cause.")
+    elif x_bad:
+        cause, fix = "came_in", (f"the {kind} came in: {xname} already held it in the forward pass; check the "
+                                 "forward pass (enable checking before the tape's `with` block).")
+    elif zero and (sel := _selects(entries, i, out)) is not None:
+        e, b, j = sel
+        wline = checker.line_of(e[3])
+        cause = "masked_branch"
+        at = f" (at {wline[0]}, line {wline[1]})" if wline else ""
+        fix = (f"the {kind} came from the branch `where` did not select{at}: where passes a zero cotangent to "
+               f"{op}'s result where its condition is {'False' if b == 1 else 'True'}, and the derivative of {op} "
+               f"at those inputs is infinite, so 0 * inf = NaN. Masking the value does not mask the gradient: give "
+               f"{op} a safe input where it is not selected, e.g. tg.where(x > 0, tg.math.log(tg.where(x > 0, x, "
+               f"1.0)), 0.0) instead of tg.where(x > 0, tg.math.log(x), 0.0).")
+    elif zero:
+        cause, fix = "zero_times_inf", (f"the cotangent is 0 there but the derivative of {op} at those inputs is "
+                                        "infinite: 0 * inf = NaN. Something after it multiplies its result by 0 or "
+                                        f"masks it, which does not protect the gradient: give {op} a safe input "
+                                        "there.")
+    else:
+        cause, fix = "infinite_derivative", (f"the derivative of {op} is infinite or undefined at these inputs "
+                                             f"({_derivative_hint(op)}), or the product with the cotangent "
+                                             "overflowed. Keep the input away from that point (x + eps, "
+                                             "tg.maximum(x, eps)) or use a smooth alternative.")
+    text.append(f"Likely cause: {fix}")
+    return NumericsError("\n".join(text), op=op, direction="backward", cause=cause, filename=filename,
+                         lineno=lineno)
+
+
+def _derivative_hint(op: str) -> str:
+    return {"log": "d log(x)/dx = 1/x is infinite at 0", "sqrt": "d sqrt(x)/dx = 1/(2 sqrt(x)) is infinite at 0",
+            "pow": "d x**p/dx = p x**(p-1) is infinite at x = 0 for p < 1",
+            "divide": "d (x/y)/dy = -x/y**2 is infinite at y = 0", "reciprocal": "d (1/x)/dx is infinite at 0",
+            "acos": "infinite at -1 and 1", "asin": "infinite at -1 and 1",
+            "abs": "undefined at 0", "norm": "d |x| is undefined at 0"}.get(op, "check its derivative")
