@@ -163,7 +163,7 @@ class GradientTape:
         state.ids.clear()
         state.variables.clear()
         state.cuts.clear()
-        state.lineage.clear()
+        state.lineage = None
 
     # -- gradients -----------------------------------------------------------------------------
     def _begin(self, what: str) -> TapeState:
@@ -219,7 +219,7 @@ class GradientTape:
         reach = reachable(entries, start)
         skipped = None if self._persistent else []
         result = backward(entries, targets, grads_in, srcs, reach=reach, free=not self._persistent, skipped=skipped,
-                          lineage=lineage if lineage and skipped is not None else None)
+                          lineage=lineage if skipped is not None else None)
         if Seed in map(type, result):  # a target that is its own source: hand out a plain Tensor
             result = [wrap(g._value) if type(g) is Seed else g for g in result]
         if single and srcs:
@@ -251,8 +251,9 @@ class GradientTape:
         entries = state.entries
         state.entries = []
         state.ids.clear()  # it held every recorded output alive
-        state.cuts = []  # (new ones: gradient() reads the old ones if a result is None)
-        state.lineage = {}
+        if state.cuts:  # (a new list: gradient() reads the old one if a result is None)
+            state.cuts = []
+            state.lineage = None
         return entries
 
     def jacobian(self, target: Any, sources: Any,

@@ -66,7 +66,7 @@ class TapeState:
         # (len(entries) at the time, prim, inputs, out) of ops that stopped a gradient, and of ops computed from
         # their results (not recorded: nothing there has a gradient); read only by explain()
         self.cuts: list[Any] = []
-        self.lineage: dict[int, Any] = {}  # id -> object: the outputs noted in cuts
+        self.lineage: dict[int, Any] | None = None  # id -> object: the outputs noted in cuts (made on the first)
         self.ids: dict[int, Any] = {}  # id -> object: the reference keeps the id unique
         self.persistent = persistent
         self.watch_accessed_variables = watch_accessed_variables
@@ -181,8 +181,10 @@ def _cut(prim: Primitive, inputs: tuple, out: Tensor) -> None:
         ids = tape.ids
         lineage = tape.lineage
         for x in inputs:
-            if id(x) in ids or type(x) is Variable or id(x) in lineage:
+            if id(x) in ids or type(x) is Variable or (lineage is not None and id(x) in lineage):
                 tape.cuts.append((len(tape.entries), prim, inputs, out))
+                if lineage is None:
+                    lineage = tape.lineage = {}
                 lineage[id(out)] = out
                 break
 
@@ -192,9 +194,9 @@ def _follow(tape: TapeState, prim: Primitive, inputs: tuple, out: Tensor) -> Non
     target made this way depends on the cut (and never blames a cut the target did not touch)."""
     lineage = tape.lineage
     for x in inputs:
-        if id(x) in lineage:
+        if id(x) in lineage:  # type: ignore[operator]  (called only when there is one)
             tape.cuts.append((len(tape.entries), prim, inputs, out))
-            lineage[id(out)] = out
+            lineage[id(out)] = out  # type: ignore[index]
             return
 
 
