@@ -206,8 +206,9 @@ class _Checker:
     def checked(self, rule: Any, entries: list, i: int, k: int) -> Any:
         def run(g: Any, ans: Any, *inputs: Any, **params: Any) -> Any:
             self.in_rule += 1
-            try:
-                gx = rule(g, ans, *inputs, **params)
+            try:  # (NumPy's warnings inside a rule are about its insides: its result is checked instead)
+                with xp.errstate(divide="ignore", over="ignore", invalid="ignore"):
+                    gx = rule(g, ans, *inputs, **params)
             finally:
                 self.in_rule -= 1
             if gx is not None and gx._value.dtype.kind in "fc" and not xp.isfinite(gx._value).all():
@@ -422,7 +423,8 @@ def _backward_error(checker: _Checker, entries: list, i: int, k: int, g: Any, gx
     same = gv.shape == v.shape
     names = names_in(user_frame())
     op = prim.name
-    xname = names.get(id(x)) or f"its input {k}"
+    read = next((e[1][0] for e in entries if e is not None and e[0] is READ and e[3] is x), None)
+    xname = names.get(id(x)) or (names.get(id(read)) if read is not None else None) or f"its input {k}"
     line = checker.line_of(out)
     filename, lineno = line if line else (None, None)
     kind = _kind(v)
@@ -450,11 +452,12 @@ def _backward_error(checker: _Checker, entries: list, i: int, k: int, g: Any, gx
         wline = checker.line_of(e[3])
         cause = "masked_branch"
         at = f" (at {wline[0]}, line {wline[1]})" if wline else ""
+        form = _CALLS.get(op, "tg.math.log({})")
         fix = (f"the {kind} came from the branch `where` did not select{at}: where passes a zero cotangent to "
                f"{op}'s result where its condition is {'False' if b == 1 else 'True'}, and the derivative of {op} "
                f"at those inputs is infinite, so 0 * inf = NaN. Masking the value does not mask the gradient: give "
-               f"{op} a safe input where it is not selected, e.g. tg.where(x > 0, tg.math.log(tg.where(x > 0, x, "
-               f"1.0)), 0.0) instead of tg.where(x > 0, tg.math.log(x), 0.0).")
+               f"{op} a safe input where it is not selected: tg.where(x > 0, "
+               f"{form.format('tg.where(x > 0, x, 1.0)')}, 0.0) instead of tg.where(x > 0, {form.format('x')}, 0.0).")
     elif zero:
         cause, fix = "zero_times_inf", (f"the cotangent is 0 there but the derivative of {op} at those inputs is "
                                         "infinite: 0 * inf = NaN. Something after it multiplies its result by 0 or "
@@ -468,6 +471,10 @@ def _backward_error(checker: _Checker, entries: list, i: int, k: int, g: Any, gx
     text.append(f"Likely cause: {fix}")
     return NumericsError("\n".join(text), op=op, direction="backward", cause=cause, filename=filename,
                          lineno=lineno)
+
+
+_CALLS = {"log": "tg.math.log({})", "log1p": "tg.math.log1p({})", "sqrt": "tg.sqrt({})", "rsqrt": "tg.math.rsqrt({})",
+          "pow": "{} ** p", "reciprocal": "tg.math.reciprocal({})", "divide": "1.0 / {}"}
 
 
 def _derivative_hint(op: str) -> str:
