@@ -13,8 +13,8 @@ SRC = pathlib.Path(__file__).resolve().parents[1] / "src"
 LAYERS = [
     ("core", ["tapegrad._core", "tapegrad._files"]),
     ("ops", ["tapegrad.ops"]),
-    ("api", ["tapegrad.tape", "tapegrad.custom", "tapegrad.math", "tapegrad.nn", "tapegrad.linalg", "tapegrad.random",
-             "tapegrad.bitwise"]),
+    ("api", ["tapegrad.tape", "tapegrad.rows", "tapegrad.custom", "tapegrad.math", "tapegrad.nn", "tapegrad.linalg",
+             "tapegrad.random", "tapegrad.bitwise"]),
     ("compile", ["tapegrad.compiler"]),
     ("functional", ["tapegrad.functional", "tapegrad.autodiff", "tapegrad.testing"]),
     ("insight", ["tapegrad.explain", "tapegrad.debugging"]),
