@@ -239,3 +239,10 @@ def test_the_table_shows_the_ten_worst_and_counts_the_rest():
 def test_a_right_function_passes_and_a_passing_check_returns_none():
     assert check_grads(lambda x: tg.reduce_sum(tg.nn.relu(x) * tg.sin(x)), (np.array([0.3, -0.8, 1.2]),)) is None
     assert check_grads(lambda x: tg.exp(20.0 * x), (0.5,), per_element=True) is None
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_a_derivative_that_is_not_finite_fails_and_says_why():
+    # sqrt at 0: the rule gives inf, a step to the left leaves the domain; reverse mode used to pass on the NaN
+    failures, text = _failures(tg.sqrt, (0.0,), modes=("rev",))
+    assert failures[0]["causes"] == ["unclear"] and "edge of f's domain" in text

@@ -135,8 +135,9 @@ class _Checker:
             else:
                 project = lambda o: sum(np.real(np.vdot(uk, ok)) for uk, ok in zip(u, o))
                 rows.append(self._row(element, None, np.real(np.vdot(g, v)), project(numeric), v, project))
-        rows.sort(key=lambda r: r["abs_error"] - r["allowed"], reverse=True)
-        bad = sum(r["abs_error"] > r["allowed"] for r in rows)
+        # a NaN error (a derivative or a difference that is not finite) is a disagreement, the worst kind
+        rows.sort(key=lambda r: np.nan_to_num(r["abs_error"] - r["allowed"], nan=np.inf), reverse=True)
+        bad = sum(not r["abs_error"] <= r["allowed"] for r in rows)
         shown = rows[:min(bad, _diagnose.SHOWN)] if bad else rows[:3]
         coarsest = max((o.dtype for o in outs if o.dtype.kind in "fc"), key=lambda t: np.finfo(t).eps,
                        default=np.dtype(np.float64))
@@ -148,7 +149,7 @@ class _Checker:
             if key not in probes:
                 probes[key] = _diagnose.probe(lambda t, d=direction: arrays(_moved(x, i, t * d)), self.eps)
             phi = {t: complex(project(o)) for t, o in probes[key].items()}
-            if r["abs_error"] > r["allowed"]:
+            if not r["abs_error"] <= r["allowed"]:
                 r["cause"], r["evidence"] = _diagnose.classify(phi, r["analytic"], self.eps, self.rtol, self.atol,
                                                                rounding * abs(phi[0.0]), coarsest.name)
         for r in rows[len(shown):]:
@@ -206,6 +207,7 @@ class _Checker:
             scale = abs(want) if self.per_element else sum(float(np.sum(np.abs(uk * nk))) for uk, nk in zip(u, numeric))
             allowed = self.atol + self.rtol * scale
             excess = abs(got - want) - allowed
+            excess = np.nan_to_num(excess, nan=np.inf)  # a derivative or a difference that is not finite
             if excess > 0 and (worst is None or excess > worst[0]):
                 worst = (excess, j, unit, got, want, allowed)
         if worst is not None:

@@ -33,7 +33,9 @@ def classify(phi: dict[float, complex], analytic: complex, eps: float, rtol: flo
         return "unclear", f"f is {_g(f0)} at the point itself, so no difference quotient is defined there"
     steps = [h for h in eps * LADDER if np.isfinite(phi[h]) and np.isfinite(phi[-h])]
     if len(steps) < 2:
-        return "unclear", "f is not finite a step away from the point, at every step tried"
+        return "unclear", (f"f is not finite a step away from the point at {len(LADDER) - len(steps)} of the "
+                           f"{len(LADDER)} steps tried, from {eps * LADDER[0]:.0e} to {eps * LADDER[-1]:.0e} (is the "
+                           "point at the edge of f's domain?)")
     c = {h: (phi[h] - phi[-h]) / (2 * h) for h in steps}
     right = {h: (phi[h] - f0) / h for h in steps}
     left = {h: (f0 - phi[-h]) / h for h in steps}
@@ -60,6 +62,10 @@ def classify(phi: dict[float, complex], analytic: complex, eps: float, rtol: flo
         (h, big), spread = at_eps[0], abs(c[at_eps[0][0]] - c[at_eps[0][1]])  # settled at eps: show eps's own numbers
     best = c[h]
     settled = (f"central differences settle at {_g(c[h])} (step {h:.0e}) and {_g(c[big])} (step {big:.0e})")
+    if spread > max(allowed(best), 1e-2 * abs(best)):
+        return "unclear", (f"central differences do not settle at any step from {eps * LADDER[0]:.0e} to "
+                           f"{eps * LADDER[-1]:.0e} (the closest: {_g(c[h])} at step {h:.0e}, {_g(c[big])} at "
+                           f"{big:.0e}): f is too steep or too noisy here to tell; try another point")
     if abs(best - analytic) <= allowed(best) + 2 * spread:
         if not np.isclose(h, eps) and abs(c.get(eps, best) - best) > allowed(best):
             at_eps = f"at the check's step {eps:.0e} they give {_g(c[eps])}" if eps in c else "at eps f is not finite"
