@@ -144,9 +144,10 @@ def test_a_wrong_rule_is_diagnosed_as_one_with_the_numbers(per_element):
     assert {f["mode"] for f in failures} == {"fwd", "rev"}
     for f in failures:
         assert f["causes"] == ["wrong rule"] and f["disagreeing"] == len(f["elements"])
-    fwd = next(f for f in failures if f["mode"] == "fwd")
-    assert {r["element"] for r in fwd["elements"]} == {"(0,)", "(1,)"}  # the diagonal of the Jacobian
-    for r in fwd["elements"]:
+    rows = [r for f in failures for r in f["elements"]]
+    assert sorted(r["element"] for r in rows) == ["(0,)", "(0,)", "(1,)", "(1,)"]  # the Jacobian's diagonal
+    for r in rows:
+        assert r["output"] == r["element"]
         k = int(r["element"][1])
         assert r["analytic"] == pytest.approx(2 * x[k] ** 2, rel=1e-9)
         assert r["numeric"] == pytest.approx(3 * x[k] ** 2, rel=1e-6)
@@ -214,7 +215,8 @@ def test_the_table_lists_every_disagreeing_element(mode):
     (f,) = failures
     assert sorted(r["element"] for r in f["elements"]) == ["(2,)", "(4,)", "(6,)"]
     assert f["disagreeing"] == 3 and f["causes"] == ["wrong rule"]
-    assert f["entries"] == (wrong.size ** 2 if mode == "fwd" else wrong.size)
+    assert f["entries"] == wrong.size ** 2  # the whole Jacobian, in either mode
+    assert all(r["output"] == r["element"] for r in f["elements"])  # on its diagonal
     for r in f["elements"]:
         assert r["abs_error"] > r["allowed"]
         assert r["element"] + "  " in text  # a row of the table
@@ -246,3 +248,17 @@ def test_a_derivative_that_is_not_finite_fails_and_says_why():
     # sqrt at 0: the rule gives inf, a step to the left leaves the domain; reverse mode used to pass on the NaN
     failures, text = _failures(tg.sqrt, (0.0,), modes=("rev",))
     assert failures[0]["causes"] == ["unclear"] and "edge of f's domain" in text
+
+
+def test_past_a_hundred_outputs_reverse_mode_tables_the_failing_cotangent():
+    wrong = np.ones(120)
+    wrong[[5, 77]] = 1.5
+
+    @tg.custom_gradient
+    def scale(x):
+        return 3.0 * x, lambda g: 3.0 * g * wrong
+
+    failures, _ = _failures(scale, (np.linspace(0.5, 1.5, 120),), modes=("rev",))
+    (f,) = failures
+    assert f["entries"] == 120 and {r["output"] for r in f["elements"]} == {"<u, .>"}
+    assert sorted(r["element"] for r in f["elements"]) == ["(5,)", "(77,)"]

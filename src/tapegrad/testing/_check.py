@@ -13,6 +13,7 @@ from tapegrad.tape import GradientTape
 from . import _diagnose
 
 _MODES = ("fwd", "rev")
+_ENTRIES = 100  # output entries past which a reverse-mode table keeps the one cotangent that found the failure
 _WORDS = {"fwd": "forward mode (JVP)", "rev": "reverse mode (VJP)"}
 
 
@@ -117,10 +118,22 @@ class _Checker:
 
     def _explain(self, fn: Callable[[list], list], x: list, outs: list, i: int, u: list | None = None,
                  g: np.ndarray | None = None) -> dict:
-        """Every derivative entry of argument ``i``, element by element: each Jacobian entry in forward mode
-        (``u`` None), each gradient element for the cotangent ``u`` in reverse mode; the worst disagreeing
-        entries (or the largest errors, when none disagrees alone) diagnosed from their own differences."""
+        """Every derivative entry of argument ``i``, element by element: each Jacobian entry (in reverse mode
+        from one VJP per output entry, or, past ``_ENTRIES`` of them, for the cotangent ``u`` that found the
+        disagreement); the worst disagreeing entries (or the largest errors, when none disagrees alone)
+        diagnosed from their own differences."""
         arrays, of_complex, rows = _on_arrays(fn), np.iscomplexobj(x[i]), []
+        label = lambda m, k: None if len(outs) == 1 and k == () else f"{m} {k}" if len(outs) > 1 else f"{k}"
+        cotangents = []  # (output label, cotangent, its gradient for x[i])
+        if u is not None and sum(o.size for o in outs) <= _ENTRIES:
+            for m, o in enumerate(outs):
+                for k, unit, c in _elements(o):
+                    c = [c if n == m else np.zeros_like(other) for n, other in enumerate(outs)]
+                    part = (" re" if unit == 1 else " im") if np.iscomplexobj(o) else ""
+                    out = (label(m, k) or "") + part or None
+                    cotangents.append((out, c, _vjp(fn, _consts(x), _consts(c))[i]._value))
+        elif u is not None:
+            cotangents.append(("<u, .>", u, g))
         for j, unit, v in _elements(x[i]):
             numeric = _quotient(arrays, x, i, v, self.eps)
             element = str(tuple(int(n) for n in j)) + ((" real" if unit == 1 else " imag") if of_complex else "")
@@ -130,11 +143,10 @@ class _Checker:
                 analytic = [t._value for t in _jvp(fn, _consts(x), _consts(tangent))]
                 for m, (a, n) in enumerate(zip(analytic, numeric)):
                     for k in np.ndindex(n.shape) if a.shape == n.shape else ():
-                        out = None if len(outs) == 1 and n.shape == () else f"{m} {k}" if len(outs) > 1 else f"{k}"
-                        rows.append(self._row(element, out, a[k], n[k], v, lambda o, m=m, k=k: o[m][k]))
-            else:
-                project = lambda o: sum(np.real(np.vdot(uk, ok)) for uk, ok in zip(u, o))
-                rows.append(self._row(element, None, np.real(np.vdot(g, v)), project(numeric), v, project))
+                        rows.append(self._row(element, label(m, k), a[k], n[k], v, lambda o, m=m, k=k: o[m][k]))
+            for out, c, grad in cotangents:
+                project = lambda o, c=c: sum(np.real(np.vdot(ck, ok)) for ck, ok in zip(c, o))
+                rows.append(self._row(element, out, np.real(np.vdot(grad, v)), project(numeric), v, project))
         # a NaN error (a derivative or a difference that is not finite) is a disagreement, the worst kind
         rows.sort(key=lambda r: np.nan_to_num(r["abs_error"] - r["allowed"], nan=np.inf), reverse=True)
         bad = sum(not r["abs_error"] <= r["allowed"] for r in rows)

@@ -8,6 +8,7 @@ their gap shrinks in proportion to the step (it is the step times the curvature)
 """
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 
 import numpy as np
@@ -115,7 +116,8 @@ def summary(rows: list[dict]) -> list[str]:
                 where += f"{' on' if where else 'on'} output {mine[0]['output']}"
             n = "" if len(rows) == 1 else f" (all {len(rows)} entries shown)" if len(mine) == len(rows) else \
                 f" ({len(mine)} of the {len(rows)} entries shown)"
-            lines.append(f"{cause}{n}: {where + ', ' if where else ''}{mine[0]['evidence']}")
+            text = f"{cause}{n}: {where + ', ' if where else ''}{mine[0]['evidence']}"
+            lines += textwrap.wrap(text, 100, subsequent_indent="  ", break_on_hyphens=False)
     return lines
 
 
