@@ -25,6 +25,7 @@ class _Stack(threading.local):
         self.tapes: list[Any] = []  # TapeState, innermost last
         self.hooks: list[Callable[..., Any]] = []  # forward-mode accumulators, debuggers, the tracer
         self.trace: Any = None
+        self.scope = ""  # the name scope new Variables are named in ("outer/inner/"), set by tg.name_scope
         # Recent results of gradient()/jacobian(): (weak result, weak tape that made it, ids of the tapes
         # recording then). explain() reads it to recognise a first derivative taken outside the outer tape.
         self.results: collections.deque = collections.deque(maxlen=256)
@@ -141,6 +142,17 @@ def tracing(tracer: Any) -> Iterator[None]:
     finally:
         remove_hook(hook)
         STATE.trace = saved
+
+
+@contextmanager
+def scoped(scope: str) -> Iterator[None]:
+    """New Variables are named under ``scope`` (a full scope, "a/b/") inside the block."""
+    saved = STATE.scope
+    STATE.scope = scope
+    try:
+        yield
+    finally:
+        STATE.scope = saved
 
 
 # ---- gradient results ----------------------------------------------------------------------------------
