@@ -98,10 +98,10 @@ def assert_near(x: Any, y: Any, rtol: Any = None, atol: Any = None, message: str
 
     def values(t: Tensor) -> str:
         flat = np.asarray(t._value).reshape(-1)
-        shown = ", ".join(str(v) for v in flat[:n].tolist())
+        shown = ", ".join(str(v) for v in flat[:n])  # NumPy scalars: float32 shows as float32 ("2.1")
         return shown + (", ..." if flat.size > n else "")
 
-    lines = [f"{_prefix(message)}x and y not equal to tolerance rtol = {rtol_t._value}, atol = {atol_t._value}",
+    lines = [f"{_prefix(message)}x and y not equal to tolerance rtol = {str(rtol_t._value)}, atol = {str(atol_t._value)}",
               f"x (shape={x.shape} dtype={x.dtype.name}) = ", values(x),
               f"y (shape={y.shape} dtype={y.dtype.name}) = ", values(y)]
     raise InvalidArgumentError("\n".join(lines))
