@@ -101,9 +101,10 @@ def assert_near(x: Any, y: Any, rtol: Any = None, atol: Any = None, message: str
         shown = ", ".join(str(v) for v in flat[:n])  # NumPy scalars: float32 shows as float32 ("2.1")
         return shown + (", ..." if flat.size > n else "")
 
-    lines = [f"{_prefix(message)}x and y not equal to tolerance rtol = {str(rtol_t._value)}, atol = {str(atol_t._value)}",
-              f"x (shape={x.shape} dtype={x.dtype.name}) = ", values(x),
-              f"y (shape={y.shape} dtype={y.dtype.name}) = ", values(y)]
+    tolerance = f"rtol = {str(rtol_t._value)}, atol = {str(atol_t._value)}"  # str: float32 digits
+    lines = [f"{_prefix(message)}x and y not equal to tolerance {tolerance}",
+             f"x (shape={x.shape} dtype={x.dtype.name}) = ", values(x),
+             f"y (shape={y.shape} dtype={y.dtype.name}) = ", values(y)]
     raise InvalidArgumentError("\n".join(lines))
 
 
