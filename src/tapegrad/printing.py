@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import builtins
-import logging
 import os
-import pprint
 import sys
 from typing import Any
 
@@ -15,11 +13,6 @@ from tapegrad._core.state import impure
 from tapegrad._core.tensor import Operand
 
 __all__ = ["print"]
-
-_LEVELS = {logging.INFO: logging.INFO, logging.info: logging.INFO, logging.WARNING: logging.WARNING,
-           logging.warning: logging.WARNING, logging.warn: logging.WARNING, logging.ERROR: logging.ERROR,
-           logging.error: logging.ERROR}
-
 
 def print(*inputs: Any, **kwargs: Any) -> None:  # noqa: A001  (tf.print)
     """Print tensors' values (and any Python values), like ``tf.print``: to stderr by default.
@@ -59,8 +52,13 @@ def _writer(stream: Any) -> Any:
             with open(path, "a", encoding="utf-8") as f:  # one write per call: a line is there whole or not at all
                 f.write(text)
         return append
+    import logging  # here, not at the top: it costs `import tapegrad` a few ms
+
+    levels = {logging.INFO: logging.INFO, logging.info: logging.INFO, logging.WARNING: logging.WARNING,
+              logging.warning: logging.WARNING, logging.warn: logging.WARNING, logging.ERROR: logging.ERROR,
+              logging.error: logging.ERROR}
     try:
-        level = _LEVELS.get(stream)
+        level = levels.get(stream)
     except TypeError:  # unhashable
         level = None
     if level is not None:
@@ -74,6 +72,7 @@ def _writer(stream: Any) -> Any:
 def _template(x: Any, summarize: int) -> str:
     if isinstance(x, str):
         return x
+    import pprint  # TensorFlow formats the structure with pprint; loaded on first use
     # TensorFlow's way: pretty-print the structure with a placeholder for each tensor, then fill them in.
     leaves = nest.flatten(x)
     tensors = [leaf for leaf in leaves if isinstance(leaf, Operand)]

@@ -143,3 +143,11 @@ def test_assert_shapes_fails_as_tensorflow_does(shapes, message):
 def test_assert_shapes_passes_what_tensorflow_passes(shapes):
     assert assert_shapes([(_T[k], s) for k, s in shapes]) is None
     assert assert_shapes([([1.0, 2.0], ("N",))]) is None
+
+
+def test_print_to_a_logging_level_logs(caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="tapegrad"):
+        tg.print("loss", tg.constant(0.5), output_stream=logging.info)
+    assert [r.getMessage() for r in caplog.records] == ["loss 0.5"]
