@@ -42,11 +42,13 @@ from tapegrad.ops import (
     argmin,
     asin,
     atan,
+    atan2,
     broadcast_to,
     cast,
     ceil,
     clip_by_norm,
     clip_by_value,
+    complex,
     concat,
     cos,
     cosh,
@@ -125,6 +127,7 @@ from tapegrad.ops import (
     transpose,
     truediv,
     truncatediv,
+    truncatemod,
     unstack,
     where,
     zeros,
@@ -134,7 +137,8 @@ from tapegrad.tape import GradientTape, UnconnectedGradients
 
 # Namespaces over the ops above, transforms and optimizers; `plot` and `testing` load on first use.
 # tf.keras.optimizers: the same objects as tg.optimizers.
-from . import autodiff, bitwise, explain, functional, keras, linalg, math, nn, optimizers, random  # noqa: E402
+from . import autodiff, bitwise, descent, explain, functional, keras, linalg, math, nn, optimizers, random  # noqa: E402
+from .descent import History, MinimizeResult, minimize  # noqa: E402
 from .functional import (  # noqa: E402
     elementwise_grad,
     grad,
@@ -147,8 +151,6 @@ from .functional import (  # noqa: E402
     value_and_grad,
     vjp,
 )
-from .history import History  # noqa: E402
-from .minimize import MinimizeResult, minimize  # noqa: E402
 
 bool = bool_  # noqa: A001  (tf.bool)
 newaxis = None

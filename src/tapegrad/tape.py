@@ -326,6 +326,9 @@ def _starts(state: TapeState, sources: list, targets: list) -> set[int]:
     watched one (``c * v`` with ``c`` a plain constant): the walk follows only watched paths.
     """
     ids = state.ids
+    if len(sources) == 1:  # the common case, without building sets to compare
+        sid = id(sources[0])
+        return {sid} if sid in ids or any(id(t) == sid for t in targets) else set()
     tids = {id(t) for t in targets}
     return {id(s) for s in sources if id(s) in ids or id(s) in tids}
 
