@@ -54,7 +54,7 @@ def cond(pred: Any, true_fn: Callable[[], Any] | None = None, false_fn: Callable
 def _shape_of(s: Any) -> Any:
     """The structure of ``s`` with leaves blanked, lists and tuples told apart below the top."""
     if isinstance(s, (list, tuple)):
-        return (type(s) if nest._is_namedtuple(s) else (list if isinstance(s, list) else tuple),
+        return (type(s) if hasattr(s, "_fields") else (list if isinstance(s, list) else tuple),  # namedtuple
                 tuple(_shape_of(x) for x in s))
     if isinstance(s, dict):
         return dict, tuple((k, _shape_of(s[k])) for k in sorted(s))

@@ -77,7 +77,7 @@ def _conform(value: Any, spec: Any, label: str, fname: str) -> Any:
             except (TypeError, ValueError) as e:
                 raise TypeError(f"{fname}: argument {label} = {value!r} does not fit its input_signature {spec!r}: "
                                 f"{e}") from None
-        if t.dtype != spec.dtype or not spec._shape_ok(tuple(t._value.shape)):
+        if not spec.is_compatible_with(t):
             raise TypeError(f"{fname}: argument {label} is {_spec_of(t)}, which does not fit its input_signature "
                             f"{spec!r}; pass a tensor of that dtype and shape (tg.cast, tg.reshape)")
         return value if isinstance(value, Operand) else t
@@ -88,7 +88,7 @@ def _conform(value: Any, spec: Any, label: str, fname: str) -> Any:
         if len(value) != len(spec):
             raise TypeError(f"{fname}: argument {label} has {len(value)} items, its input_signature {len(spec)}")
         items = [_conform(v, s, f"{label}[{i}]", fname) for i, (v, s) in enumerate(zip(value, spec))]
-        return type(value)(*items) if nest._is_namedtuple(value) else type(value)(items)
+        return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)  # a namedtuple
     if isinstance(spec, dict):
         if not isinstance(value, dict) or set(value) != set(spec):
             raise TypeError(f"{fname}: argument {label} must be a dict with keys {sorted(spec)}, like its "
