@@ -169,7 +169,14 @@ bool = bool_  # noqa: A001  (tf.bool)
 newaxis = None
 __version__ = "0.1.0"
 
-__all__ = [n for n in dir() if not n.startswith("_")] + ["plot", "testing"]
+# flow13: control flow, Module, name_scope, TensorSpec, tf.print
+from ._core.spec import TensorSpec  # noqa: E402
+from .control_flow import cond, foldl, foldr, map_fn, scan, vectorized_map, while_loop  # noqa: E402
+from .module import Module, name_scope  # noqa: E402
+from .printing import print  # noqa: E402, A004
+
+# Not `print`: `from tapegrad import *` must leave Python's print alone.
+__all__ = [n for n in dir() if not n.startswith("_") and n != "print"] + ["plot", "testing"]
 
 
 def __getattr__(name: str) -> object:

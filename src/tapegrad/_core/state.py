@@ -29,6 +29,7 @@ class _Stack(threading.local):
         # every rule the backward walk runs (backward reads it once per walk).
         self.numerics: Any = None
         self.numerics_hook: Any = None  # its on_op, as added to hooks (a bound method is made anew on each access)
+        self.scope = ""  # the name scope new Variables are named in ("outer/inner/"), set by tg.name_scope
         # Recent results of gradient()/jacobian(): (weak result, weak tape that made it, ids of the tapes
         # recording then). explain() reads it to recognise a first derivative taken outside the outer tape.
         self.results: collections.deque = collections.deque(maxlen=256)
@@ -194,6 +195,15 @@ def set_none_gradient_hook(hook: Callable[..., Any] | None) -> Callable[..., Any
 
 def none_gradient_hook() -> Callable[..., Any] | None:
     return _none_gradient_hook[0]
+@contextmanager
+def scoped(scope: str) -> Iterator[None]:
+    """New Variables are named under ``scope`` (a full scope, "a/b/") inside the block."""
+    saved = STATE.scope
+    STATE.scope = scope
+    try:
+        yield
+    finally:
+        STATE.scope = saved
 
 
 # ---- gradient results ----------------------------------------------------------------------------------

@@ -36,12 +36,13 @@ from tapegrad._core.tensor import Operand, Tensor, Variable
 from tapegrad.explain.names import names_in
 from tapegrad.ops import operand
 
+from .asserts import assert_equal, assert_near, assert_shapes
 from .reports import NumericsError, _backward_error, _elements, _forward_error, _line_text
 
 NumericsError.__module__ = __name__  # it is tg.debugging.NumericsError
 
-__all__ = ["NumericsError", "check_numerics", "checking_numerics", "disable_check_numerics",
-           "enable_check_numerics", "explain_none_gradients"]
+__all__ = ["NumericsError", "assert_equal", "assert_near", "assert_shapes", "check_numerics", "checking_numerics",
+           "disable_check_numerics", "enable_check_numerics", "explain_none_gradients"]
 
 # ---- switching it on ------------------------------------------------------------------------------
 def enable_check_numerics(stack_height_limit: int = 30, path_length_limit: int = 50) -> None:
