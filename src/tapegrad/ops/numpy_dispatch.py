@@ -19,6 +19,7 @@ from tapegrad._core.tensor import Operand
 
 from . import array_ops as A
 from . import math_ops as M
+from . import numpy_linalg  # noqa: F401  (it adds the products, norms and diagonals to FUNCTIONS)
 from ._args import operand
 from .numpy_functions import _INT, FUNCTIONS, Unsupported, _as, _refuse
 

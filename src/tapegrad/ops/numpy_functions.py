@@ -18,7 +18,6 @@ from tapegrad._core.tensor import Operand, Tensor
 
 from . import array_ops as A
 from . import constructors as C
-from . import linalg_ops as L
 from . import math_ops as M
 from ._args import operand
 
@@ -144,6 +143,12 @@ def _scan(op: Any) -> Callable:
 
 
 _maps(xp.cumsum)(_scan(M.cumsum))
+
+
+@_maps(xp.cumulative_sum)
+def _cumulative_sum(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
+    _refuse(out=out, include_initial=include_initial or None)
+    return _scan(M.cumsum)(x, 0 if axis is None else axis, dtype)
 _maps(xp.cumprod)(_scan(M.cumprod))
 
 
@@ -166,76 +171,6 @@ _maps(xp.var)(_moments(False))
 _maps(xp.std)(_moments(True))
 
 
-# ---- products and norms -------------------------------------------------------------------------------
-@_maps(xp.dot)
-def _dot(a, b, out=None):
-    _refuse(out=out)
-    x, y = operand(a), operand(b)
-    if _ndim(x) == 0 or _ndim(y) == 0:
-        return M.multiply(x, y)
-    if _ndim(x) == _ndim(y) == 2:
-        return L.matmul(x, y)
-    return L.tensordot(x, y, [[_ndim(x) - 1], [builtins.max(_ndim(y) - 2, 0)]])
-
-
-@_maps(xp.inner)
-def _inner(a, b):
-    x, y = operand(a), operand(b)
-    if _ndim(x) == 0 or _ndim(y) == 0:
-        return M.multiply(x, y)
-    return L.tensordot(x, y, [[-1], [-1]])
-
-
-@_maps(xp.vdot)
-def _vdot(a, b):
-    return M.reduce_sum(M.conj(_flat(operand(a))) * _flat(operand(b)))
-
-
-@_maps(xp.outer)
-def _outer(a, b, out=None):
-    _refuse(out=out)
-    return A.reshape(operand(a), (-1, 1)) * A.reshape(operand(b), (1, -1))
-
-
-@_maps(xp.tensordot)
-def _tensordot(a, b, axes=2):
-    return L.tensordot(a, b, axes)
-
-
-_VECTOR_ORDS = {None: "euclidean", 2: "euclidean", 1: 1, xp.inf: xp.inf}
-
-
-@_maps(xp.linalg.norm)
-def _norm(x, ord=None, axis=None, keepdims=False):
-    t = _as(x, None, _F64)
-    matrix = (axis is None and _ndim(t) == 2) or (axis is not None and not isinstance(axis, int) and len(axis) == 2)
-    if ord in (None, "fro") and (matrix or ord is None):
-        return L.norm(t, "euclidean", axis, keepdims)  # the Frobenius norm is the 2-norm of all elements
-    if not matrix and (axis is not None or _ndim(t) == 1) and ord in _VECTOR_ORDS:
-        return L.norm(t, _VECTOR_ORDS[ord], axis, keepdims)
-    raise Unsupported(f"ord={ord!r}" + (" on matrices" if matrix else ""))
-
-
-def _diagonal_of(x: Operand, offset: int, axis1: int, axis2: int) -> Tensor:
-    n = _ndim(x)
-    m = _moveaxis(x, [axis1, axis2], [n - 2, n - 1])
-    rows, cols = m._value.shape[-2:]
-    k = builtins.max(0, builtins.min(rows, cols - offset) if offset >= 0 else builtins.min(rows + offset, cols))
-    i = xp.arange(k)
-    return A.getitem(m, (Ellipsis, i + builtins.max(-offset, 0), i + builtins.max(offset, 0)))
-
-
-@_maps(xp.diagonal)
-def _diagonal(a, offset=0, axis1=0, axis2=1):
-    return _diagonal_of(operand(a), int(offset), int(axis1), int(axis2))
-
-
-@_maps(xp.trace)
-def _trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
-    _refuse(out=out)
-    return M.reduce_sum(_diagonal_of(_as(a, dtype, _INT), int(offset), int(axis1), int(axis2)), -1)
-
-
 # ---- shapes -------------------------------------------------------------------------------------------
 @_maps(xp.reshape)
 def _reshape(a, shape=None, order="C", *, newshape=None, copy=None):
@@ -249,9 +184,24 @@ def _ravel(a, order="C"):
     return _flat(operand(a))
 
 
-@_maps(xp.transpose)
+@_maps(xp.transpose, xp.permute_dims)
 def _transpose(a, axes=None):
     return A.transpose(a, axes)
+
+
+@_maps(xp.matrix_transpose, xp.linalg.matrix_transpose)
+def _matrix_transpose(x):
+    return A.matrix_transpose(x)
+
+
+@_maps(xp.astype)
+def _astype(x, dtype, /, *, copy=True, device=None):
+    return A.cast(x, xp.dtype(dtype))
+
+
+@_maps(xp.unstack)
+def _unstack(x, /, *, axis=0):
+    return tuple(A.unstack(x, axis=axis))
 
 
 def _moveaxis(x: Operand, source: Any, destination: Any) -> Tensor:
@@ -296,7 +246,7 @@ def _join(arrays: Any, dtype: Any) -> list:
     return xs if dtype is None else [A.cast(x, xp.dtype(dtype)) for x in xs]
 
 
-@_maps(xp.concatenate)
+@_maps(xp.concatenate, xp.concat)
 def _concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     _refuse(out=out)
     xs = _join(arrays, dtype)
