@@ -10,6 +10,8 @@ code unchanged:
 >>> print(tape.gradient(y, x))
 tf.Tensor(40.0, shape=(), dtype=float32)
 """
+import sys
+
 from tapegrad import ops
 from tapegrad._core import nest
 from tapegrad._core.dtypes import (
@@ -185,4 +187,8 @@ def __getattr__(name: str) -> object:
         import importlib
 
         return importlib.import_module(f"tapegrad.{name}")
-    raise AttributeError(f"module 'tapegrad' has no attribute {name!r}")
+    # A name tapegrad lacks: say what TensorFlow's is and what to use (the closest name, or why it is left out).
+    from ._missing import missing
+
+    raise missing(name, sys.modules[__name__], {"math": math, "nn": nn, "linalg": linalg, "random": random,
+                                               "bitwise": bitwise, "nest": nest, "autodiff": autodiff})

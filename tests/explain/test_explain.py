@@ -61,9 +61,9 @@ def test_computed_after_the_tape_stopped():
 def test_left_the_tape_through_numpy():
     x = tg.Variable([[1.0, 2.0], [3.0, 4.0]])
     with tg.GradientTape() as tape:
-        y = tg.reduce_mean(np.mean(x ** 2, axis=0))
+        y = tg.reduce_mean(np.asarray(x ** 2).mean(axis=0))
     r = _only(tape.explain(y, x))
-    assert r.cause == "outside_tape" and "np.mean" in r.message
+    assert r.cause == "outside_tape" and "np.asarray" in r.message
 
 
 def test_cut_by_stop_gradient():
