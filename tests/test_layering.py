@@ -11,7 +11,7 @@ import pytest
 SRC = pathlib.Path(__file__).resolve().parents[1] / "src"
 
 LAYERS = [
-    ("core", ["tapegrad._core", "tapegrad._files"]),
+    ("core", ["tapegrad._core", "tapegrad._files", "tapegrad._missing"]),
     ("ops", ["tapegrad.ops"]),
     ("api", ["tapegrad.tape", "tapegrad.rows", "tapegrad.custom", "tapegrad.math", "tapegrad.nn", "tapegrad.linalg",
              "tapegrad.random", "tapegrad.bitwise", "tapegrad.control_flow", "tapegrad.module", "tapegrad.printing"]),

@@ -89,8 +89,8 @@ class Explanation:
 # ---- explain ------------------------------------------------------------------------------------
 _NOT_RECORDED = ("The computation connecting {s} to the target did not happen while this tape was recording: it "
                  "ran before the tape started or after it stopped, or a value on the way went through NumPy "
-                 "(t.numpy(), np.asarray(t)) and came back as a new constant. Compute the whole path from {s} "
-                 "to the target with tapegrad operations inside the tape's `with` block.")
+                 "(np.asarray(t), t.numpy(), float(t)) and came back as a new constant. Compute the whole path "
+                 "from {s} to the target with tapegrad operations inside the tape's `with` block.")
 
 
 def explain(tape: Any, target: Any, sources: Any) -> Explanation:
