@@ -14,7 +14,7 @@ LAYERS = [
     ("core", ["tapegrad._core", "tapegrad._files"]),
     ("ops", ["tapegrad.ops"]),
     ("api", ["tapegrad.tape", "tapegrad.custom", "tapegrad.math", "tapegrad.nn", "tapegrad.linalg", "tapegrad.random",
-             "tapegrad.bitwise"]),
+             "tapegrad.bitwise", "tapegrad.testfunctions"]),
     ("compile", ["tapegrad.compiler"]),
     ("functional", ["tapegrad.functional", "tapegrad.autodiff", "tapegrad.testing"]),
     ("insight", ["tapegrad.explain", "tapegrad.debugging"]),

@@ -134,8 +134,21 @@ from tapegrad.tape import GradientTape, UnconnectedGradients
 
 # Namespaces over the ops above, transforms and optimizers; `plot` and `testing` load on first use.
 # tf.keras.optimizers: the same objects as tg.optimizers.
-from . import autodiff, bitwise, descent, explain, functional, keras, linalg, math, nn, optimizers, random  # noqa: E402
-from .descent import History, MinimizeResult, minimize  # noqa: E402
+from . import (  # noqa: E402
+    autodiff,
+    bitwise,
+    descent,
+    explain,
+    functional,
+    keras,
+    linalg,
+    math,
+    nn,
+    optimizers,
+    random,
+    testfunctions,
+)
+from .descent import History, MinimizeResult, minimize, race  # noqa: E402
 from .functional import (  # noqa: E402
     elementwise_grad,
     grad,
