@@ -68,9 +68,9 @@ class Runner:
 
 class RaceResult:
     """What ``race`` returns: the ``runners`` (in the order given), the ``leaderboard`` (rows as dicts, best
-    first), and what the race was run on: ``fn``, ``x0``, ``steps``, ``tol``, ``f_min`` (the reference the
-    loss is measured against; None when there is none) and ``reference`` (how it was found: ``"known
-    minimum"``, ``"given"``, ``"best loss found"`` or ``"none"``). ``r["adam"]`` is that runner's
+    first), and what the race was run on: ``fn`` (called ``name``), ``x0``, ``steps``, ``tol``, ``f_min``
+    (the reference the loss is measured against; None when there is none) and ``reference`` (how it was
+    found: ``"known minimum"``, ``"given"``, ``"best loss found"`` or ``"none"``). ``r["adam"]`` is that runner's
     ``MinimizeResult``; ``print(r)`` shows the leaderboard as a table.
 
     >>> import tapegrad as tg
@@ -83,6 +83,8 @@ class RaceResult:
                  f_min: float | None, reference: str) -> None:
         self.fn, self.x0, self.runners, self.steps, self.tol = fn, x0, runners, steps, tol
         self.f_min, self.reference = f_min, reference
+        self.interrupted = False  # True when Ctrl-C stopped the race before every runner had run
+        self.name: str = getattr(fn, "name", None) or getattr(fn, "__name__", None) or "fn"
         for r in runners:
             loss = r.result.history["loss"]
             if f_min is not None:
@@ -109,16 +111,6 @@ class RaceResult:
 
     def __len__(self) -> int:
         return len(self.runners)
-
-    @property
-    def name(self) -> str:
-        """What the race ran on: the test function's name, or the function's.
-
-        >>> import tapegrad as tg
-        >>> tg.race("beale", ["adam"], steps=3).name
-        'beale'
-        """
-        return getattr(self.fn, "name", None) or getattr(self.fn, "__name__", "fn")
 
     @property
     def leaderboard(self) -> list[dict[str, Any]]:
@@ -224,7 +216,8 @@ class RaceResult:
 
 
 def race(fn: Any, optimizers: Sequence[Any] | Mapping[str, Any] = DEFAULT, x0: Any = None, steps: int = 300,
-         tol: float = 1e-4, f_min: float | None = None, compile: bool | str = "auto") -> RaceResult:
+         tol: float = 1e-4, f_min: float | None = None, compile: bool | str = "auto", name: str | None = None
+         ) -> RaceResult:
     """Run each optimizer from the same start on ``fn`` through ``tg.minimize``, and rank them.
 
     - ``fn``: a ``tg.testfunctions`` function or its name (``"rosenbrock"``), or any function
@@ -237,9 +230,11 @@ def race(fn: Any, optimizers: Sequence[Any] | Mapping[str, Any] = DEFAULT, x0: A
     - ``steps``: the steps each runner takes (none stops early unless its optimizer converges).
     - ``tol``: a runner has arrived at the first step whose loss is within ``tol`` of ``f_min``: the known
       minimum of a test function, the ``f_min`` given, or else the best loss any runner found.
+    - ``name``: what tables and titles call the function (default: the test function's name, or fn's).
 
     Each run is exactly ``minimize(fn, x0, optimizer, learning_rate, steps=steps, compile=compile)``; a run
-    that diverges keeps its place on the leaderboard, marked, below the others.
+    that diverges keeps its place on the leaderboard, marked, below the others. Ctrl-C stops the runner it
+    lands in (as it stops ``minimize``) and the race: the runners so far are kept, and ``interrupted`` is True.
 
     >>> import tapegrad as tg
     >>> r = tg.race("rosenbrock", ["momentum", "adam", "lbfgs"], steps=300)
@@ -270,6 +265,8 @@ def race(fn: Any, optimizers: Sequence[Any] | Mapping[str, Any] = DEFAULT, x0: A
         if isinstance(optimizer, Optimizer) and lr is None:
             lr = _rate(optimizer)
         runners.append(Runner(label, lr, result, time.perf_counter() - t0))
+        if result.stop is not None and result.stop.reason == "ctrl_c":
+            break  # Ctrl-C ends the race, not only the runner it landed in: the rest do not start
     if f_min is not None:
         reference, ref = "given", float(f_min)
     elif known is not None and known.minima:
@@ -280,7 +277,10 @@ def race(fn: Any, optimizers: Sequence[Any] | Mapping[str, Any] = DEFAULT, x0: A
         losses = np.concatenate([r.result.history["loss"] for r in runners])
         losses = losses[np.isfinite(losses)]
         reference, ref = ("best loss found", float(losses.min())) if losses.size else ("none", None)
-    return RaceResult(fn, x0, runners, steps, float(tol), ref, reference)
+    out = RaceResult(fn, x0, runners, steps, float(tol), ref, reference)
+    out.name = name or out.name
+    out.interrupted = any(r.result.stop is not None and r.result.stop.reason == "ctrl_c" for r in runners)
+    return out
 
 
 def _entries(optimizers: Any, known: testfunctions.TestFunction | None) -> list[tuple[str, Any, float | None]]:
