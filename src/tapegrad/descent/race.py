@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import importlib
-import io
 import math
 import numbers
 import os
@@ -163,7 +162,7 @@ class RaceResult:
         """
         head = ("#", "optimizer", "lr", "steps to tol", "time to tol", "final loss", "status", "nfev")
         rows = [(str(row["rank"]), row["optimizer"], _g(row["learning_rate"]), _count(row["steps_to_tol"]),
-                 _seconds(row["time_to_tol"]), _g(row["final_loss"]), _status(row, self), str(row["nfev"]))
+                 _seconds(row["time_to_tol"]), _g(row["final_loss"]), _status(row), str(row["nfev"]))
                 for row in self.leaderboard]
         widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
         right = {0, 2, 3, 4, 5, 7}
@@ -190,7 +189,7 @@ class RaceResult:
             w = csv.writer(f, lineterminator="\n")
             w.writerow(COLUMNS)
             w.writerows([["" if row[c] is None else row[c] for c in COLUMNS] for row in self.leaderboard])
-            return f.getvalue() if isinstance(f, io.StringIO) and path is None else None
+            return f.getvalue() if path is None else None
 
     def plot(self, kind: str = "paths", **kwargs: Any) -> Any:
         """A plotnine figure: ``"paths"`` (every runner's path over the landscape) or ``"loss"`` (the loss curves).
@@ -380,7 +379,7 @@ def _seconds(v: float | None) -> str:
     return "-" if v is None else f"{v * 1000:.1f} ms" if v < 1 else f"{v:.2f} s"
 
 
-def _status(row: dict[str, Any], race: RaceResult) -> str:
+def _status(row: dict[str, Any]) -> str:
     if row["status"] == "diverged":
         return f"DIVERGED after step {row['steps']}"
     return row["status"]
