@@ -152,8 +152,9 @@ from . import (  # noqa: E402
     nn,
     optimizers,
     random,
+    testfunctions,
 )
-from .descent import History, MinimizeResult, minimize  # noqa: E402
+from .descent import History, MinimizeResult, minimize, race  # noqa: E402
 from .functional import (  # noqa: E402
     elementwise_grad,
     grad,

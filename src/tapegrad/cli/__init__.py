@@ -1,4 +1,4 @@
-"""The ``tapegrad`` command: ``demo``, ``grad`` and ``minimize`` (also ``python -m tapegrad``).
+"""The ``tapegrad`` command: ``demo``, ``grad``, ``minimize`` and ``race`` (also ``python -m tapegrad``).
 
 Exit status: 0 success, 1 the run failed (a descent diverged, a result is not finite, a file
 could not be written), 2 bad usage or a bad expression, 130 interrupted with Ctrl-C (each output
@@ -23,7 +23,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from . import demo, grad, minimize
+from . import demo, grad, minimize, race
 from ._common import UsageError
 from .expr import ExpressionError
 
@@ -35,6 +35,7 @@ examples:
   tapegrad demo
   tapegrad grad "x**2 + b**2" --at x=20 b=10 --order 2
   tapegrad minimize "(1-x)**2 + 100*(y-x**2)**2" --init x=-1.2 y=1 --optimizer adam --lr 0.01 --steps 5000
+  tapegrad race rosenbrock --optimizers sgd,momentum,adam,lbfgs --plot race.png --gif race.gif
 
 'tapegrad COMMAND --help' shows each command's options and more examples."""
 
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_parser(sub)
     grad.add_parser(sub)
     minimize.add_parser(sub)
+    race.add_parser(sub)
     return parser
 
 

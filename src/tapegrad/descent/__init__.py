@@ -4,7 +4,8 @@ One module per concern: ``loop`` (the loop and ``MinimizeResult``), ``setup`` (x
 column names), ``problem`` (the compiled problem) and ``guard`` (its check of what fn reads),
 ``stops`` (why a run stopped, as data, and its message), ``progress`` (the bar), ``recorder`` (the
 only writer of the rows), ``history`` (``History``'s read API), ``codec`` (its CSV and JSON files)
-and ``summary``. Plots sit above, in ``tapegrad.plot``, and read a History through its public API.
+and ``summary``; ``race`` runs several optimizers on one function, and ``notebook`` shows results
+in Jupyter. Plots sit above, in ``tapegrad.plot``, and read a History through its public API.
 
 >>> import tapegrad as tg
 >>> r = tg.descent.minimize(lambda w: w ** 2, 1.0, learning_rate=0.25, steps=2)
@@ -13,7 +14,9 @@ and ``summary``. Plots sit above, in ``tapegrad.plot``, and read a History throu
 """
 from .history import History
 from .loop import MinimizeResult, StepInfo, minimize
+from .race import RaceResult, race
 from .stops import STATUSES, Stop, Words
 from .summary import Summary
 
-__all__ = ["STATUSES", "History", "MinimizeResult", "StepInfo", "Stop", "Summary", "Words", "minimize"]
+__all__ = ["STATUSES", "History", "MinimizeResult", "RaceResult", "StepInfo", "Stop", "Summary", "Words", "minimize",
+           "race"]

@@ -303,6 +303,9 @@ class History:
     def __repr__(self) -> str:
         return f"<History: {len(self)} rows, columns {', '.join(self.columns)}>"
 
+    def _repr_html_(self) -> str:
+        return importlib.import_module("tapegrad.descent.notebook").history_html(self)
+
     # -- export ------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, list]:
         """Column name -> list of values (step as ints, floats elsewhere).

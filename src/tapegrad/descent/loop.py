@@ -89,6 +89,11 @@ class MinimizeResult:
             kwargs.setdefault("fn", self.fn)
         return self.history.plot(kind, **kwargs)
 
+    def _repr_html_(self) -> str:
+        from .notebook import result_html
+
+        return result_html(self)
+
     def __repr__(self) -> str:
         lines = [f"{k:>9}: {v!s}" for k, v in (
             ("status", self.status), ("success", self.success), ("message", self.message), ("fun", self.fun),

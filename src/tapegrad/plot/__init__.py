@@ -18,5 +18,6 @@ tick labels are short (``1e150``, ``2.5e-5``, never 150 digits), and captions wr
 """
 from .contours import landscape
 from .lines import compare, loss, trajectory
+from .races import race, race_animation
 
-__all__ = ["compare", "landscape", "loss", "trajectory"]
+__all__ = ["compare", "landscape", "loss", "race", "race_animation", "trajectory"]
