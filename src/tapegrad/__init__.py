@@ -45,6 +45,7 @@ from tapegrad.ops import (
     broadcast_to,
     cast,
     ceil,
+    clip_by_global_norm,
     clip_by_norm,
     clip_by_value,
     concat,
@@ -52,6 +53,7 @@ from tapegrad.ops import (
     cosh,
     cumsum,
     divide,
+    einsum,
     equal,
     exp,
     expand_dims,
@@ -134,8 +136,8 @@ from tapegrad.tape import GradientTape, UnconnectedGradients
 
 # Namespaces over the ops above, transforms and optimizers; `plot` and `testing` load on first use.
 # tf.keras.optimizers: the same objects as tg.optimizers.
-from . import autodiff, bitwise, explain, functional, keras, linalg, math, nn, optimizers, random  # noqa: E402
-from .functional import (  # noqa: E402
+from . import autodiff, bitwise, explain, functional, keras, linalg, math, nn, optimizers, random
+from .functional import (
     elementwise_grad,
     grad,
     hessian,
@@ -147,8 +149,8 @@ from .functional import (  # noqa: E402
     value_and_grad,
     vjp,
 )
-from .history import History  # noqa: E402
-from .minimize import MinimizeResult, minimize  # noqa: E402
+from .history import History
+from .minimize import MinimizeResult, minimize
 
 bool = bool_  # noqa: A001  (tf.bool)
 newaxis = None

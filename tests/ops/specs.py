@@ -162,6 +162,27 @@ SPECS: dict[str, Spec] = {
                  **C),
     # linear algebra
     "matmul": Spec(tg.matmul, (REALS, REALS), [(2, 1, 3, 4), (3, 4, 2)], reference=np.matmul, **C),
+    # ops13b: tf.linalg (inputs made well-conditioned by each call: a shifted diagonal, A A^T + n I, gaps
+    # between eigen/singular values) and einsum (a diagonal 'ii', a label summed in one operand only 'l')
+    "matrix_inverse": Spec(lambda a: tg.linalg.inv(a + _I3), (UNIT,), [(2, 3, 3)],
+                           reference=lambda a: np.linalg.inv(a + _I3)),
+    "matrix_determinant": Spec(lambda a: tg.linalg.det(a + _I3), (UNIT,), [(2, 3, 3)],
+                               reference=lambda a: np.linalg.det(a + _I3)),
+    "slogdet": Spec(lambda a: tg.stack(tg.linalg.slogdet(a - _I3), -1), (UNIT,), [(2, 3, 3)],
+                    reference=lambda a: np.stack(np.linalg.slogdet(a - _I3), -1)),
+    "matrix_solve": Spec(lambda a, b: tg.linalg.solve(a + _I3, b, adjoint=True), (UNIT, REALS), [(2, 3, 3), (2, 3, 2)],
+                         reference=lambda a, b: np.linalg.solve(np.swapaxes(a + _I3, -1, -2), b)),
+    "triangular_solve": Spec(lambda a, b: tg.linalg.triangular_solve(a + _I3, b, lower=False), (UNIT, REALS),
+                             [(2, 3, 3), (3, 2)], reference=lambda a, b: np.linalg.solve(np.triu(a + _I3), b)),
+    "cholesky": Spec(lambda a: tg.linalg.cholesky(_gram(a)), (REALS,), [(2, 3, 3)],
+                     reference=lambda a: np.linalg.cholesky(_np_gram(a))),
+    "eigh": Spec(lambda a: _eigh_fixed(a + _SPREAD), (UNIT,), [(2, 3, 3)], reference=lambda a: _np_eigh(a + _SPREAD)),
+    "svd": Spec(lambda a: _svd_fixed(a + _SPREAD[:, :2]), (Domain(-0.3, 0.3),), [(2, 3, 2)],
+                reference=lambda a: _np_svd(a + _SPREAD[:, :2])),
+    "qr": Spec(lambda a: tg.concat([tg.reshape(p, (-1,)) for p in tg.linalg.qr(a + _SPREAD[:, :2])], 0), (UNIT,),
+               [(3, 2)], reference=lambda a: np.concatenate([p.ravel() for p in np.linalg.qr(a + _SPREAD[:, :2])])),
+    "einsum": Spec(lambda a, b: tg.einsum("iij,jkl->ik", a, b), (REALS, REALS), [(2, 2, 3), (3, 4, 2)],
+                   reference=lambda a, b: np.einsum("iij,jkl->ik", a, b), **C),
     # not differentiable
     "floordiv": _nondiff(tg.math.floordiv, np.floor_divide, 2, AWAY_FROM_ZERO),
     "truncatediv": _nondiff(tg.truncatediv, lambda x, y: np.trunc(x / y), 2, AWAY_FROM_ZERO),
@@ -198,6 +219,43 @@ SPECS: dict[str, Spec] = {
     "log_softmax": Spec(lambda x: tg.nn.log_softmax(x, axis=0), (REALS,), [(2, 3)],
                         reference=lambda x: np.log(_stable_softmax(x, axis=0))),
 }
+
+
+_I3 = 3.0 * np.eye(3)
+_SPREAD = np.diag([0.0, 3.0, 6.0])  # eigen/singular values about 3 apart
+
+
+def _gram(a: Any) -> Any:
+    return tg.matmul(a, a, transpose_b=True) + _I3
+
+
+def _np_gram(a: np.ndarray) -> np.ndarray:
+    return a @ np.swapaxes(a, -1, -2) + _I3
+
+
+def _eigh_fixed(a: Any) -> Any:
+    """Eigenvalues over eigenvectors, each vector's sign fixed (its first entry positive): an eigenvector's
+    sign is arbitrary, and this keeps it constant under the checks' small steps."""
+    e, v = tg.linalg.eigh(a)
+    return tg.concat([tg.expand_dims(e, -2), v * tg.sign(v[..., :1, :])], -2)
+
+
+def _np_eigh(a: np.ndarray) -> np.ndarray:
+    e, v = np.linalg.eigh(a)
+    return np.concatenate([e[..., None, :], v * np.sign(v[..., :1, :])], -2)
+
+
+def _svd_fixed(a: Any) -> Any:
+    s, u, v = tg.linalg.svd(a)
+    sign = tg.sign(u[..., :1, :])
+    return tg.concat([s, tg.reshape(u * sign, s.shape[:-1] + (-1,)), tg.reshape(v * sign, s.shape[:-1] + (-1,))], -1)
+
+
+def _np_svd(a: np.ndarray) -> np.ndarray:
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    sign = np.sign(u[..., :1, :])
+    v = np.swapaxes(vh, -1, -2)
+    return np.concatenate([s, (u * sign).reshape(s.shape[:-1] + (-1,)), (v * sign).reshape(s.shape[:-1] + (-1,))], -1)
 
 
 def _np_scatter(g: np.ndarray) -> np.ndarray:

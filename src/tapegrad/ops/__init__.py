@@ -35,7 +35,9 @@ from .constructors import (
     zeros,
     zeros_like,
 )
-from .linalg_ops import clip_by_norm, matmul, matvec, norm, tensordot
+from .decomp_ops import cholesky, eigh, eigvalsh, qr, svd
+from .einsum_ops import einsum
+from .linalg_ops import clip_by_global_norm, clip_by_norm, global_norm, matmul, matvec, norm, tensordot
 from .math_ops import (
     abs,
     acos,
@@ -113,6 +115,22 @@ from .math_ops import (
     tanh,
     truediv,
     truncatediv,
+)
+from .matrix_ops import (
+    adjoint,
+    band_part,
+    cholesky_solve,
+    det,
+    diag,
+    diag_part,
+    inv,
+    logdet,
+    lstsq,
+    set_diag,
+    slogdet,
+    solve,
+    trace,
+    triangular_solve,
 )
 from .nn_ops import elu, l2_loss, leaky_relu, log_softmax, relu, relu6, sigmoid_cross_entropy_with_logits, softmax
 from .operators import install as _install

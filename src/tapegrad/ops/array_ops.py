@@ -62,8 +62,8 @@ def transpose(a: TensorLike, perm: Any = None, conjugate: bool = False, name: st
     return apply(T.transpose, (x,), {"perm": perm})
 
 
-def matrix_transpose(a: TensorLike, name: str | None = None) -> Tensor:
-    """The last two axes swapped.
+def matrix_transpose(a: TensorLike, name: str | None = None, conjugate: bool = False) -> Tensor:
+    """The last two axes swapped (and the values conjugated with ``conjugate``).
 
     >>> import tapegrad as tg
     >>> tg.linalg.matrix_transpose(tg.zeros((3, 2, 4))).shape
@@ -73,6 +73,8 @@ def matrix_transpose(a: TensorLike, name: str | None = None) -> Tensor:
     n = x._value.ndim
     if n < 2:
         raise ValueError(f"matrix_transpose needs a tensor of rank >= 2, got rank {n}")
+    if conjugate and x._value.dtype.kind == "c":
+        x = apply(T.conj, (x,))
     return transpose(x, tuple(builtins.range(n - 2)) + (n - 1, n - 2))
 
 
