@@ -37,6 +37,22 @@ from .constructors import (
 )
 from .decomp_ops import cholesky, eigh, eigvalsh, qr, svd
 from .einsum_ops import einsum
+from .index_ops import (
+    argsort,
+    boolean_mask,
+    gather_nd,
+    one_hot,
+    pad,
+    repeat,
+    reverse,
+    slice,
+    sort,
+    split,
+    strided_slice,
+    tensor_scatter_nd_add,
+    tensor_scatter_nd_sub,
+    tensor_scatter_nd_update,
+)
 from .linalg_ops import clip_by_global_norm, clip_by_norm, global_norm, matmul, matvec, norm, tensordot
 from .math_ops import (
     abs,
