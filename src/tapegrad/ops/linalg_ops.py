@@ -32,9 +32,9 @@ def matmul(a: TensorLike, b: TensorLike, transpose_a: bool = False, transpose_b:
     _wide(x, "matmul")
     if x._value.ndim == 0 or y._value.ndim == 0:
         raise ValueError("matmul needs tensors of rank >= 1; use tg.multiply (or *) for a scalar factor")
-    for t, adj, which in ((transpose_a, adjoint_a, "a"), (transpose_b, adjoint_b, "b")):
-        if t and adj:
-            raise ValueError(f"matmul: only one of transpose_{which} and adjoint_{which} can be True")
+    if (transpose_a and adjoint_a) or (transpose_b and adjoint_b):
+        which = "a" if transpose_a and adjoint_a else "b"
+        raise ValueError(f"matmul: only one of transpose_{which} and adjoint_{which} can be True")
     if transpose_a or adjoint_a:
         x = matrix_transpose(x, conjugate=bool(adjoint_a))
     if transpose_b or adjoint_b:
@@ -108,36 +108,34 @@ def tensordot(a: TensorLike, b: TensorLike, axes: Any, name: str | None = None) 
 
 
 _INF = float("inf")
-_VECTOR_ORDS = ("euclidean", 1, 2, _INF)
-_MATRIX_ORDS = ("euclidean", "fro", 1, 2, _INF)
 
 
-def _is_one_of(ord: Any, ords: tuple) -> bool:
-    """``ord`` equals one of ``ords``: a string only a string, a number only a number (True is not 1)."""
-    if isinstance(ord, str):
-        return ord in [o for o in ords if isinstance(o, str)]
-    return isinstance(ord, numbers.Real) and not isinstance(ord, bool) and ord in [o for o in ords
-                                                                                   if not isinstance(o, str)]
-
-
-def _norm_axes(axis: Any, ord: Any, ndim: int) -> tuple | None:
-    """``axis`` checked as TensorFlow does: None or an int (a vector norm) or two distinct ints (a matrix norm)."""
-    if isinstance(axis, (tuple, list)) and len(axis) == 2:
-        if not all(isinstance(a, int) or hasattr(a, "__index__") for a in axis) or axis[0] == axis[1]:
+def _norm_axes(axis: Any, ord: Any, ndim: int) -> tuple[tuple | None, bool]:
+    """``axis`` and ``ord`` checked as TensorFlow does: axis None or an int (a vector norm: ord 'euclidean',
+    1, 2, inf or any p > 0) or two distinct ints (a matrix norm: 'euclidean', 'fro', 1, 2, inf); the axes
+    (a pair in the order given, else sorted or None) and whether it is a matrix norm."""
+    matrix = isinstance(axis, (tuple, list)) and len(axis) == 2
+    if matrix:
+        axes = tuple(axis_param(a, ndim, "norm")[0] if isinstance(a, int) or hasattr(a, "__index__") else None
+                     for a in axis)
+        if None in axes or axes[0] == axes[1]:
             raise ValueError(f"norm: 'axis' must be None, an integer, or a tuple of 2 unique integers, got {axis}")
-        pair_ = tuple(axis_param(a, ndim, "norm")[0] for a in axis)
-        if pair_[0] == pair_[1]:
-            raise ValueError(f"norm: axis {axis} names one axis twice; a matrix norm needs two distinct axes")
-        if not _is_one_of(ord, _MATRIX_ORDS):
-            raise ValueError(f"norm: 'ord' must be a supported matrix norm in ['euclidean', 'fro', 1, 2, inf], "
-                             f"got {ord!r}")
-        return pair_
-    if not (axis is None or isinstance(axis, int) or hasattr(axis, "__index__")):
+    elif axis is None or isinstance(axis, int) or hasattr(axis, "__index__"):
+        axes = None if axis is None else axis_param(axis, ndim, "norm")
+    else:
         raise ValueError(f"norm: 'axis' must be None, an integer, or a tuple of 2 unique integers, got {axis}")
-    if not _is_one_of(ord, _VECTOR_ORDS) and not (_is_one_of(ord, (ord,)) and ord > 0):
+    if isinstance(ord, str):
+        ok = ord == "euclidean" or (matrix and ord == "fro")
+    else:
+        number = isinstance(ord, numbers.Real) and not isinstance(ord, bool)
+        ok = number and (ord in (1, 2, _INF) if matrix else ord > 0)
+    if not ok and matrix:
+        raise ValueError(f"norm: 'ord' must be a supported matrix norm in ['euclidean', 'fro', 1, 2, inf], "
+                         f"got {ord!r}")
+    if not ok:
         raise ValueError(f"norm: 'ord' must be a supported vector norm ('euclidean', 1, 2, np.inf or a number "
                          f"p > 0), got {ord!r}; 'fro' is a matrix norm: give axis a pair of axes")
-    return None if axis is None else axis_param(axis, ndim, "norm")
+    return axes, matrix
 
 
 def norm(tensor: TensorLike, ord: Any = "euclidean", axis: Any = None, keepdims: bool = False,
@@ -153,24 +151,22 @@ def norm(tensor: TensorLike, ord: Any = "euclidean", axis: Any = None, keepdims:
     >>> tg.norm([3.0, 4.0]).numpy()
     np.float32(5.0)
     """
-    is_abs = _is_one_of(ord, (1, _INF))
+    number = not isinstance(ord, str)
+    is_abs = number and ord in (1, _INF)
     # |x| is real for complex x too: only the euclidean norm, through x * x, would be wrong for it.
     x = typed(tensor, "norm", "fci" if is_abs else "f")
     n = x._value.ndim
-    axes = _norm_axes(axis, ord, n)
-    matrix = axes is not None and isinstance(axis, (tuple, list)) and len(axis) == 2
-    summed = tuple(sorted(axes)) if axes is not None else None
-    if matrix and _is_one_of(ord, (2,)):
-        rows, cols = axes
+    axes, matrix = _norm_axes(axis, ord, n)
+    summed = tuple(sorted(axes)) if matrix else axes
+    if matrix and number and ord == 2:
         rest = tuple(i for i in range(n) if i not in axes)
-        s = svd(transpose(x, rest + (rows, cols)), compute_uv=False)
-        out = reduce_max(s, -1)
+        out = reduce_max(svd(transpose(x, rest + axes), compute_uv=False), -1)
         if keepdims:
             out = reshape(out, tuple(1 if i in axes else d for i, d in enumerate(x._value.shape)))
         return out
+    if not number or ord == 2:
+        return sqrt(reduce_sum(x * x, summed, keepdims))
     if not is_abs:
-        if _is_one_of(ord, ("euclidean", "fro", 2)):
-            return sqrt(reduce_sum(x * x, summed, keepdims))
         return pow(reduce_sum(pow(abs(x), ord), summed, keepdims), 1.0 / ord)
     a = abs(x)
     if not matrix:
