@@ -1,5 +1,5 @@
 """What minimize(compile="auto") pays to stay equal to eager code: the check, before every replay, that
-the Python state fn reads did not change (tapegrad/_guard.py).
+the Python state fn reads did not change (tapegrad/descent/guard.py).
 
 One evaluation (replay, loss and gradient as arrays) with the check and without it, alternating in
 this process, best of 15 rounds each; and the check alone. The fits read two NumPy arrays of n points
@@ -7,15 +7,14 @@ each from their closure, compared bit for bit at every step.
 
     PYTHONPATH=src python bench/bench_guard.py
 """
-import sys
+import importlib
 import timeit
 
 import numpy as np
 
 import tapegrad as tg
-import tapegrad.minimize  # noqa: F401  (the module, not the function tg.minimize)
 
-M = sys.modules["tapegrad.minimize"]
+M = importlib.import_module("tapegrad.descent.problem")
 scale = 2.0
 
 
@@ -33,7 +32,7 @@ def main() -> None:
         cases[f"fit, 2 arrays of {n}"] = (fit(n), 2, n)
     for name, (fn, nv, size) in cases.items():
         vs = [tg.Variable(np.float64(0.5)) for _ in range(nv)]
-        problem = M._CompiledProblem(fn, vs[0] if nv == 1 else vs, vs, "auto")
+        problem = M.CompiledProblem(fn, vs[0] if nv == 1 else vs, vs, "auto")
         problem.value_and_grad()
         problem.value_and_grad()
         assert problem.compiled, problem.reason

@@ -10,6 +10,8 @@ code unchanged:
 >>> print(tape.gradient(y, x))
 tf.Tensor(40.0, shape=(), dtype=float32)
 """
+import sys
+
 from tapegrad import ops
 from tapegrad._core import nest
 from tapegrad._core.dtypes import (
@@ -43,6 +45,7 @@ from tapegrad.ops import (
     argsort,
     asin,
     atan,
+    atan2,
     boolean_mask,
     broadcast_to,
     cast,
@@ -50,6 +53,7 @@ from tapegrad.ops import (
     clip_by_global_norm,
     clip_by_norm,
     clip_by_value,
+    complex,
     concat,
     cos,
     cosh,
@@ -141,6 +145,7 @@ from tapegrad.ops import (
     transpose,
     truediv,
     truncatediv,
+    truncatemod,
     unstack,
     where,
     zeros,
@@ -150,8 +155,22 @@ from tapegrad.tape import GradientTape, UnconnectedGradients
 
 # Namespaces over the ops above, transforms and optimizers; `plot` and `testing` load on first use.
 # tf.keras.optimizers: the same objects as tg.optimizers.
-from . import autodiff, bitwise, explain, functional, keras, linalg, math, nn, optimizers, random
-from .functional import (
+from . import (  # noqa: E402
+    autodiff,
+    bitwise,
+    debugging,
+    descent,
+    explain,
+    functional,
+    keras,
+    linalg,
+    math,
+    nn,
+    optimizers,
+    random,
+)
+from .descent import History, MinimizeResult, minimize  # noqa: E402
+from .functional import (  # noqa: E402
     elementwise_grad,
     grad,
     hessian,
@@ -163,14 +182,19 @@ from .functional import (
     value_and_grad,
     vjp,
 )
-from .history import History
-from .minimize import MinimizeResult, minimize
 
 bool = bool_  # noqa: A001  (tf.bool)
 newaxis = None
 __version__ = "0.1.0"
 
-__all__ = [n for n in dir() if not n.startswith("_")] + ["plot", "testing"]
+# flow13: control flow, Module, name_scope, TensorSpec, tf.print
+from ._core.spec import TensorSpec  # noqa: E402
+from .control_flow import cond, foldl, foldr, map_fn, scan, vectorized_map, while_loop  # noqa: E402
+from .module import Module, name_scope  # noqa: E402
+from .printing import print  # noqa: E402, A004
+
+# Not `print`: `from tapegrad import *` must leave Python's print alone.
+__all__ = [n for n in dir() if not n.startswith("_") and n != "print"] + ["plot", "testing"]
 
 
 def __getattr__(name: str) -> object:
@@ -179,4 +203,8 @@ def __getattr__(name: str) -> object:
         import importlib
 
         return importlib.import_module(f"tapegrad.{name}")
-    raise AttributeError(f"module 'tapegrad' has no attribute {name!r}")
+    # A name tapegrad lacks: say what TensorFlow's is and what to use (the closest name, or why it is left out).
+    from ._missing import missing
+
+    raise missing(name, sys.modules[__name__], {"math": math, "nn": nn, "linalg": linalg, "random": random,
+                                               "bitwise": bitwise, "nest": nest, "autodiff": autodiff})

@@ -1,7 +1,5 @@
 """``python -m tapegrad``: the ``tapegrad`` command."""
-import sys
-
-from tapegrad.cli import main
+from tapegrad.cli import console
 
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

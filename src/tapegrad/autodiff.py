@@ -14,7 +14,8 @@ from typing import Any
 from tapegrad import ops
 from tapegrad._core import nest
 from tapegrad._core.dtypes import of_numpy
-from tapegrad._core.record import STATE, Primitive
+from tapegrad._core.record import Primitive
+from tapegrad._core.state import add_hook, remove_hook
 from tapegrad._core.tensor import Operand, to_array, wrap
 from tapegrad.tape import GradientTape, UnconnectedGradients, zeros_for_unconnected
 
@@ -58,16 +59,12 @@ class ForwardAccumulator:
     def __enter__(self) -> ForwardAccumulator:
         if self._active:
             raise ValueError("this ForwardAccumulator is already active; nest a new one instead")
-        STATE.hooks.append(self._hook)
+        add_hook(self._hook)
         self._active = True
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        hooks = STATE.hooks
-        for i in range(len(hooks) - 1, -1, -1):
-            if hooks[i] is self._hook:
-                del hooks[i]
-                break
+        remove_hook(self._hook)
         self._active = False
 
     def watch(self, primals: Any, tangents: Any) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import contextlib
 import enum
 import warnings
-from collections.abc import Callable, Iterator
+import weakref
+from collections.abc import Iterator
 from typing import Any
 
 from tapegrad import ops
@@ -13,8 +14,9 @@ from tapegrad._core.backend import xp
 from tapegrad._core.backward import Seed, backward, reachable
 from tapegrad._core.dtypes import of_numpy
 from tapegrad._core.record import TapeState
-from tapegrad._core.state import STATE, is_recording, note_results, paused, pop, push
+from tapegrad._core.state import STATE, is_recording, none_gradient_hook, note_results, paused, pop, push
 from tapegrad._core.tensor import Operand, Tensor, to_array, wrap
+from tapegrad.rows import jacobian_rows
 
 
 class UnconnectedGradients(enum.Enum):
@@ -58,6 +60,8 @@ class GradientTape:
         self._warned_inside = False
         self._spent_variables: Any = ()
         self._paused = 0  # how often stop_recording() ran: explain() names it as a cause
+        self._spent: Spent | None = None  # after gradient() gave a None on a non-persistent tape: for explain()
+        self._warned_none = False
 
     # -- context -------------------------------------------------------------------------------
     def __enter__(self) -> GradientTape:
@@ -160,6 +164,7 @@ class GradientTape:
         state.ids.clear()
         state.variables.clear()
         state.cuts.clear()
+        state.lineage = None
 
     # -- gradients -----------------------------------------------------------------------------
     def _begin(self, what: str) -> TapeState:
@@ -210,8 +215,12 @@ class GradientTape:
                               f"GradientTape.gradient, got tf.{of_numpy(s._value.dtype).name}; its gradient is "
                               "None. Use a float tensor or Variable.", stacklevel=2)
         start = _starts(state, srcs, targets)  # (before _walk: a spent tape forgets what it watched)
+        cuts, lineage = state.cuts, state.lineage
         entries = self._walk(state)
-        result = backward(entries, targets, grads_in, srcs, reach=reachable(entries, start), free=not self._persistent)
+        reach = reachable(entries, start)
+        skipped = None if self._persistent else []
+        result = backward(entries, targets, grads_in, srcs, reach=reach, free=not self._persistent, skipped=skipped,
+                          lineage=lineage if skipped is not None else None)
         if Seed in map(type, result):  # a target that is its own source: hand out a plain Tensor
             result = [wrap(g._value) if type(g) is Seed else g for g in result]
         if single and srcs:
@@ -221,6 +230,16 @@ class GradientTape:
             out = [by_id.get(id(s)) if s._value.dtype.kind in "fc" else None for s in flat_sources]
         if zero:
             out = [ops.zeros_like(s) if g is None else g for g, s in zip(out, flat_sources)]
+        for g in out:
+            if g is None:  # (rare: the record explain() needs, and the warning if asked for, cost only here)
+                if skipped is not None:
+                    self._spent = Spent(state, flat_sources, out, start, reach, skipped, cuts,
+                                        self._spent_variables)
+                hook = none_gradient_hook()
+                if hook is not None and not self._warned_none:
+                    self._warned_none = True
+                    hook(self, target, sources)
+                break
         note_results(self, out, Tensor)
         return out[0] if single else nest.pack_as(sources, out)
 
@@ -233,7 +252,9 @@ class GradientTape:
         entries = state.entries
         state.entries = []
         state.ids.clear()  # it held every recorded output alive
-        state.cuts.clear()
+        if state.cuts:  # (a new list: gradient() reads the old one if a result is None)
+            state.cuts = []
+            state.lineage = None
         return entries
 
     def jacobian(self, target: Any, sources: Any,
@@ -265,7 +286,8 @@ class GradientTape:
             return seed.reshape((stop - start,) + tshape)
 
         start = _starts(state, flat_sources, [t])
-        rows = _rows(self._walk(state), t, n, seeds, flat_sources, start, experimental_use_pfor, not self._persistent)
+        rows = jacobian_rows(self._walk(state), t, n, seeds, flat_sources, start, experimental_use_pfor,
+                             not self._persistent)
         out = []
         for s, r in zip(flat_sources, rows):
             shape = tshape + tuple(s._value.shape)
@@ -307,7 +329,7 @@ class GradientTape:
             return seed.reshape((stop - start,) + tuple(t._value.shape))
 
         start = _starts(state, [s], [t])
-        (r,) = _rows(self._walk(state), t, m, seeds, [s], start, experimental_use_pfor, not self._persistent)
+        (r,) = jacobian_rows(self._walk(state), t, m, seeds, [s], start, experimental_use_pfor, not self._persistent)
         shape = (b,) + inner + tuple(s._value.shape[1:])
         if r is None:
             return ops.zeros(shape, s.dtype) if zero else None
@@ -315,8 +337,26 @@ class GradientTape:
         return ops.reshape(ops.transpose(r, (1, 0) + tuple(range(2, r._value.ndim))), shape)
 
 
-# Elements (rows x largest cotangent) one vectorized backward pass may hold; more rows take more passes.
-_ROWS_BUDGET = 1 << 22
+class Spent:
+    """What explain() needs after gradient() gave a None on a non-persistent tape: ids and op names, no values.
+
+    ``sources``: id -> (weak reference, watched, gradient) of each source gradient() was asked about;
+    ``reach``: ids reachable from the watched sources; ``walk``: backward's notes (entries passed without a
+    cotangent, rules that returned None, cut results that fed the walk); ``cuts``: ``(at, prim, input ids,
+    output id)`` of the ops that cut a gradient and those computed from their results.
+    """
+
+    __slots__ = ("state", "sources", "reach", "walk", "cuts", "variables")
+
+    def __init__(self, state: TapeState, sources: list, results: list, start: set[int], reach: set[int],
+                 walk: list, cuts: list, variables: Any) -> None:
+        self.state = state
+        self.variables = variables
+        self.sources = {id(s): (weakref.ref(s), id(s) in start, g) for s, g in zip(sources, results)}
+        self.reach = reach
+        self.walk = walk
+        self.cuts = [(at, prim, tuple(map(id, inputs)), id(out)) for at, prim, inputs, out in cuts]
+
 
 
 def _starts(state: TapeState, sources: list, targets: list) -> set[int]:
@@ -326,64 +366,11 @@ def _starts(state: TapeState, sources: list, targets: list) -> set[int]:
     watched one (``c * v`` with ``c`` a plain constant): the walk follows only watched paths.
     """
     ids = state.ids
+    if len(sources) == 1:  # the common case, without building sets to compare
+        sid = id(sources[0])
+        return {sid} if sid in ids or any(id(t) == sid for t in targets) else set()
     tids = {id(t) for t in targets}
     return {id(s) for s in sources if id(s) in ids or id(s) in tids}
-
-
-def _rows(entries: list, t: Operand, n: int, seeds: Callable[[int, int], Any], sources: list, start: set[int],
-          vectorized: bool, free: bool) -> list:
-    """For each source, the n Jacobian rows of ``t`` stacked: a tensor [n] + source.shape, or None if unconnected.
-
-    Vectorized, the seed cotangents of many rows go through the backward pass together, as a
-    leading batch axis the rules carry along (TensorFlow's pfor, JAX's vmap); otherwise the tape
-    is walked once per row.
-    """
-    reach = reachable(entries, start)
-    if n == 0 or id(t) not in reach:
-        return [None] * len(sources)
-    size = 1
-    if vectorized:
-        biggest = max([t._value.size] + [e[3]._value.size for e in entries if e is not None and id(e[3]) in reach])
-        size = max(1, min(n, _ROWS_BUDGET // max(biggest, 1)))
-    parts: list[list[Any]] = [[] for _ in sources]
-    for start in range(0, n, size):
-        stop = min(n, start + size)
-        seed = seeds(start, stop) if vectorized else seeds(start, stop)[0]
-        grads = backward(entries, [t], [wrap(seed)], sources, reach=reach, free=free and stop == n,
-                         unbatched=_per_row if vectorized else None)
-        for k, g in enumerate(grads):
-            parts[k].append(g)
-    out = []
-    for s, ps in zip(sources, parts):
-        if all(p is None for p in ps):
-            out.append(None)
-            continue
-        full = []
-        for i, p in enumerate(ps):
-            want = ((min(n, (i + 1) * size) - i * size,) if vectorized else ()) + tuple(s._value.shape)
-            if p is None:
-                p = ops.zeros(want, s.dtype)
-            elif tuple(p._value.shape) != want:  # a rule that ignored the row axis: the same for every row
-                p = ops.broadcast_to(p, want)
-            full.append(p)
-        out.append(full[0] if len(full) == 1 and vectorized else ops.concat(full, 0) if vectorized
-                   else ops.stack(full))
-    return out
-
-
-def _per_row(rule: Callable[..., Any], g: Operand, ans: Operand, inputs: tuple, params: dict | None,
-             x: Operand) -> Any:
-    """A rule that does not take batch axes (a custom_gradient's), run once per Jacobian row."""
-    lead = tuple(g._value.shape[:g._value.ndim - ans._value.ndim])
-    flat = ops.reshape(g, (-1,) + tuple(ans._value.shape))
-    rows = []
-    for i in range(flat._value.shape[0]):
-        gi = flat[i]
-        rows.append(rule(gi, ans, *inputs, **params) if params else rule(gi, ans, *inputs))
-    if all(r is None for r in rows):
-        return None
-    rows = [ops.zeros_like(x) if r is None else r for r in rows]
-    return ops.reshape(ops.stack(rows), lead + tuple(x._value.shape))
 
 
 def _short(x: Any) -> str:

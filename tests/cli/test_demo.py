@@ -122,9 +122,9 @@ def test_a_fifo_where_a_file_goes_is_refused_before_the_run(tmp_path, capsys, mo
 
 
 def test_ctrl_c_while_writing_leaves_the_files_whole_or_absent_and_says_which(tmp_path, capsys, monkeypatch):
-    history = importlib.import_module("tapegrad.history")
+    history = importlib.import_module("tapegrad.descent.codec")
 
-    class HalfThenCtrlC:  # the csv module as tapegrad.history sees it: half the rows, then Ctrl-C
+    class HalfThenCtrlC:  # the csv module as the History's codec sees it: half the rows, then Ctrl-C
         def writer(self, f, **kwargs):
             real = csv.writer(f, **kwargs)
 

@@ -154,7 +154,7 @@ def test_messages_speak_of_options_not_of_the_api(capsys):
 
 
 def test_help_explains_every_status_a_run_can_end_with(capsys):
-    from tapegrad.minimize import STATUSES
+    from tapegrad.descent import STATUSES
 
     assert main(["minimize", "--help"]) == 0
     out = capsys.readouterr().out
@@ -261,7 +261,7 @@ def test_ctrl_c_stops_cleanly_with_status_interrupted(tmp_path):
 
 
 def test_lbfgs_reaches_the_rosenbrock_minimum_with_its_default_step(capsys):
-    from tapegrad.minimize import OPTIMIZERS
+    from tapegrad.optimizers.names import OPTIMIZERS
 
     code, r = run_json(capsys, "(1-x)**2 + 100*(y-x**2)**2", "--init", "x=-1.2", "y=1", "--optimizer", "lbfgs")
     assert code == 0 and r["status"] == "converged" and r["learning_rate"] == OPTIMIZERS["lbfgs"][1]
@@ -321,7 +321,7 @@ def test_a_folder_that_cannot_hold_a_new_file_is_refused_before_the_run(capsys, 
 
 # -- a second Ctrl-C while the files are written -----------------------------------------------------
 class _HalfThenCtrlC:
-    """Stands in for the csv module in tapegrad.history, and for a figure: writes half, then Ctrl-C."""
+    """Stands in for the csv module of the History's codec, and for a figure: writes half, then Ctrl-C."""
 
     def writer(self, f, **kwargs):
         real = csv.writer(f, **kwargs)
@@ -353,7 +353,7 @@ def test_ctrl_c_while_writing_leaves_each_file_whole_or_as_it_was_and_says_which
     steps_csv.write_text("old steps\n")
     plot_png.write_bytes(b"old png")
     if hit == "csv":
-        monkeypatch.setattr(importlib.import_module("tapegrad.history"), "csv", _HalfThenCtrlC())
+        monkeypatch.setattr(importlib.import_module("tapegrad.descent.codec"), "csv", _HalfThenCtrlC())
     else:
         plot = pytest.importorskip("tapegrad.plot")
         monkeypatch.setattr(plot, "trajectory", lambda history: _HalfThenCtrlC())

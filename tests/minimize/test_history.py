@@ -14,7 +14,7 @@ import pytest
 import tapegrad as tg
 from tests.optional import needs
 
-minimize_module = importlib.import_module("tapegrad.minimize")  # tg.minimize is the function
+loop_module = importlib.import_module("tapegrad.descent.loop")
 
 
 @pytest.fixture
@@ -92,6 +92,52 @@ def test_json_round_trip_keeps_nan_inf_and_minus_inf(tmp_path):
         tg.History({"loss": ["lots"], "grad_norm": [1.0], "lr": [1.0], "elapsed": [0.0]})
 
 
+def test_json_keeps_the_final_point_and_x0s_structure():
+    # What a landscape needs: each parameter's final value (dtype and shape too) and how fn takes them.
+    Point = __import__("collections").namedtuple("Point", "a b")
+    x0 = {"m": np.arange(12.0).reshape(3, 4), "pair": (np.float64(1.0), [np.float32(2.0)]), "z": np.float64(3.0)}
+
+    def fn(p):
+        return tg.reduce_sum(p["m"] ** 2) + p["pair"][0] ** 2 + tg.cast(p["pair"][1][0], tg.float64) ** 2 + p["z"] ** 2
+
+    r = tg.minimize(fn, x0, learning_rate=0.1, steps=3)
+    h = r.history
+    assert h.structure == {"m": "m", "pair": ("pair.0", ["pair.1.0"]), "z": "z"}
+    assert list(h.final) == ["m", "pair.0", "pair.1.0", "z"]  # x0's leaf order
+    back = tg.History.from_json(h.to_json())
+    assert back.structure == h.structure and list(back.final) == list(h.final)
+    for name, value in h.final.items():
+        assert np.asarray(back.final[name]).dtype == np.asarray(value).dtype
+        np.testing.assert_array_equal(back.final[name], value)
+    np.testing.assert_array_equal(h.final["m"], r.x["m"])
+    assert h.element("m[9]") == back.element("m[9]") == ("m", 9) and back.element("norm(m)") is None
+    assert back.element("pair.1.0") == ("pair.1.0", 0)
+    spec = {"dict": [["m", "m"], ["pair", {"tuple": ["pair.0", ["pair.1.0"]]}], ["z", "z"]]}
+    assert json.loads(h.to_json())["structure"] == spec
+    # A dict with int keys; and a structure JSON cannot hold (a namedtuple): its columns still round-trip.
+    ints = tg.minimize(lambda p: p[3] ** 2 + p[10] ** 2, {3: np.float64(1.0), 10: np.float64(2.0)}, steps=1)
+    assert tg.History.from_json(ints.history.to_json()).structure == {3: "x3", 10: "x10"}
+    named = tg.minimize(lambda p: p.a ** 2 + p.b ** 2, Point(np.float64(1.0), np.float64(2.0)), steps=1).history
+    assert named.structure == Point("x0", "x1")
+    again = tg.History.from_json(named.to_json())
+    assert again.structure is None and again.final is None and again.columns == named.columns
+
+
+def test_history_from_columns_takes_a_final_point_and_structure():
+    cols = {"loss": [1.0, 0.25], "w[0]": [1.0, 0.5], "w[1]": [2.0, 1.0], "b": [0.0, 0.0], "grad_norm": [1.0, 1.0],
+            "lr": [0.25, math.nan], "elapsed": [0.0, 0.1]}
+    h = tg.History(cols, final={"w": [0.5, 1.0], "b": 0.0}, structure={"w": "w", "b": "b"})
+    assert h.element("w[1]") == ("w", 1) and h.element("b") == ("b", 0)
+    np.testing.assert_array_equal(h.final["w"], [0.5, 1.0])
+    assert tg.History(cols).element("w[1]") == ("w", 1) and tg.History(cols).final is None
+    with pytest.raises(ValueError, match="final and structure go together"):
+        tg.History(cols, final={"w": [0.5, 1.0], "b": 0.0})
+    with pytest.raises(ValueError, match=r"structure names \['v'\]"):
+        tg.History(cols, final={"w": [0.5, 1.0], "b": 0.0}, structure={"w": "v", "b": "b"})
+    with pytest.raises(KeyError, match="no parameter column 'loss'"):
+        h.element("loss")
+
+
 def test_history_from_columns_checks_them():
     with pytest.raises(ValueError, match="missing"):
         tg.History({"step": [0], "loss": [1.0]})
@@ -154,7 +200,7 @@ def test_summary_says_how_each_kind_of_run_stopped(monkeypatch):
 def test_array_parameters_survive_staging_growth_and_reads_mid_run(monkeypatch):
     # Array parameters are staged in blocks of rows and moved into their columns later; the buffer
     # also grows (100 -> 200 -> ... rows). Every row must come out as the descent computed it.
-    monkeypatch.setattr(minimize_module, "HISTORY_CHUNK", 100)
+    monkeypatch.setattr(loop_module, "HISTORY_CHUNK", 100)
     monkeypatch.setattr(tg.History, "max_elements", 3)
     x0 = {"a": np.float64(2.0), "m": np.arange(1.0, 7.0).reshape(2, 3), "v": np.array([1.0, -2.0])}
     steps, lr = 600, 0.001
@@ -285,7 +331,7 @@ def test_a_large_array_parameter_cannot_come_back_whole():
 
 
 # -- files are written whole or not at all ---------------------------------------------------------
-history_module = importlib.import_module("tapegrad.history")
+codec_module = importlib.import_module("tapegrad.descent.codec")
 
 
 class _CtrlCHalfway:
@@ -323,7 +369,7 @@ def test_an_interrupted_write_leaves_the_old_file_or_none_and_no_temporary(run, 
     target = tmp_path / "h.out"
     if old is not None:
         target.write_text(old)
-    monkeypatch.setattr(history_module, module, _CtrlCHalfway(exc))
+    monkeypatch.setattr(codec_module, module, _CtrlCHalfway(exc))
     with pytest.raises(exc):
         getattr(run.history, writer)(target)
     assert (target.read_text() if target.exists() else None) == old

@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
+from tapegrad.optimizers.names import OPTIMIZERS
 
-minimize_module = importlib.import_module("tapegrad.minimize")  # tg.minimize is the function
+loop_module = importlib.import_module("tapegrad.descent.loop")
+progress_module = importlib.import_module("tapegrad.descent.progress")
 
 O = tg.optimizers
 
@@ -152,10 +154,67 @@ def test_record_false_keeps_no_rows_but_the_same_result():
 
 
 def test_history_buffers_grow_past_their_first_allocation(monkeypatch):
-    monkeypatch.setattr(minimize_module, "HISTORY_CHUNK", 4)
+    monkeypatch.setattr(loop_module, "HISTORY_CHUNK", 4)
     h = tg.minimize(lambda w: w**2, np.float64(1.0), learning_rate=0.25, steps=20).history
     np.testing.assert_array_equal(h["w"], 0.5 ** np.arange(21))
     assert np.all(h["lr"][:-1] == 0.25)
+
+
+def _raise(exc):
+    def callback(info):
+        if info.step == 2:
+            raise exc
+    return callback
+
+
+STOPS = {  # each reason a run can stop for: how to get it
+    "steps": dict(fn=lambda w: w**2, steps=3),
+    "gtol": dict(fn=lambda w: w**2, learning_rate=0.25, gtol=1e-3),
+    "tol": dict(fn=lambda w: w**2, learning_rate=0.25, tol=1e-6),
+    "no_descent": dict(fn=lambda w: w**2, callbacks=_raise(tg.optimizers.NoDescent("nowhere lower"))),
+    "nonfinite": dict(fn=lambda w: w**2, learning_rate=1.5),
+    "nonfinite at x0": dict(fn=lambda w: tg.math.log(w), x0=-1.0),
+    "nonfinite, unbounded": dict(fn=lambda w: -tg.exp(w), learning_rate=1.0),
+    "stationary x0": dict(fn=lambda w: w**2, x0=0.0, steps=3),
+    "callback": dict(fn=lambda w: w**2, callbacks=lambda s: s.step == 2),
+    "ctrl_c": dict(fn=lambda w: w**2, callbacks=_raise(KeyboardInterrupt())),
+    "error": dict(fn=lambda w: w**2, callbacks=_raise(ZeroDivisionError("in a callback"))),
+}
+
+
+@pytest.mark.parametrize("case", list(STOPS))
+def test_why_a_run_stopped_is_data_and_each_reader_renders_it_in_its_own_words(case):
+    from tapegrad.cli.minimize import WORDS
+
+    kwargs = dict(STOPS[case])
+    fn, x0 = kwargs.pop("fn"), kwargs.pop("x0", 1.0)
+    kwargs.setdefault("steps", 1000)
+    if case == "error":
+        with pytest.raises(ZeroDivisionError) as caught:
+            tg.minimize(fn, x0, **kwargs)
+        r = caught.value.result
+    else:
+        r = tg.minimize(fn, x0, **kwargs)
+    stop = r.stop
+    assert stop.reason == ("steps" if case == "stationary x0" else case.split(" ")[0].rstrip(","))
+    assert (stop.status, stop.step) == (r.status, r.steps) and stop.status in tg.descent.STATUSES
+    assert stop.message() == r.message == r.history.meta["message"]
+    api, cli = stop.message(), stop.message(WORDS)
+    for api_word in ("learning_rate=", "x0", "the history", "KeyboardInterrupt", "check the function"):
+        assert api_word not in cli, (api_word, cli)
+    for cli_word in ("--lr", "--init", "--csv", "Ctrl-C", "EXPR"):
+        assert cli_word not in api, (cli_word, api)
+    assert (api == cli) == (case in ("steps", "gtol", "tol", "no_descent", "callback", "error"))
+
+
+def test_a_callback_reads_the_rows_recorded_so_far():
+    seen = []
+    tg.minimize(lambda w: w**2, np.float64(1.0), learning_rate=0.25, steps=3,
+                callbacks=lambda s: seen.append((len(s.history), s.history["w"][-1], s.history is s.history)))
+    assert seen == [(k + 1, 0.5**k, True) for k in range(4)]
+    seen.clear()
+    tg.minimize(lambda w: w**2, 1.0, steps=2, record=False, callbacks=lambda s: seen.append(len(s.history)))
+    assert seen == [0, 0, 0]
 
 
 # -- what x0 can be, and the history's column names ------------------------------------------------------
@@ -209,7 +268,7 @@ def test_python_numbers_become_float32_and_numpy_keeps_float64():
 
 def test_optimizer_names_are_case_insensitive_and_defaults_documented():
     r = tg.minimize(lambda w: w**2, 1.0, optimizer=" Adam ", steps=3)
-    assert isinstance(r.optimizer, O.Adam) and r.optimizer.learning_rate == minimize_module.OPTIMIZERS["adam"][1]
+    assert isinstance(r.optimizer, O.Adam) and r.optimizer.learning_rate == OPTIMIZERS["adam"][1]
     assert int(r.optimizer.iterations) == 3
     with pytest.raises(ValueError, match="unknown optimizer 'adamm'; valid names: sgd, momentum, nesterov, adam"):
         tg.minimize(lambda w: w**2, 1.0, optimizer="adamm")
@@ -322,7 +381,7 @@ def test_progress_bar_shows_loss_and_gradient_norm_when_asked(capsys):
 
 
 def test_progress_bar_is_drawn_on_a_terminal_that_reports_no_size(capsys, monkeypatch):
-    monkeypatch.setattr(minimize_module, "_sizeless_terminal", lambda: True)  # tqdm alone would draw nothing
+    monkeypatch.setattr(progress_module, "sizeless_terminal", lambda: True)  # tqdm alone would draw nothing
     tg.minimize(lambda w: w**2, 1.0, steps=200, progress=True)
     lines = capsys.readouterr().err.replace("\r", "\n").split("\n")
     assert any("200/200" in line and "loss=" in line for line in lines) and max(map(len, lines)) <= 100
@@ -372,11 +431,11 @@ def test_progress_is_on_by_default_in_a_terminal_or_notebook(monkeypatch):
             pass
 
     monkeypatch.setattr(sys, "stderr", Terminal())
-    bar = minimize_module._progress_bar(None, 10)
+    bar = progress_module.progress_bar(None, 10)
     assert bar is not None and bar.delay == 0.5  # shown only once a run has taken half a second
     bar.close(0, math.nan, math.nan)
     monkeypatch.setattr(sys, "stderr", None)
-    assert minimize_module._progress_bar(None, 10) is None
+    assert progress_module.progress_bar(None, 10) is None
 
     class ZMQInteractiveShell:
         pass
@@ -387,7 +446,7 @@ def test_progress_is_on_by_default_in_a_terminal_or_notebook(monkeypatch):
             return ZMQInteractiveShell()
 
     monkeypatch.setitem(sys.modules, "IPython", FakeIPython)
-    assert minimize_module._interactive()
+    assert progress_module.interactive()
 
 
 # -- what the messages tell a learner ------------------------------------------------------------------

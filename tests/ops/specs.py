@@ -5,6 +5,7 @@ spec here, so a new op is tested the moment it exists.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -251,6 +252,103 @@ COMPOSITES: dict[str, Spec] = {
     "real_z_conj_z": _u(lambda z: tg.math.real(z * tg.math.conj(z)), lambda z: np.real(z * np.conj(z)), **C),
     "abs_of_square": _u(lambda z: tg.abs(z * z), lambda z: np.abs(z * z), AWAY_FROM_ZERO, **C),
 }
+
+
+# ---- ops13a: special functions, segment sums, tf.complex, the fused cross entropies ----------------
+def _np_each(fn: Callable[[float], float]) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda x: np.vectorize(fn, otypes=[np.float64])(x)
+
+
+def _scipy(name: str, *args: Any) -> Callable[..., Any] | None:
+    """scipy.special's function as an independent reference, when scipy is installed."""
+    try:
+        import scipy.special
+    except ImportError:
+        return None
+    fn = getattr(scipy.special, name)
+    return lambda x: fn(*args, x)
+
+
+def _sq(z: Any) -> Any:
+    return z * z
+
+
+_SEG = np.array([0, 3, -1, 0, 2])  # unsorted, a gap (segment 1) and a dropped row (-1)
+_LABELS = np.array([2, 0])
+
+
+def _np_segment_sum(x: np.ndarray) -> np.ndarray:
+    out = np.zeros((4,) + x.shape[1:])
+    np.add.at(out, _SEG[_SEG >= 0], x[_SEG >= 0])
+    return out
+
+
+def _np_xent(labels: np.ndarray, logits: np.ndarray) -> np.ndarray:
+    return -(_stable_softmax(labels) * np.log(_stable_softmax(logits))).sum(-1)
+
+
+SPECS.update({
+    "erf": _u(tg.math.erf, _np_each(math.erf), Domain(-3, 3)),
+    "erfc": _u(tg.math.erfc, _np_each(math.erfc), Domain(-3, 3)),
+    "erfinv": _u(tg.math.erfinv, _scipy("erfinv"), UNIT),
+    "lgamma": _u(tg.math.lgamma, _np_each(math.lgamma), Domain(0.2, 6.0)),
+    "digamma": _u(tg.math.digamma, _scipy("digamma"), Domain(0.3, 6.0)),
+    "polygamma": _u(lambda x: tg.math.polygamma(2.0, x), _scipy("polygamma", 2), Domain(0.5, 4.0)),
+    "atan2": _b(tg.math.atan2, np.arctan2, dx=AWAY_FROM_ZERO, dy=REALS),  # y away from the cut at y = 0, x < 0
+    "truncatemod": _b(tg.truncatemod, np.fmod, dx=Domain(2.1, 2.9, signed=True), dy=Domain(1.5, 2.0)),
+    # tf.complex takes reals and gives a complex tensor: checked through real-valued functions of it
+    "complex": _b(lambda r, i: tg.math.real(tg.complex(r, i) * (0.5 + 2j)) + tg.math.imag(_sq(tg.complex(r, i))),
+                  lambda r, i: np.real((r + 1j * i) * (0.5 + 2j)) + np.imag((r + 1j * i) ** 2)),
+    "unsorted_segment_sum": Spec(lambda x: tg.math.unsorted_segment_sum(x, _SEG, 4), (REALS,), [(5, 2)],
+                                 reference=_np_segment_sum),
+    "unsorted_segment_max": Spec(lambda x: tg.math.segment_max(_ints(x), [0, 0]), (REALS,), [(2, 3)],
+                                 differentiable=False, reference=lambda x: _np_ints(x).max(0, keepdims=True)),
+    # labels through softmax: rows that sum to 1, where TensorFlow's rule (softmax - labels) is the gradient
+    "softmax_cross_entropy_with_logits": Spec(
+        lambda lab, lg: tg.nn.softmax_cross_entropy_with_logits(tg.nn.softmax(lab), lg), (REALS, REALS),
+        [(2, 3), (2, 3)], reference=_np_xent),
+    "sparse_softmax_cross_entropy_with_logits": Spec(
+        lambda lg: tg.nn.sparse_softmax_cross_entropy_with_logits(_LABELS, lg), (REALS,), [(2, 3)],
+        reference=lambda lg: -np.log(_stable_softmax(lg))[[0, 1], _LABELS]),
+})
+
+_TOPK_W = np.array([1.0, 10.0])
+COMPOSITES.update({
+    "xlogy": _b(tg.math.xlogy, lambda x, y: x * np.log(y), dy=POSITIVE, **C),
+    "xlog1py": _b(tg.math.xlog1py, lambda x, y: x * np.log1p(y), dy=POSITIVE, **C),
+    "log_sigmoid": _u(tg.math.log_sigmoid, lambda x: -np.logaddexp(0, -x), Domain(-30, 30)),
+    "reduce_variance": Spec(lambda x: tg.math.reduce_variance(x, axis=1), (REALS,), [(2, 3)],
+                            reference=lambda x: x.var(axis=1), **C),
+    "reduce_std": Spec(lambda x: tg.math.reduce_std(x, axis=0, keepdims=True), (REALS,), [(3, 2)],
+                       reference=lambda x: x.std(axis=0, keepdims=True), **C),
+    "polyval": _u(lambda x: tg.math.polyval([0.5, -1.0, 2.0], x), lambda x: 0.5 * x * x - x + 2, **C),
+    "segment_sum": Spec(lambda x: tg.math.segment_sum(x, [0, 0, 2]), (REALS,), [(3, 2)],
+                        reference=lambda x: np.stack([x[0] + x[1], 0 * x[0], x[2]])),
+    "segment_mean": Spec(lambda x: tg.math.segment_mean(x, [0, 0, 2]), (REALS,), [(3, 2)],
+                         reference=lambda x: np.stack([(x[0] + x[1]) / 2, 0 * x[0], x[2]])),
+    "segment_max": Spec(lambda x: tg.math.segment_max(x, [0, 0, 1]), (REALS,), [(3,)],
+                        reference=lambda x: np.array([max(x[0], x[1]), x[2]])),
+    "top_k": Spec(lambda x: tg.math.top_k(x, 2).values * _TOPK_W, (REALS,), [(2, 4)],
+                  reference=lambda x: -np.sort(-x, axis=-1)[..., :2] * _TOPK_W),
+    "gelu": _u(tg.nn.gelu, lambda x: 0.5 * x * np.vectorize(math.erfc)(-x / np.sqrt(2))),
+    "gelu_tanh": _u(lambda x: tg.nn.gelu(x, approximate=True),
+                    lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))),
+    "silu": _u(lambda x: tg.nn.silu(x, beta=1.5), lambda x: x / (1 + np.exp(-1.5 * x))),
+    "selu": _u(tg.nn.selu, lambda x: 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * np.expm1(x)),
+               AWAY_FROM_ZERO),
+    "softsign": _u(tg.nn.softsign, lambda x: x / (1 + np.abs(x)), AWAY_FROM_ZERO),
+    "l2_normalize": Spec(lambda x: tg.nn.l2_normalize(x, axis=1), (AWAY_FROM_ZERO,), [(2, 3)],
+                         reference=lambda x: x / np.linalg.norm(x, axis=1, keepdims=True)),
+    "moments_mean": Spec(lambda x: tg.nn.moments(x, axes=[0])[0], (REALS,), [(3, 2)],
+                         reference=lambda x: x.mean(axis=0)),
+    # the variance's rule holds the mean constant, as TensorFlow's: exact to first order only
+    "moments_variance": Spec(lambda x: tg.nn.moments(x, axes=[0])[1], (REALS,), [(3, 2)],
+                             reference=lambda x: x.var(axis=0), second_order=False),
+    "weighted_ce": _b(lambda z, x: tg.nn.weighted_cross_entropy_with_logits(z, x, 2.5),
+                      lambda z, x: (1 - z) * x + (1 + 1.5 * z) * np.logaddexp(0, -x), dx=Domain(0, 1)),
+    "bias_add": Spec(lambda v, b: tg.nn.bias_add(v, b, data_format="NCHW"), (REALS, REALS), [(2, 3, 2), (3,)],
+                     reference=lambda v, b: v + b[:, None], **C),
+})
 
 # ops13b: tf.linalg primitives, and the array and linalg composites, live in their own module
 from .specs_arrays_linalg import ARRAYS_LINALG_COMPOSITES, LINALG_SPECS  # noqa: E402

@@ -92,7 +92,7 @@ def test_newton_and_lbfgs_take_few_steps_on_rosenbrock():
     assert newton.steps <= 30 and lbfgs.steps <= 60
 
 
-@pytest.mark.parametrize("name", list(importlib.import_module("tapegrad.minimize").OPTIMIZERS))
+@pytest.mark.parametrize("name", list(importlib.import_module("tapegrad.optimizers.names").OPTIMIZERS))
 def test_every_optimizer_name_with_its_default_learning_rate_solves_a_quadratic(name):
     # A well-conditioned bowl from (1, -1): each name's documented default must get there in 3000 steps.
     r = tg.minimize(lambda p: (p[0] - 0.5) ** 2 + 2 * (p[1] + 0.25) ** 2, np.array([1.0, -1.0]),

@@ -11,7 +11,7 @@ O = tg.optimizers
 
 
 def test_minimize_and_the_command_line_read_the_one_table():
-    for module in ("tapegrad.minimize", "tapegrad.cli.minimize"):
+    for module in ("tapegrad.descent.setup", "tapegrad.cli.minimize"):
         assert importlib.import_module(module).OPTIMIZERS is names.OPTIMIZERS
     assert set(names.OPTIMIZERS) == set(names.NAMES)
 

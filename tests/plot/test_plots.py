@@ -134,8 +134,28 @@ def test_plot_errors():
     back = tg.History.from_json(h.to_json())
     with pytest.raises(ValueError, match="needs the function"):
         back.plot("landscape")
+    columns_only = tg.History(h.to_dict())
     with pytest.raises(ValueError, match="does not know how fn takes its parameters"):
-        tg.plot.landscape(lambda w: w**2, back)
+        tg.plot.landscape(lambda w: w**2, columns_only)
+
+
+def test_a_landscape_from_a_history_read_back_from_json(tmp_path):
+    # The JSON keeps the final point and x0's structure: the picture is the one the live History draws.
+    pd = pytest.importorskip("pandas")
+    f = lambda p: (1 - p["x"]) ** 2 + 100 * (p["y"] - p["x"] ** 2) ** 2  # noqa: E731
+    r = tg.minimize(f, {"x": -1.2, "y": 1.0}, optimizer="adam", learning_rate=0.05, steps=200)
+    r.history.to_json(tmp_path / "run.json")
+    back = tg.History.from_json(tmp_path / "run.json")
+    pd.testing.assert_frame_equal(tg.plot.landscape(f, back).data, tg.plot.landscape(f, r.history).data)
+    # An array parameter (float32) drawn through two elements, the third held at its final value.
+    g = lambda w: tg.reduce_sum((w - [1.0, 2.0, 3.0]) ** 2)  # noqa: E731
+    w = tg.minimize(g, np.zeros(3, np.float32), learning_rate=0.1, steps=20).history
+    again = tg.History.from_json(w.to_json())
+    p = tg.plot.landscape(g, again, params=["w[0]", "w[2]"], resolution=20)
+    q = tg.plot.landscape(g, w, params=["w[0]", "w[2]"], resolution=20)
+    pd.testing.assert_frame_equal(p.data, q.data)
+    assert p.labels.subtitle == "slice through w[0], w[2]; the rest of w at its final value"
+    assert again.plot("landscape", fn=g, params="w[1]").labels.x == "w[1]"
 
 
 def test_missing_plotnine_says_how_to_install(monkeypatch):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
-from tapegrad import tape as tape_module
+from tapegrad import rows as rows_module
 
 from ..ops.specs import COMPOSITES, SPECS, Spec
 
@@ -233,7 +233,7 @@ def test_advanced_indexing_keeps_the_batch_axes_in_front(key):
 
 def test_large_jacobians_take_several_passes(monkeypatch):
     x0 = np.linspace(-1.0, 1.5, 9)
-    monkeypatch.setattr(tape_module, "_ROWS_BUDGET", 20)  # a couple of rows per pass
+    monkeypatch.setattr(rows_module, "_ROWS_BUDGET", 20)  # a couple of rows per pass
     x = tg.Variable(x0)
     with tg.GradientTape() as outer:
         with tg.GradientTape() as inner:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .backend import xp
+from .state import STATE
 from .tensor import Tensor
 
 _new = object.__new__
@@ -48,7 +49,8 @@ def ones_like(value: Any) -> Any:
 
 def backward(entries: list[Any], targets: Sequence[Any], output_gradients: Sequence[Any],
              sources: Sequence[Any], reach: set[int] | None = None, free: bool = False,
-             unbatched: Callable[..., Any] | None = None) -> list[Any]:
+             unbatched: Callable[..., Any] | None = None, skipped: list | None = None,
+             lineage: dict | None = None) -> list[Any]:
     """Gradients of sum(targets * output_gradients) with respect to each source (None: unconnected).
 
     ``free`` drops each entry as soon as it has been walked, so a non-persistent
@@ -58,7 +60,15 @@ def backward(entries: list[Any], targets: Sequence[Any], output_gradients: Seque
     Jacobian each); ``unbatched(rule, g, ans, inputs, params, x)`` then runs the rules of
     primitives that are not ``batched`` once per batch element
     (``x`` is the input whose cotangent is wanted).
+
+    ``skipped`` collects what explain() needs once the entries are gone, as ``(what, i, prim, input ids,
+    output id)``: "passed" for each entry the walk passed without a cotangent, "none" where a rule returned
+    None, "fed" where an input in ``lineage`` (made from a cut's result, tracked only for explain) fed an
+    entry the walk took. None of it happens on a walk where every entry leads to a target and nothing was cut.
     """
+    numerics = STATE.numerics
+    if numerics is not None:
+        free = False  # a failing rule's report reads later entries (the where that masked the op)
     source_ids = set(map(id, sources))  # (map, not a comprehension: no frame to set up on this hot path)
     if reach is None:
         reach = reachable(entries, source_ids)
@@ -84,6 +94,8 @@ def backward(entries: list[Any], targets: Sequence[Any], output_gradients: Seque
         # A source's own cotangent stays: it is an answer even if the walk goes on past it.
         g = pop(oid, None) if oid not in source_ids else cot.get(oid)
         if g is None:
+            if skipped is not None:
+                skipped.append(("passed", i, prim, tuple(map(id, inputs)), oid))
             continue
         vjps = prim.vjps
         per_element = unbatched is not None and not prim.batched and g._value.ndim > out._value.ndim
@@ -93,7 +105,11 @@ def backward(entries: list[Any], targets: Sequence[Any], output_gradients: Seque
             k += 1
             xid = id(x)
             if rule is None or xid not in reach:
+                if lineage is not None and xid in lineage:
+                    skipped.append(("fed", i, prim, (xid,), oid))  # type: ignore[union-attr]
                 continue
+            if numerics is not None:
+                rule = numerics.checked(rule, entries, i, k - 1)
             if per_element:
                 gx = unbatched(rule, g, out, inputs, params, x)
             elif params:
@@ -101,6 +117,8 @@ def backward(entries: list[Any], targets: Sequence[Any], output_gradients: Seque
             else:
                 gx = rule(g, out, *inputs)
             if gx is None:
+                if skipped is not None:
+                    skipped.append(("none", i, prim, (xid,), oid))
                 continue
             prev = cot.get(xid)
             cot[xid] = gx if prev is None else prev + gx

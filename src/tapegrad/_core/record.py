@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from . import npwarn
 from .backend import xp
 from .state import STATE
 from .tensor import Operand, Tensor, Variable, to_array
@@ -55,12 +56,15 @@ class Primitive:
 class TapeState:
     """What one GradientTape records: entries in execution order and the ids it tracks."""
 
-    __slots__ = ("entries", "ids", "persistent", "watch_accessed_variables", "variables", "cuts", "__weakref__")
+    __slots__ = ("entries", "ids", "persistent", "watch_accessed_variables", "variables", "cuts", "lineage",
+                 "__weakref__")
 
     def __init__(self, persistent: bool, watch_accessed_variables: bool) -> None:
         self.entries: list[Any] = []
-        # (len(entries) at the time, prim, inputs, out) of ops that stopped a gradient: read only by explain()
+        # (len(entries) at the time, prim, inputs, out) of ops that stopped a gradient, and of ops computed from
+        # their results (not recorded: nothing there has a gradient); read only by explain()
         self.cuts: list[Any] = []
+        self.lineage: dict[int, Any] | None = None  # id -> object: the outputs noted in cuts (made on the first)
         self.ids: dict[int, Any] = {}  # id -> object: the reference keeps the id unique
         self.persistent = persistent
         self.watch_accessed_variables = watch_accessed_variables
@@ -110,17 +114,20 @@ def _record_read(tapes: list[TapeState], var: Variable, snap: Tensor) -> None:
 def apply(prim: Primitive, inputs: tuple, params: dict | None = None) -> Tensor:
     """Run ``prim`` on Tensors/Variables and record it where it needs recording."""
     # The hot path of every op: arities spelled out, no list built, wrap() inlined.
-    if params:
-        if len(inputs) == 1:
-            out = prim.forward(inputs[0]._value, **params)
+    try:  # (free until NumPy warns: see npwarn)
+        if params:
+            if len(inputs) == 1:
+                out = prim.forward(inputs[0]._value, **params)
+            else:
+                out = prim.forward(*[x._value for x in inputs], **params)
+        elif len(inputs) == 2:
+            out = prim.forward(inputs[0]._value, inputs[1]._value)
+        elif len(inputs) == 1:
+            out = prim.forward(inputs[0]._value)
         else:
-            out = prim.forward(*[x._value for x in inputs], **params)
-    elif len(inputs) == 2:
-        out = prim.forward(inputs[0]._value, inputs[1]._value)
-    elif len(inputs) == 1:
-        out = prim.forward(inputs[0]._value)
-    else:
-        out = prim.forward(*[x._value for x in inputs])
+            out = prim.forward(*[x._value for x in inputs])
+    except RuntimeWarning as w:
+        out = npwarn.rewarn(prim, [x._value for x in inputs], params, w)
     if type(out) is not _ndarray and not isinstance(out, _generic):
         out = to_array(out)
     result = _new(Tensor)
@@ -149,6 +156,9 @@ def record(prim: Primitive, inputs: tuple, params: dict | None, out: Tensor) -> 
                     tape.entries.append((prim, inputs, params, out))
                     ids[id(out)] = out
                     break
+            else:
+                if tape.lineage:
+                    _follow(tape, prim, inputs, out)
     else:
         _cut(prim, inputs, out)
     if STATE.hooks:
@@ -169,10 +179,25 @@ def _cut(prim: Primitive, inputs: tuple, out: Tensor) -> None:
     """
     for tape in STATE.tapes:
         ids = tape.ids
+        lineage = tape.lineage
         for x in inputs:
-            if id(x) in ids or type(x) is Variable:
+            if id(x) in ids or type(x) is Variable or (lineage is not None and id(x) in lineage):
                 tape.cuts.append((len(tape.entries), prim, inputs, out))
+                if lineage is None:
+                    lineage = tape.lineage = {}
+                lineage[id(out)] = out
                 break
+
+
+def _follow(tape: TapeState, prim: Primitive, inputs: tuple, out: Tensor) -> None:
+    """An op the tape did not record, computed from a cut's result: noted too, so explain() can say that a
+    target made this way depends on the cut (and never blames a cut the target did not touch)."""
+    lineage = tape.lineage
+    for x in inputs:
+        if id(x) in lineage:  # type: ignore[operator]  (called only when there is one)
+            tape.cuts.append((len(tape.entries), prim, inputs, out))
+            lineage[id(out)] = out  # type: ignore[index]
+            return
 
 
 def _notify(prim: Primitive, inputs: tuple, params: dict | None, out: Tensor) -> None:
@@ -182,3 +207,6 @@ def _notify(prim: Primitive, inputs: tuple, params: dict | None, out: Tensor) ->
             break
     for hook in STATE.hooks:
         hook(prim, inputs, params or {}, out)
+
+
+npwarn.install(apply.__code__)

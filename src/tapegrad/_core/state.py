@@ -25,6 +25,11 @@ class _Stack(threading.local):
         self.tapes: list[Any] = []  # TapeState, innermost last
         self.hooks: list[Callable[..., Any]] = []  # forward-mode accumulators, debuggers, the tracer
         self.trace: Any = None
+        # tg.debugging's NaN/inf checker while it checks numerics: told of every op (as a hook) and of
+        # every rule the backward walk runs (backward reads it once per walk).
+        self.numerics: Any = None
+        self.numerics_hook: Any = None  # its on_op, as added to hooks (a bound method is made anew on each access)
+        self.scope = ""  # the name scope new Variables are named in ("outer/inner/"), set by tg.name_scope
         # Recent results of gradient()/jacobian(): (weak result, weak tape that made it, ids of the tapes
         # recording then). explain() reads it to recognise a first derivative taken outside the outer tape.
         self.results: collections.deque = collections.deque(maxlen=256)
@@ -97,12 +102,12 @@ def also_recording(tape: Any) -> Iterator[None]:
 @contextmanager
 def isolated() -> Iterator[None]:
     """Nothing is recorded, hooked or traced inside the block (a walk of explain's own, say)."""
-    saved = STATE.tapes, STATE.hooks, STATE.trace
-    STATE.tapes, STATE.hooks, STATE.trace = [], [], None
+    saved = STATE.tapes, STATE.hooks, STATE.trace, STATE.numerics
+    STATE.tapes, STATE.hooks, STATE.trace, STATE.numerics = [], [], None, None
     try:
         yield
     finally:
-        STATE.tapes, STATE.hooks, STATE.trace = saved
+        STATE.tapes, STATE.hooks, STATE.trace, STATE.numerics = saved
 
 
 # ---- hooks and the tracer ----------------------------------------------------------------------------
@@ -141,6 +146,64 @@ def tracing(tracer: Any) -> Iterator[None]:
     finally:
         remove_hook(hook)
         STATE.trace = saved
+
+
+# ---- checking numerics (tg.debugging) ------------------------------------------------------------------
+def start_numerics(checker: Any) -> Any:
+    """``checker`` checks every op from now on (``checker.on_op`` as a hook) and every backward rule; returns the
+    checker it replaces (None if none)."""
+    old = stop_numerics()
+    STATE.numerics = checker
+    STATE.numerics_hook = checker.on_op
+    add_hook(STATE.numerics_hook)
+    return old
+
+
+def stop_numerics() -> Any:
+    """No checker from now on; returns the one that checked (None if none)."""
+    old = STATE.numerics
+    if old is not None:
+        remove_hook(STATE.numerics_hook)
+        STATE.numerics = STATE.numerics_hook = None
+    return old
+
+
+@contextmanager
+def numerics_checked(checker: Any) -> Iterator[None]:
+    """``checker`` checks inside the block; whatever checked before checks again after it."""
+    old = start_numerics(checker)
+    try:
+        yield
+    finally:
+        stop_numerics()
+        if old is not None:
+            start_numerics(old)
+
+
+# ---- why a gradient is None, said by gradient() itself (tg.debugging.explain_none_gradients) ---------------
+# Process-wide, like the switch that sets it: gradient() reads it only when a result is None.
+_none_gradient_hook: list[Any] = [None]
+
+
+def set_none_gradient_hook(hook: Callable[..., Any] | None) -> Callable[..., Any] | None:
+    """``hook(tape, targets, sources, results)`` is told of each gradient() that returns a None; returns the old
+    hook."""
+    old = _none_gradient_hook[0]
+    _none_gradient_hook[0] = hook
+    return old
+
+
+def none_gradient_hook() -> Callable[..., Any] | None:
+    return _none_gradient_hook[0]
+@contextmanager
+def scoped(scope: str) -> Iterator[None]:
+    """New Variables are named under ``scope`` (a full scope, "a/b/") inside the block."""
+    saved = STATE.scope
+    STATE.scope = scope
+    try:
+        yield
+    finally:
+        STATE.scope = saved
 
 
 # ---- gradient results ----------------------------------------------------------------------------------

@@ -244,7 +244,7 @@ class Variable(Operand):
             raise ValueError(f"Variable(): initial value has shape {tuple(value.shape)}, not shape={tuple(shape)}")
         self._value = value
         self._trainable = bool(trainable)
-        self._name = name if name is not None else "Variable"
+        self._name = STATE.scope + (name if name is not None else "Variable")  # inside tg.name_scope: prefixed
         self._lock = Lock()  # assign_add from several threads must not lose updates (TensorFlow serialises them)
 
     def __getstate__(self) -> tuple:

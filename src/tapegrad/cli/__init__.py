@@ -95,3 +95,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `tapegrad demo | head`: the reader left; nothing more to say
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (keeps Python's exit flush from raising again)
         return 1
+
+
+def console() -> None:
+    """The ``tapegrad`` program: ``main()``, then exit with its status.
+
+    A Ctrl-C that lands after the command's own handling (while it exits) ends the program with
+    status 130, never a traceback; once ``main()`` has returned, the work is done and another Ctrl-C
+    is ignored.
+
+    >>> from tapegrad.cli import console
+    >>> callable(console)
+    True
+    """
+    import signal
+
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        code = 130
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except (ValueError, OSError):  # not the main thread: nothing to guard
+        pass
+    sys.exit(code)

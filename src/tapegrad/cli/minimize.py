@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from tapegrad.minimize import OPTIMIZERS, minimize
+from tapegrad.descent import Words, minimize
+from tapegrad.optimizers.names import OPTIMIZERS
 
 from ._common import (
     IMAGE_FORMATS,
@@ -58,12 +59,8 @@ are checked before the run: an empty name, a folder, a FIFO or a device is refus
 # Each output file: a name to suggest when the one given will not do, and the extensions allowed (None: any).
 OUTPUTS = {"csv": ("steps.csv", None), "plot": ("plot.png", IMAGE_FORMATS), "landscape": ("path.png", IMAGE_FORMATS)}
 # The library's messages name its arguments and Python's exceptions; here the user types options.
-PHRASES = (
-    ("e.g. learning_rate=", "e.g. --lr "),
-    ("the history keeps all steps", "--csv writes every step"),
-    ("(KeyboardInterrupt)", "(Ctrl-C)"),
-    ("starting point x0; check the function and x0", "starting point; check EXPR and --init"),
-)
+WORDS = Words(fn="EXPR", x0="--init", start="the starting point", start_long="the starting point", lr="--lr {:g}",
+              kept="--csv writes every step", ctrl_c="Ctrl-C")
 EXIT = {"converged": 0, "max_steps": 0, "diverged": 1, "interrupted": 130}
 
 
@@ -199,10 +196,7 @@ WHAT = {"csv": "every step", "plot": "the parameters over the steps", "landscape
 
 def _message(result: Any) -> str:
     """The run's message in the command's words."""
-    text = result.message
-    for api, command in PHRASES:
-        text = text.replace(api, command)
-    return text
+    return result.stop.message(WORDS)
 
 
 def _as_text(init: dict[str, float], result: Any, written: dict[str, str]) -> list[str]:

@@ -32,6 +32,7 @@ from tapegrad._core.record import STATE
 from tapegrad._core.state import tracing
 from tapegrad._core.tensor import Operand, Tensor, Variable, to_array
 
+from .signature import bind, check_signature, example, has_spec
 from .tracer import Tracer
 
 __all__ = ["ConcreteFunction", "Function", "function"]
@@ -54,7 +55,8 @@ def function(func: Callable[..., Any] | None = None, input_signature: Any = None
     """Compile ``func`` to straight-line NumPy, traced once per input signature (TensorFlow's ``tf.function``).
 
     The options TensorFlow takes are accepted; none changes what tapegrad does, except
-    ``input_signature``, which is not supported (tapegrad traces per shape and dtype anyway), and
+    ``input_signature`` (a list of ``tg.TensorSpec``: arguments are checked and converted as
+    TensorFlow does, a mismatch is a TypeError; tapegrad still traces once per concrete shape) and
     ``reduce_retracing`` (or its old name ``experimental_relax_shapes``): tapegrad's traces are for
     one shape each, so with it a call whose tensors differ only in shape from a traced signature
     (same structure, dtypes and ranks) runs eagerly rather than tracing again, with the same results.
@@ -73,13 +75,11 @@ def function(func: Callable[..., Any] | None = None, input_signature: Any = None
     >>> step.get_concrete_function().compiled
     True
     """
-    if input_signature is not None:
-        raise NotImplementedError("tg.function: input_signature is not supported; leave it out (tapegrad "
-                                  "traces once per argument shape and dtype)")
+    signature = None if input_signature is None else check_signature(input_signature)
     reduce = bool(reduce_retracing or experimental_relax_shapes)
     if func is None:
-        return lambda f: Function(f, reduce_retracing=reduce)
-    return Function(func, reduce_retracing=reduce)
+        return lambda f: Function(f, reduce_retracing=reduce, input_signature=signature)
+    return Function(func, reduce_retracing=reduce, input_signature=signature)
 
 
 class Function:
@@ -97,7 +97,8 @@ class Function:
     1
     """
 
-    def __init__(self, python_function: Callable[..., Any], reduce_retracing: bool = False) -> None:
+    def __init__(self, python_function: Callable[..., Any], reduce_retracing: bool = False,
+                 input_signature: Any = None) -> None:
         if not callable(python_function):
             raise TypeError(f"tg.function needs a function to compile, not {type(python_function).__name__}")
         self._fn = python_function
@@ -107,6 +108,7 @@ class Function:
         self._traces = 0
         self._reduce = reduce_retracing
         self._ranks: set = set()  # with reduce_retracing: signatures traced, with shapes cut down to ranks
+        self._specs = None if input_signature is None else check_signature(input_signature)
         functools.update_wrapper(self, python_function)
 
     @property
@@ -114,15 +116,37 @@ class Function:
         """The original Python function."""
         return self._fn
 
+    @property
+    def input_signature(self) -> tuple | None:
+        """The ``tg.TensorSpec`` s the arguments must fit, or None.
+
+        >>> import tapegrad as tg
+        >>> tg.function(lambda x: x, input_signature=[tg.TensorSpec([None])]).input_signature
+        (TensorSpec(shape=(None,), dtype=tf.float32, name=None),)
+        """
+        return self._specs
+
     def experimental_get_tracing_count(self) -> int:
         """How many times the function was traced (once per new input signature)."""
         return self._traces
 
     def __get__(self, instance: Any, owner: Any = None) -> Any:
         # As a method: the instance is an argument, so each instance gets its own traces.
-        return self if instance is None else functools.partial(self.__call__, instance)
+        if instance is None:
+            return self
+        if self._specs is None:
+            return functools.partial(self._run, instance)
+        return functools.partial(self._method_call, instance)
+
+    def _method_call(self, instance: Any, *args: Any, **kwargs: Any) -> Any:
+        return self._run(instance, *bind(self._fn, self._specs, args, kwargs, skip=1))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._specs is not None:
+            args, kwargs = bind(self._fn, self._specs, args, kwargs, skip=0), {}
+        return self._run(*args, **kwargs)
+
+    def _run(self, *args: Any, **kwargs: Any) -> Any:
         if STATE.tapes or STATE.hooks:
             # A tape outside must record the ops themselves (and a tracer outside inlines them).
             return self._fn(*args, **kwargs)
@@ -149,6 +173,16 @@ class Function:
         >>> f.get_concrete_function(tg.constant(1.0)).compiled
         False
         """
+        if self._specs is not None and not args and not kwargs:
+            args = self._specs
+        if has_spec((args, kwargs)):
+            made = example((args, kwargs))
+            if made is None:
+                raise ValueError("get_concrete_function(): a TensorSpec here has dimensions of any size; tapegrad "
+                                 "traces per concrete shape, so pass example tensors instead")
+            args, kwargs = made
+        if self._specs is not None:
+            args, kwargs = bind(self._fn, self._specs, args, kwargs, skip=0), {}
         key, _ = _signature(args, kwargs)
         concrete = self._cache.get(key)
         if concrete is None:
@@ -210,6 +244,8 @@ class ConcreteFunction:
         return self.replay is not None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._function._specs is not None:
+            args, kwargs = bind(self._function._fn, self._function._specs, args, kwargs, skip=0), {}
         key, feed = _signature(args, kwargs)
         if key != self._key:
             raise ValueError(f"this concrete function of {self.name} was traced for other argument shapes, "

@@ -22,6 +22,7 @@ from tapegrad._core.dtypes import of_numpy
 from tapegrad._core.record import READ, TapeState
 from tapegrad._core.state import gradient_origin, isolated
 from tapegrad._core.tensor import Operand, Variable, to_array, wrap
+from tapegrad.tape import Spent
 
 from .names import caller, describe, fmt, names_in
 
@@ -88,8 +89,8 @@ class Explanation:
 # ---- explain ------------------------------------------------------------------------------------
 _NOT_RECORDED = ("The computation connecting {s} to the target did not happen while this tape was recording: it "
                  "ran before the tape started or after it stopped, or a value on the way went through NumPy "
-                 "(np.mean(t), t.numpy(), float(t)) and came back as a new constant. Compute the whole path from {s} "
-                 "to the target with tapegrad operations inside the tape's `with` block.")
+                 "(np.asarray(t), t.numpy(), float(t)) and came back as a new constant. Compute the whole path "
+                 "from {s} to the target with tapegrad operations inside the tape's `with` block.")
 
 
 def explain(tape: Any, target: Any, sources: Any) -> Explanation:
@@ -127,30 +128,36 @@ def _explain_one(tape: Any, targets: list, s: Any, name: str, frame: Any) -> Rea
         return why("integer_dtype", f"{name} has dtype {of_numpy(s._value.dtype).name}; only floating-point tensors "
                    "have gradients (tapes never watch integers). Create it as a float, e.g. tg.Variable(3.0) rather "
                    "than tg.Variable(3), or tg.cast(x, tg.float32).")
-    state: TapeState | None = tape._state
-    if state is None:
+    view = _Live(tape._state) if tape._state is not None else _Kept(tape._spent) if tape._spent is not None else None
+    if view is None or not view.knows(s):
+        kept = " It kept a record only of the sources of a gradient() that returned None." if view else ""
         return why("tape_used", "this tape was created with persistent=False and has already given its gradient, so "
-                   "its record is gone. Call explain() before gradient(), or use tg.GradientTape(persistent=True).")
-    ids = state.ids
-    reach, cut_by = _trace(state, s)
+                   f"its record is gone.{kept} Call explain() before gradient(), or use "
+                   "tg.GradientTape(persistent=True).")
+    reach, cut_by = view.trace(s)
     # A source the tape never watched has no gradient even where it meets a watched tensor (TensorFlow).
-    watched = id(s) in ids or any(t is s for t in targets)
+    watched = view.watched(s) or any(t is s for t in targets)
+    given = view.given(s)
+    if given is not None:
+        return Reason(name, "connected", f"{fmt(given._value)} ({given.dtype.name}): gradient() gave it (a "
+                      "non-persistent tape keeps no path after gradient()).", given)
     hit = [t for t in targets if id(t) in reach] if watched else []
-    if hit:
-        g = _gradient(state, targets, s)
-        path = _path(state, hit[0], s, reach)
+    if hit or (watched and reach & view.rules_gave_none):
+        g = view.gradient(targets, s) if hit else None
+        path = view.path(hit[0], s, reach) if hit else []
+        through = f" (through {' -> '.join(path)})" if path else ""
         if g is None:
-            return why("no_gradient", f"although the target depends on {name} (through {' -> '.join(path)}), a "
-                       "gradient rule on the way returned None for it: a custom_gradient whose grad_fn returns None "
-                       "for that input. Return the input's gradient from grad_fn.")
+            return why("no_gradient", f"although the target depends on {name}{through}, a gradient rule on the way "
+                       "returned None for it: a custom_gradient whose grad_fn returns None for that input. Return "
+                       "the input's gradient from grad_fn.")
         return Reason(name, "connected", f"{fmt(g._value)} ({g.dtype.name}): the target depends on {name} through "
                       f"{' -> '.join(path) if path else 'itself'}.", g)
-    if id(s) not in ids:
+    if not view.watched(s):
         if isinstance(s, Variable):
             if not s.trainable:
                 return why("not_trainable", f"{name} was created with trainable=False, so tapes do not watch it "
                            f"automatically. Call tape.watch({name}) inside the `with` block, or make it trainable.")
-            if not state.watch_accessed_variables:
+            if not view.state.watch_accessed_variables:
                 return why("not_watched_accessed", f"this tape was created with watch_accessed_variables=False, so "
                            f"it watches only what you pass to tape.watch(); call tape.watch({name}).")
         else:
@@ -168,32 +175,30 @@ def _explain_one(tape: Any, targets: list, s: Any, name: str, frame: Any) -> Rea
                        f" it a tg.Variable (watched automatically). (If it was a Variable before, an assignment"
                        f" such as {name} = {name} + 1 replaced it by a Tensor: update Variables with"
                        " assign_add/assign_sub.)")
-    return _target_causes(tape, state, targets, s, name, cut_by, why)
+    return _target_causes(tape, view, targets, s, name, cut_by, why)
 
 
-def _target_causes(tape: Any, state: TapeState, targets: list, s: Any, name: str, cut_by: dict, why: Any) -> Reason:
+def _target_causes(tape: Any, view: Any, targets: list, s: Any, name: str, cut_by: dict, why: Any) -> Reason:
     """The source is watched (or a Variable never read): the reason lies on the way to the target."""
-    ids = state.ids
-    read = id(s) in ids
+    read = view.watched(s)
     for t in targets:
         if t._value.dtype.kind not in "fc":
-            op = next((c[1].name for c in state.cuts if c[3] is t), None)
+            op = view.made_by(t)
             made = f" (made by {op})" if op else ""
             return why("integer_target", f"the target has dtype {of_numpy(t._value.dtype).name}{made}; integer and "
                        "boolean results carry no gradient. Differentiate a floating-point result instead.")
     for t in targets:
-        if id(t) in ids:
+        if view.recorded(t):
             continue
         made = gradient_origin(t)
-        if made is not None and id(state) not in made[1]:
+        if made is not None and id(view.state) not in made[1]:
             other = "another tape" if made[0] is not tape else "this tape"
             return why("gradient_outside_tape", f"the target is the result of {other}'s gradient(), computed after "
                        "this tape stopped recording (outside its `with` block), so this tape never saw how it depends "
                        f"on {name}. For a second derivative, take the first gradient inside the outer tape's `with` "
                        "block (indent the inner tape.gradient(...) call one level deeper).")
-    cut = next((cut_by[id(t)] for t in targets if id(t) in cut_by), None)
-    if cut is None and cut_by and not any(id(t) in ids for t in targets):
-        cut = next(iter(cut_by.values()))  # the target was made from an unrecorded value: the cut is the best lead
+    # Only a cut the target provably comes from: the target itself, or a value the walk took to the target.
+    cut = next((cut_by[id(t)] for t in targets if id(t) in cut_by), None) or view.cut_on_walk(cut_by)
     if cut is not None:
         if cut == "stop_gradient":
             return why("stop_gradient", f"the path from {name} to the target goes through tg.stop_gradient, which "
@@ -201,15 +206,15 @@ def _target_causes(tape: Any, state: TapeState, targets: list, s: Any, name: str
         return why("not_differentiable", f"the path from {name} to the target goes through {cut}, which has no "
                    "gradient (its result is piecewise constant or an integer). Use a smooth alternative if the "
                    "gradient should flow.")
-    if not all(id(t) in ids for t in targets):
+    if not all(view.recorded(t) for t in targets):
         if tape._paused:
             return why("stop_recording", f"the target was not recorded: this tape was paused with "
                        f"tape.stop_recording(), and operations run inside that block are not recorded. Move the "
                        f"computation from {name} to the target out of the stop_recording() block.")
         if read:
-            return why("outside_tape", f"the target was not recorded by this tape, although {name} was used while it "
-                       "recorded. " + _NOT_RECORDED.format(s=name))
-        return why("outside_tape", f"{name} was never used while this tape was recording, and the target was not "
+            return why("outside_tape", f"the target was never recorded by this tape, although {name} was used while "
+                       "it recorded. " + _NOT_RECORDED.format(s=name))
+        return why("outside_tape", f"no operation this tape recorded read {name}, and the target was never "
                    "recorded. " + _NOT_RECORDED.format(s=name))
     if not read:
         return why("unused", f"{name} was never read while this tape was recording, so the target (which was "
@@ -220,41 +225,108 @@ def _target_causes(tape: Any, state: TapeState, targets: list, s: Any, name: str
                "That is a correct None (use unconnected_gradients=tg.UnconnectedGradients.ZERO for zeros).")
 
 
-def _trace(state: TapeState, s: Any) -> tuple[set, dict]:
+class _Live:
+    """explain's view of a tape that still holds its record."""
+
+    rules_gave_none: frozenset = frozenset()
+
+    def __init__(self, state: TapeState) -> None:
+        self.state = state
+
+    def knows(self, s: Any) -> bool:
+        return True
+
+    def given(self, s: Any) -> Any:
+        return None
+
+    def watched(self, x: Any) -> bool:
+        return id(x) in self.state.ids
+
+    recorded = watched
+
+    def trace(self, s: Any) -> tuple[set, dict]:
+        edges = [(i, 1, e[0], tuple(map(id, e[1])), id(e[3])) for i, e in enumerate(self.state.entries)]
+        cuts = [(at, 0, prim, tuple(map(id, inputs)), id(out)) for at, prim, inputs, out in self.state.cuts]
+        return _trace(sorted(edges + cuts, key=lambda e: e[:2]), s)
+
+    def gradient(self, targets: list, s: Any) -> Any:
+        with isolated():  # nothing records explain's own walk
+            return backward(self.state.entries, targets, [None] * len(targets), [s])[0]
+
+    def path(self, t: Any, s: Any, reach: set) -> list[str]:
+        return _path(self.state, t, s, reach)
+
+    def made_by(self, t: Any) -> str | None:
+        return next((c[1].name for c in self.state.cuts if c[3] is t), None)
+
+    def cut_on_walk(self, cut_by: dict) -> str | None:
+        return None  # (the live record follows every recorded path to the target: trace() saw it all)
+
+
+class _Kept:
+    """explain's view of a spent non-persistent tape: the ids and op names gradient() kept (tape.Spent)."""
+
+    def __init__(self, spent: Spent) -> None:
+        self.spent = spent
+        self.state = spent.state
+        walk = spent.walk
+        self.rules_gave_none = {ids[0] for what, _, _, ids, _ in walk if what == "none"}
+        self.passed = {out for what, _, _, _, out in walk if what == "passed"}  # recorded, not on the walk
+        self.fed = {out for what, _, _, _, out in walk if what == "fed"}  # on the walk, fed by a cut's result
+
+    def _source(self, s: Any) -> tuple | None:
+        found = self.spent.sources.get(id(s))
+        return found if found is not None and found[0]() is s else None
+
+    def knows(self, s: Any) -> bool:
+        return self._source(s) is not None
+
+    def given(self, s: Any) -> Any:
+        return self._source(s)[2]  # type: ignore[index]
+
+    def watched(self, x: Any) -> bool:
+        found = self._source(x)
+        return found is not None and found[1]
+
+    def recorded(self, t: Any) -> bool:
+        return id(t) in self.spent.reach or id(t) in self.passed or any(v is t for v in self.spent.variables)
+
+    def trace(self, s: Any) -> tuple[set, dict]:
+        edges = [(i, 1, prim, ids, out) for what, i, prim, ids, out in self.spent.walk if what != "none"]
+        cuts = [(at, 0, prim, ids, out) for at, prim, ids, out in self.spent.cuts]
+        return _trace(sorted(edges + cuts, key=lambda e: e[:2]), s)
+
+    def gradient(self, targets: list, s: Any) -> Any:
+        return None
+
+    def path(self, t: Any, s: Any, reach: set) -> list[str]:
+        return []
+
+    def made_by(self, t: Any) -> str | None:
+        return next((c[1].name for c in self.spent.cuts if c[3] == id(t)), None)
+
+    def cut_on_walk(self, cut_by: dict) -> str | None:
+        # A value made from a cut's result that fed an entry the walk took to the target (tape.Spent).
+        return next((cut_by[out] for out in self.fed if out in cut_by), None)
+
+
+def _trace(edges: list, s: Any) -> tuple[set, dict]:
     """Ids reachable from ``s`` through recorded entries, and ids downstream of an op that cut the gradient
-    (id -> the cutting op's name)."""
+    (id -> the cutting op's name). ``edges``: (order, 0 for a cut / 1 for an entry, prim, input ids, output id),
+    in the order they ran."""
     reach = {id(s)}
     cut_by: dict[int, str] = {}
-    cuts = state.cuts
-    c = 0
-    for i, (_, inputs, _, out) in enumerate(state.entries):
-        while c < len(cuts) and cuts[c][0] <= i:
-            _cut_step(cuts[c], reach, cut_by)
-            c += 1
-        if any(id(x) in reach for x in inputs):
-            reach.add(id(out))
+    for _, is_entry, prim, ids, out in edges:
+        if any(x in reach for x in ids):
+            if is_entry:
+                reach.add(out)
+            else:
+                cut_by[out] = prim.name if prim.name != "cast" else "a cast to an integer type"
         else:
-            op = next((cut_by[id(x)] for x in inputs if id(x) in cut_by), None)
+            op = next((cut_by[x] for x in ids if x in cut_by), None)
             if op is not None:
-                cut_by[id(out)] = op
-    for cut in cuts[c:]:
-        _cut_step(cut, reach, cut_by)
+                cut_by[out] = op
     return reach, cut_by
-
-
-def _cut_step(cut: tuple, reach: set, cut_by: dict) -> None:
-    _, prim, inputs, out = cut
-    if any(id(x) in reach for x in inputs):
-        cut_by[id(out)] = prim.name if prim.name != "cast" else "a cast to an integer type"
-    else:
-        op = next((cut_by[id(x)] for x in inputs if id(x) in cut_by), None)
-        if op is not None:
-            cut_by[id(out)] = op
-
-
-def _gradient(state: TapeState, targets: list, s: Any) -> Any:
-    with isolated():  # nothing records explain's own walk
-        return backward(state.entries, targets, [None] * len(targets), [s])[0]
 
 
 def _path(state: TapeState, t: Any, s: Any, reach: set) -> list[str]:

@@ -1,7 +1,8 @@
 """``tg.keras``: the part of Keras that tape code uses, so ``tf.keras.optimizers.Adam`` runs unchanged.
 
 ``tg.keras.optimizers`` *is* ``tg.optimizers`` (and ``.schedules`` its schedules): the same
-classes, not copies. Keras's models and layers are not part of tapegrad; asking for them says so.
+classes, not copies. ``tg.keras.losses`` has Keras 3's regression and cross-entropy losses.
+Keras's models and layers are not part of tapegrad; asking for them says so.
 
 >>> import tapegrad as tf
 >>> tf.keras.optimizers.Adam is tf.optimizers.Adam
@@ -13,12 +14,13 @@ from __future__ import annotations
 import sys
 
 from tapegrad import optimizers
+from tapegrad.keras import losses
 
 # `import tapegrad.keras.optimizers` and `from tapegrad.keras.optimizers.schedules import ...` as in TensorFlow.
 sys.modules[f"{__name__}.optimizers"] = optimizers
 sys.modules[f"{__name__}.optimizers.schedules"] = optimizers.schedules
 
-__all__ = ["optimizers"]
+__all__ = ["losses", "optimizers"]
 
 _MODELS = {"layers", "models", "Model", "Sequential", "Input", "activations", "initializers", "regularizers",
            "constraints", "metrics", "callbacks", "applications", "datasets", "preprocessing", "mixed_precision",
@@ -26,15 +28,12 @@ _MODELS = {"layers", "models", "Model", "Sequential", "Input", "activations", "i
 
 
 def __getattr__(name: str) -> object:
-    if name == "losses":
-        hint = ("write the loss with tapegrad ops instead, e.g. tf.reduce_mean(tf.square(y_true - y_pred)) for "
-                "mean squared error, or tf.nn.sigmoid_cross_entropy_with_logits")
-    elif name in _MODELS:
+    if name in _MODELS:
         hint = ("tapegrad differentiates and optimizes your own code: hold the parameters in tf.Variable objects, "
                 "write the model as a function of them with tapegrad ops (tf.matmul, tf.nn.relu, ...), and train "
                 "it with tf.GradientTape and tf.keras.optimizers (or tapegrad.minimize)")
     else:
         raise AttributeError(f"module 'tapegrad.keras' has no attribute {name!r}; tapegrad provides "
-                             "tf.keras.optimizers (with .schedules) only")
+                             "tf.keras.optimizers (with .schedules) and tf.keras.losses only")
     raise AttributeError(f"tapegrad has no tf.keras.{name}: of Keras, tapegrad provides tf.keras.optimizers (with "
-                         f".schedules) only; {hint}")
+                         f".schedules) and tf.keras.losses only; {hint}")

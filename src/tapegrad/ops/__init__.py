@@ -148,8 +148,49 @@ from .matrix_ops import (
     trace,
     triangular_solve,
 )
+
+# ops13a: special functions, segment reductions, more of tf.nn
+from .nn_more import (
+    bias_add,
+    gelu,
+    l2_normalize,
+    moments,
+    selu,
+    silu,
+    softmax_cross_entropy_with_logits,
+    softsign,
+    sparse_softmax_cross_entropy_with_logits,
+    swish,
+    weighted_cross_entropy_with_logits,
+)
 from .nn_ops import elu, l2_loss, leaky_relu, log_softmax, relu, relu6, sigmoid_cross_entropy_with_logits, softmax
 from .operators import install as _install
+from .segment_ops import (
+    count_nonzero,
+    segment_max,
+    segment_mean,
+    segment_sum,
+    top_k,
+    unsorted_segment_sum,
+)
+from .special_ops import (
+    atan2,
+    complex,
+    digamma,
+    erf,
+    erfc,
+    erfinv,
+    lgamma,
+    log_sigmoid,
+    polygamma,
+    polyval,
+    reduce_std,
+    reduce_variance,
+    rint,
+    truncatemod,
+    xlog1py,
+    xlogy,
+)
 
 _install()
 

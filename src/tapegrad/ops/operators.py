@@ -1,20 +1,18 @@
 """Python operators and NumPy ufuncs on Tensor and Variable, from one explicit list."""
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 from tapegrad._core import dtypes as _dtypes
 from tapegrad._core.backend import xp
 from tapegrad._core.dtypes import refusal
 from tapegrad._core.errors import DTypeError
-from tapegrad._core.record import STATE
-from tapegrad._core.state import escape
 from tapegrad._core.tensor import Operand
 
 from . import array_ops as A
 from . import linalg_ops as L
 from . import math_ops as M
+from . import numpy_dispatch as D
 
 
 def _swap(fn: Any) -> Any:
@@ -129,21 +127,14 @@ def _array_ufunc(self: Operand, ufunc: Any, method: str, *inputs: Any, **kwargs:
     op = UFUNCS.get(ufunc)
     if op is not None and method == "__call__" and not kwargs:
         return op(*inputs)
-    if STATE.tapes:
-        warnings.warn(f"numpy.{ufunc.__name__}{'' if method == '__call__' else '.' + method} has no tapegrad op: "
-                      "its result is a plain NumPy array and is not recorded on the tape, so gradients will "
-                      "not flow through it. Use the tapegrad function instead.", stacklevel=2)
-    for x in inputs:
-        if isinstance(x, Operand):
-            escape(x)
-    arrays = [x._value if isinstance(x, Operand) else x for x in inputs]
-    return getattr(ufunc, method)(*arrays, **kwargs)
+    return D.ufunc_method(ufunc, method, op, inputs, kwargs)  # reductions, keywords, and ufuncs without an op
 
 
 def install() -> None:
     for name, fn in OPERATORS.items():
         setattr(Operand, name, fn)
     Operand.__array_ufunc__ = _array_ufunc  # type: ignore[attr-defined]
+    Operand.__array_function__ = D.array_function  # type: ignore[attr-defined]
     _dtypes.PACK[:] = [_pack]
 
 

@@ -21,7 +21,7 @@ from tapegrad._core.tensor import Variable
 
 # What every optimizer shares lives in its own module; these names stay importable from here.
 from .learning_rate import LearningRate
-from .problem import NoDescent, Problem, _to_float  # noqa: F401  (tg.minimize reads _to_float here)
+from .problem import NoDescent, Problem, loss_to_float  # noqa: F401
 from .variables import as_array, assign_value, check_variable, variable_list
 
 

@@ -76,7 +76,7 @@ class Problem:
         self.nfev += 1
         if not self._checked:
             self._check_grads(grads)
-        return _to_float(loss), [z if g is None else g._value for g, z in zip(grads, self._zeros)]
+        return loss_to_float(loss), [z if g is None else g._value for g, z in zip(grads, self._zeros)]
 
     def value(self) -> float:
         """The loss at the Variables' current values, without recording anything.
@@ -88,7 +88,7 @@ class Problem:
         """
         self.nfev += 1
         loss = self.loss_fn()
-        return _to_float(loss) if isinstance(loss, Operand) else float(loss)
+        return loss_to_float(loss) if isinstance(loss, Operand) else float(loss)
 
     def hessian(self) -> Any:
         """The Hessian of the loss over all variables, flattened and concatenated: a float64 (n, n) array.
@@ -194,7 +194,8 @@ class Problem:
                 ".numpy() or np.asarray() is a constant to the tape")
 
 
-def _to_float(loss: Any) -> float:
+def loss_to_float(loss: Any) -> float:
+    """A scalar loss tensor (any shape of one element) as a Python float."""
     v = loss._value
     return float(v) if v.ndim == 0 else float(v.reshape(()))
 

@@ -20,8 +20,8 @@ Jacobian row each), and a rule that names a shape or an axis puts them in front.
 rules need nothing: broadcasting aligns shapes from the right.
 
 The constructors (``unary``, ``binary``, ``guarded``, ``linear``, ``nondiff``) are in
-``_helpers``; the ops, by kind, in ``elementwise``, ``reductions``, ``shapes``, ``linalg``, ``matrix``
-(inverse, determinants, solves, einsum) and ``decomp`` (cholesky, eigh, svd, qr).
+``_helpers``; the ops, by kind, in ``elementwise``, ``reductions``, ``shapes``, ``linalg``, ``special``,
+``matrix`` (inverse, determinants, solves, einsum) and ``decomp`` (cholesky, eigh, svd, qr).
 """
 # ops13b: tf.linalg's primitives and einsum
 from .decomp import cholesky, eigh, qr, svd
@@ -117,6 +117,23 @@ from .shapes import (
     sum_to,
     tile,
     transpose,
+)
+
+# ops13a: special functions, segment sums, tf.complex, the fused softmax cross entropies
+from .special import (
+    atan2,
+    complex,
+    digamma,
+    erf,
+    erfc,
+    erfinv,
+    lgamma,
+    polygamma,
+    softmax_cross_entropy_with_logits,
+    sparse_softmax_cross_entropy_with_logits,
+    truncatemod,
+    unsorted_segment_max,
+    unsorted_segment_sum,
 )
 
 # The differentiable ops whose rules follow TensorFlow's complex convention (checked against finite

@@ -1,0 +1,123 @@
+"""Special functions, more element-wise ops, segment sums and the fused softmax cross entropies.
+
+Forwards in ``ops.special_kernels`` (and ``ops.kernels``); rules in tapegrad ops, as everywhere in the table.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from tapegrad import ops as F
+from tapegrad._core.backend import xp
+from tapegrad._core.record import Primitive
+
+from .. import kernels as K
+from .. import special_kernels as S
+from ._helpers import _lead, binary, linear, nondiff, unary
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_HALF_SQRT_PI = 0.5 * math.sqrt(math.pi)
+
+# ---- special functions --------------------------------------------------------------------------
+erf = unary("erf", S.erf, lambda x, ans: _TWO_OVER_SQRT_PI * F.exp(-(x * x)))
+erfc = unary("erfc", S.erfc, lambda x, ans: -_TWO_OVER_SQRT_PI * F.exp(-(x * x)))
+erfinv = unary("erfinv", S.erfinv, lambda x, ans: _HALF_SQRT_PI * F.exp(ans * ans))
+lgamma = unary("lgamma", S.lgamma, lambda x, ans: F.digamma(x))
+digamma = unary("digamma", S.digamma, lambda x, ans: F.polygamma(1.0, x))
+
+
+def _polygamma_dx(a: Any, x: Any) -> Any:
+    return F.polygamma(a + 1.0, x)
+
+
+# d/da is not defined (a is an order); TensorFlow returns None for it too.
+polygamma = binary("polygamma", S.polygamma, None, lambda g, ans, a, x: g * _polygamma_dx(a, x),
+                   jvp=lambda t, ans, a, x: (F.broadcast_to(t[1] * _polygamma_dx(a, x), ans._value.shape)
+                                             if t[1] is not None else F.zeros_like(ans)))
+
+
+def _atan2_r2(y: Any, x: Any) -> Any:
+    return x * x + y * y
+
+
+# atan2(y, x), TensorFlow's argument order
+atan2 = binary("atan2", xp.arctan2, lambda g, ans, y, x: g * x / _atan2_r2(y, x),
+               lambda g, ans, y, x: -g * y / _atan2_r2(y, x),
+               tx=lambda t, ans, y, x: t * x / _atan2_r2(y, x), ty=lambda t, ans, y, x: -t * y / _atan2_r2(y, x))
+# The rules floormod has (TensorFlow registers none for TruncateMod: tapegrad gives the same one-sided ones).
+truncatemod = binary("truncatemod", S.truncatemod, lambda g, ans, x, y: g,
+                     lambda g, ans, x, y: -g * F.truncatediv(x, y),
+                     tx=lambda t, ans, x, y: t, ty=lambda t, ans, x, y: -t * F.truncatediv(x, y))
+
+
+def _complex_jvp(t: tuple, ans: Any, re: Any, im: Any) -> Any:
+    tr = t[0] if t[0] is not None else F.zeros_like(re)
+    ti = t[1] if t[1] is not None else F.zeros_like(im)
+    return F.broadcast_to(F.complex(tr, ti), ans._value.shape)
+
+
+# TensorFlow's convention: the cotangent of x + iy is g, so x's is real(g) and y's imag(g).
+complex = binary("complex", S.complex_from_parts, lambda g, ans, re, im: F.real(g),
+                 lambda g, ans, re, im: F.imag(g), jvp=_complex_jvp)
+
+# ---- segments -----------------------------------------------------------------------------------
+
+
+def _segment_vjp(g: Any, ans: Any, data: Any, ids: Any, num_segments: int) -> Any:
+    n = len(_lead(g, ans))
+    drop = ids < 0
+    rows = F.getitem(g, (slice(None),) * n + (xp.where(drop, 0, ids),))
+    if drop.any():  # TensorFlow drops negative ids: their rows get no gradient
+        rows = F.where(xp.reshape(drop, drop.shape + (1,) * (data._value.ndim - ids.ndim)), 0.0, rows)
+    return rows
+
+
+unsorted_segment_sum = linear("unsorted_segment_sum", S.unsorted_segment_sum, (_segment_vjp,))
+unsorted_segment_max = nondiff("unsorted_segment_max", S.unsorted_segment_max)
+
+# ---- fused softmax cross entropies (TensorFlow's kernels: one op each, rules from softmax) ----------
+
+
+def _kept(g: Any, ans: Any, axis: int) -> Any:
+    """``g`` with the class axis put back (size 1), after any batch axes of ``jacobian``."""
+    return F.expand_dims(g, len(_lead(g, ans)) + axis)
+
+
+def _xent(labels: Any, logits: Any, axis: int) -> Any:
+    return -xp.sum(labels * K.log_softmax(logits, (axis,)), axis=axis)
+
+
+# The logits' rule is TensorFlow's, softmax - labels: exact when each row of labels sums to 1 (the loss's
+# true gradient is softmax * sum(labels) - labels); TensorFlow answers this way, and so does tapegrad.
+softmax_cross_entropy_with_logits = Primitive(
+    "softmax_cross_entropy_with_logits", _xent,
+    (lambda g, ans, labels, logits, axis: -_kept(g, ans, axis) * F.log_softmax(logits, axis),
+     lambda g, ans, labels, logits, axis: _kept(g, ans, axis) * (F.softmax(logits, axis) - labels)),
+    jvp=lambda t, ans, labels, logits, axis: F.reduce_sum(
+        (-t[0] * F.log_softmax(logits, axis) if t[0] is not None else 0.0)
+        + (t[1] * (F.softmax(logits, axis) - labels) if t[1] is not None else 0.0), axis),
+    batched=True)
+
+
+def _onehot(labels: Any, like: Any) -> Any:
+    n = like._value.shape[-1]
+    return (labels[..., None] == xp.arange(n)).astype(like._value.dtype)
+
+
+def _sparse_xent(logits: Any, labels: Any) -> Any:
+    picked = xp.take_along_axis(K.log_softmax(logits, (logits.ndim - 1,)), labels[..., None], axis=-1)
+    return -picked[..., 0]
+
+
+def _sparse_d(logits: Any, labels: Any) -> Any:
+    return F.softmax(logits) - _onehot(labels, logits)
+
+
+sparse_softmax_cross_entropy_with_logits = Primitive(
+    "sparse_softmax_cross_entropy_with_logits", _sparse_xent,
+    (lambda g, ans, logits, labels: F.expand_dims(g, -1) * _sparse_d(logits, labels),),
+    jvp=lambda t, ans, logits, labels: F.reduce_sum(t[0] * _sparse_d(logits, labels), -1), batched=True)
+
+__all__ = ["atan2", "complex", "digamma", "erf", "erfc", "erfinv", "lgamma", "polygamma",
+           "softmax_cross_entropy_with_logits", "sparse_softmax_cross_entropy_with_logits", "truncatemod",
+           "unsorted_segment_max", "unsorted_segment_sum"]
