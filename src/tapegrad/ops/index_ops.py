@@ -188,8 +188,8 @@ def _nd_index(shape: tuple, indices: Any, batch_dims: int, op: str) -> tuple:
     batch axes that ``indices`` and ``shape`` share."""
     idx = _ints(indices, op, "indices")
     k = idx.shape[-1] if idx.ndim else 0
-    if idx.ndim < 1 or k > len(shape) - batch_dims:
-        raise InvalidArgumentError(f"{op}: the last axis of indices ({idx.shape}) must name at most "
+    if k < 1 or k > len(shape) - batch_dims:
+        raise InvalidArgumentError(f"{op}: the last axis of indices (shape {idx.shape}) must name from 1 to "
                                    f"{len(shape) - batch_dims} coordinates of shape {shape}")
     if idx.shape[:batch_dims] != shape[:batch_dims]:
         raise InvalidArgumentError(f"{op}: indices {idx.shape} and params {shape} differ in the first "
@@ -295,8 +295,6 @@ def tensor_scatter_nd_update(tensor: TensorLike, indices: Any, updates: TensorLi
     """
     x, u, index = _scatter(tensor, indices, updates, "tensor_scatter_nd_update")
     shape = x._value.shape
-    if not index:
-        return where(wrap(xp.ones(shape, bool)), u, x)
     flat = xp.ravel_multi_index(tuple(i.reshape(-1) for i in index), shape[:len(index)])
     _, first_of_reversed = xp.unique(flat[::-1], return_index=True)
     keep = xp.sort(len(flat) - 1 - first_of_reversed)  # the last occurrence of each coordinate

@@ -23,8 +23,8 @@ def _lapack(op: str, fn: Any, *arrays: Any) -> Any:
     except xp.linalg.LinAlgError as e:
         why = ("the matrix is not positive definite (Cholesky decomposition was not successful); check that it "
                "is symmetric with positive eigenvalues, e.g. add a multiple of the identity"
-               if op == "cholesky" else "the matrix is not invertible (it is singular); check its rank, or use "
-               "tg.linalg.lstsq or tg.linalg.pinv-like regularisation")
+               if op == "cholesky" else "the matrix is not invertible (it is singular); check its rank, or solve in "
+               "the least-squares sense with tg.linalg.lstsq (l2_regularizer > 0 for a rank-deficient one)")
         raise InvalidArgumentError(f"{op}: {why} ({e})") from None
     if half:
         out = tuple(o.astype(_HALF) for o in out) if isinstance(out, tuple) else out.astype(_HALF)
