@@ -1,3 +1,31 @@
 """``tg.linalg``: TensorFlow's tf.linalg names."""
-from tapegrad.ops import eye, matmul, matrix_transpose, matvec, norm, tensordot  # noqa: F401
-
+# ops13b: decompositions, solvers, structure, einsum and norms
+from tapegrad.ops import (  # noqa: F401  # noqa: F401
+    adjoint,
+    band_part,
+    cholesky,
+    cholesky_solve,
+    det,
+    diag,
+    diag_part,
+    eigh,
+    eigvalsh,
+    einsum,
+    eye,
+    global_norm,
+    inv,
+    logdet,
+    lstsq,
+    matmul,
+    matrix_transpose,
+    matvec,
+    norm,
+    qr,
+    set_diag,
+    slogdet,
+    solve,
+    svd,
+    tensordot,
+    trace,
+    triangular_solve,
+)

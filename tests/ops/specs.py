@@ -349,3 +349,9 @@ COMPOSITES.update({
     "bias_add": Spec(lambda v, b: tg.nn.bias_add(v, b, data_format="NCHW"), (REALS, REALS), [(2, 3, 2), (3,)],
                      reference=lambda v, b: v + b[:, None], **C),
 })
+
+# ops13b: tf.linalg primitives, and the array and linalg composites, live in their own module
+from .specs_arrays_linalg import ARRAYS_LINALG_COMPOSITES, LINALG_SPECS  # noqa: E402
+
+SPECS.update(LINALG_SPECS)
+COMPOSITES.update(ARRAYS_LINALG_COMPOSITES)

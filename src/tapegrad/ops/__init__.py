@@ -35,7 +35,25 @@ from .constructors import (
     zeros,
     zeros_like,
 )
-from .linalg_ops import clip_by_norm, matmul, matvec, norm, tensordot
+from .decomp_ops import cholesky, eigh, eigvalsh, qr, svd
+from .einsum_ops import einsum
+from .index_ops import (
+    argsort,
+    boolean_mask,
+    gather_nd,
+    one_hot,
+    pad,
+    repeat,
+    reverse,
+    slice,
+    sort,
+    split,
+    strided_slice,
+    tensor_scatter_nd_add,
+    tensor_scatter_nd_sub,
+    tensor_scatter_nd_update,
+)
+from .linalg_ops import clip_by_global_norm, clip_by_norm, global_norm, matmul, matvec, norm, tensordot
 from .math_ops import (
     abs,
     acos,
@@ -113,6 +131,22 @@ from .math_ops import (
     tanh,
     truediv,
     truncatediv,
+)
+from .matrix_ops import (
+    adjoint,
+    band_part,
+    cholesky_solve,
+    det,
+    diag,
+    diag_part,
+    inv,
+    logdet,
+    lstsq,
+    set_diag,
+    slogdet,
+    solve,
+    trace,
+    triangular_solve,
 )
 
 # ops13a: special functions, segment reductions, more of tf.nn

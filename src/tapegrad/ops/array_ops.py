@@ -62,8 +62,8 @@ def transpose(a: TensorLike, perm: Any = None, conjugate: bool = False, name: st
     return apply(T.transpose, (x,), {"perm": perm})
 
 
-def matrix_transpose(a: TensorLike, name: str | None = None) -> Tensor:
-    """The last two axes swapped.
+def matrix_transpose(a: TensorLike, name: str | None = None, conjugate: bool = False) -> Tensor:
+    """The last two axes swapped (and the values conjugated with ``conjugate``).
 
     >>> import tapegrad as tg
     >>> tg.linalg.matrix_transpose(tg.zeros((3, 2, 4))).shape
@@ -73,6 +73,8 @@ def matrix_transpose(a: TensorLike, name: str | None = None) -> Tensor:
     n = x._value.ndim
     if n < 2:
         raise ValueError(f"matrix_transpose needs a tensor of rank >= 2, got rank {n}")
+    if conjugate and x._value.dtype.kind == "c":
+        x = apply(T.conj, (x,))
     return transpose(x, tuple(builtins.range(n - 2)) + (n - 1, n - 2))
 
 
@@ -267,23 +269,38 @@ def scatter_index(updates: TensorLike, index: tuple, shape: Any) -> Tensor:
 
 def gather(params: TensorLike, indices: Any, validate_indices: Any = None, axis: int | None = None,
            batch_dims: int = 0, name: str | None = None) -> Tensor:
-    """Slices of ``params`` along ``axis`` picked by integer ``indices``.
+    """Slices of ``params`` along ``axis`` picked by integer ``indices``; with ``batch_dims`` b, the first
+    b axes of params and indices are a batch, each with its own indices.
 
     >>> import tapegrad as tg
     >>> tg.gather([10.0, 20.0, 30.0], [2, 0]).numpy()
     array([30., 10.], dtype=float32)
     """
-    if batch_dims:
-        raise NotImplementedError("gather: batch_dims other than 0 is not supported yet; index per batch instead")
     x = operand(params)
-    axis = 0 if axis is None else int(axis) % builtins.max(x._value.ndim, 1)
+    if isinstance(indices, Operand):
+        escape(indices)
     idx = to_array(indices)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"gather: indices must be integers, got {idx.dtype}")
+    nd = x._value.ndim
+    bd = int(batch_dims) + (idx.ndim if int(batch_dims) < 0 else 0)
+    axis = bd if axis is None else int(axis) % builtins.max(nd, 1)
+    if not 0 <= bd <= builtins.min(idx.ndim, axis):
+        raise ValueError(f"gather: batch_dims ({batch_dims}) must lie in [-{idx.ndim}, {idx.ndim}] (the rank of "
+                         f"indices) and be at most axis ({axis})")
+    if x._value.shape[:bd] != idx.shape[:bd]:
+        raise ValueError(f"gather: with batch_dims={bd} params {tuple(x._value.shape)} and indices {idx.shape} "
+                         f"must agree on their first {bd} axes")
     n = x._value.shape[axis]
     if idx.size and (idx.min() < -n or idx.max() >= n):
         raise IndexError(f"gather: indices must lie in [-{n}, {n}) for axis {axis} of length {n}")
-    return getitem(x, (slice(None),) * axis + (xp.asarray(idx),))
+    batch = tuple(xp.arange(s).reshape((-1,) + (1,) * (idx.ndim - 1 - j)) for j, s in enumerate(idx.shape[:bd]))
+    out = getitem(x, batch + (slice(None),) * (axis - bd) + (xp.asarray(idx),))
+    if bd and axis > bd:  # NumPy put the indices' axes before the axes between the batch and ``axis``
+        k, m = idx.ndim - bd, axis - bd
+        out = transpose(out, tuple(builtins.range(bd)) + tuple(builtins.range(bd + k, bd + k + m))
+                        + tuple(builtins.range(bd, bd + k)) + tuple(builtins.range(bd + k + m, out._value.ndim)))
+    return out
 
 
 def cast(x: TensorLike, dtype: Any, name: str | None = None) -> Tensor:

@@ -20,8 +20,11 @@ Jacobian row each), and a rule that names a shape or an axis puts them in front.
 rules need nothing: broadcasting aligns shapes from the right.
 
 The constructors (``unary``, ``binary``, ``guarded``, ``linear``, ``nondiff``) are in
-``_helpers``; the ops, by kind, in ``elementwise``, ``reductions``, ``shapes``, ``linalg`` and ``special``.
+``_helpers``; the ops, by kind, in ``elementwise``, ``reductions``, ``shapes``, ``linalg``, ``special``,
+``matrix`` (inverse, determinants, solves, einsum) and ``decomp`` (cholesky, eigh, svd, qr).
 """
+# ops13b: tf.linalg's primitives and einsum
+from .decomp import cholesky, eigh, qr, svd
 from .elementwise import (
     abs,
     acos,
@@ -89,6 +92,7 @@ from .elementwise import (
 from .linalg import (
     matmul,
 )
+from .matrix import einsum, matrix_determinant, matrix_inverse, matrix_solve, slogdet, triangular_solve
 from .reductions import (
     argmax,
     argmin,
@@ -140,4 +144,5 @@ COMPLEX = frozenset({
     "sin", "cos", "tan", "sinh", "cosh", "tanh", "abs", "real", "imag", "conj", "angle",
     "reduce_sum", "cumsum", "broadcast_to", "sum_to", "reshape", "transpose", "tile", "concat", "getitem",
     "scatter_index", "where", "cast", "matmul",
+    "einsum",
 })
