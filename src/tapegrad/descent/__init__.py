@@ -1,9 +1,10 @@
 """The descent: ``minimize`` runs an optimizer on a function and records each step in a ``History``.
 
-One module per concern: ``loop`` (the loop and ``MinimizeResult``), ``setup`` (x0 into Variables and
+One module per concern: ``loop`` (the loop), ``result`` (``MinimizeResult``), ``rules`` (the stopping
+rules), ``state`` (the optimizer's state columns), ``setup`` (x0 into Variables and
 column names), ``problem`` (the compiled problem) and ``guard`` (its check of what fn reads),
 ``stops`` (why a run stopped, as data, and its message), ``progress`` (the bar), ``recorder`` (the
-only writer of the rows), ``history`` (``History``'s read API), ``codec`` (its CSV and JSON files)
+only writer of the rows), ``history`` (``History``'s read API), ``files`` and ``codec`` (its CSV and JSON files)
 and ``summary``. Plots sit above, in ``tapegrad.plot``, and read a History through its public API.
 
 >>> import tapegrad as tg
@@ -12,8 +13,10 @@ and ``summary``. Plots sit above, in ``tapegrad.plot``, and read a History throu
 ('max_steps', [1.0, 0.5, 0.25])
 """
 from .history import History
-from .loop import MinimizeResult, StepInfo, minimize
-from .stops import STATUSES, Stop, Words
+from .loop import StepInfo, minimize
+from .result import MinimizeResult, Status
+from .stops import STATUSES, Reason, Stop, Words
 from .summary import Summary
 
-__all__ = ["STATUSES", "History", "MinimizeResult", "StepInfo", "Stop", "Summary", "Words", "minimize"]
+__all__ = ["STATUSES", "History", "MinimizeResult", "Reason", "Status", "StepInfo", "Stop", "Summary", "Words",
+           "minimize"]
