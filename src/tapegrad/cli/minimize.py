@@ -145,8 +145,11 @@ def add_parser(subparsers: Any) -> None:
                    help=f"write the variables over the steps as an image; its extension gives the format: "
                         f"{', '.join('.' + f for f in IMAGE_FORMATS)}")
     p.add_argument("--landscape", metavar="FILE",
-                   help="write the path of the descent over the contours of EXPR (two variables only), as an "
-                        "image like --plot")
+                   help="write the path of the descent over the contours of EXPR (two variables, or any number "
+                        "with --projection), as an image like --plot")
+    p.add_argument("--projection", choices=("pca", "random"),
+                   help="draw --landscape in a plane through the end point: pca, the path's two principal "
+                        "directions; random, two random directions (seeded, so the same each time)")
     p.add_argument("--csv", metavar="FILE",
                    help="write every step as CSV, one row each, row 0 the starting point: step, loss, each "
                         "variable, gradient norm, learning rate, seconds")
@@ -158,9 +161,12 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     init = assignments(args.init, "--init")
     expr = expression(args.expression, list(init), "--init")
-    if args.landscape and len(init) != 2:
+    if args.projection and not args.landscape:
+        raise UsageError("--projection says how to draw --landscape; give --landscape FILE too")
+    if args.landscape and len(init) != 2 and not (args.projection and len(init) > 2):
         raise UsageError(f"--landscape draws the contours of a function of two variables; this one has {len(init)} "
-                         f"({', '.join(init)}). Use --plot to see the parameters over the steps")
+                         f"({', '.join(init)}). Add --projection pca to draw it in the plane of the path, or use "
+                         "--plot to see the parameters over the steps")
     files = {kind: output_file(getattr(args, kind), f"--{kind}", example, formats)
              for kind, (example, formats) in OUTPUTS.items()}
     same_files({f"--{kind}": path for kind, path in files.items()})
@@ -177,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
                           progress=False if args.quiet or args.json else None)
     written: dict[str, str] = {}
     try:
-        failed = _write(files, expr, result, written)
+        failed = _write(files, expr, result, written, args.projection)
         if args.json:
             print(json_text(_as_json(args, init, lr, result, written)))
         else:
@@ -194,7 +200,8 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed and code == 0 else code
 
 
-def _write(files: dict[str, str | None], fn: Any, result: Any, written: dict[str, str]) -> list[str]:
+def _write(files: dict[str, str | None], fn: Any, result: Any, written: dict[str, str],
+           projection: str | None = None) -> list[str]:
     """Write the files asked for, each whole or not at all, into ``written`` as they are done; return why any failed.
 
     A file that fails (no plotting extras, a full disk, a folder removed during the run) does not stop
@@ -210,7 +217,8 @@ def _write(files: dict[str, str | None], fn: Any, result: Any, written: dict[str
             else:
                 from tapegrad import plot
 
-                figure = plot.trajectory(result.history) if kind == "plot" else plot.landscape(fn, result.history)
+                figure = plot.trajectory(result.history) if kind == "plot" else \
+                    plot.landscape(fn, result.history, projection=projection, progress=False)
                 save_plot(figure, path)
         except ImportError as e:
             failed.append(missing_extra(e, f"--{kind} {path}"))

@@ -18,5 +18,7 @@ tick labels are short (``1e150``, ``2.5e-5``, never 150 digits), and captions wr
 """
 from .contours import landscape
 from .lines import compare, loss, trajectory
+from .optstate import state
+from .projected import path_slice
 
-__all__ = ["compare", "landscape", "loss", "trajectory"]
+__all__ = ["compare", "landscape", "loss", "path_slice", "state", "trajectory"]
