@@ -85,8 +85,7 @@ class Rules:
             return "patience", {"best": self._best, "best_step": self._best_k, "patience": self.patience}
         prev, self._prev = self._prev, values
         if prev is not None and (self.xtol is not None or self.stagnation is not None):
-            size = math.sqrt(sum(float(np.sum(np.square(np.asarray(a, np.float64) - np.asarray(b, np.float64))))
-                                 for a, b in zip(values, prev)))
+            size = math.sqrt(sum(_square_distance(a, b) for a, b in zip(values, prev)))
             if self.xtol is not None and size <= self.xtol:
                 return "xtol", {"size": size, "xtol": self.xtol}
             self._still = self._still + 1 if size == 0 and gnorm > 0 else 0
@@ -95,3 +94,11 @@ class Rules:
         if self.max_time is not None and elapsed >= self.max_time:
             return "max_time", {"elapsed": elapsed, "max_time": self.max_time, "loss": loss}
         return None
+
+
+def _square_distance(a: Any, b: Any) -> float:
+    if np.ndim(a) == 0:  # a scalar parameter: Python floats cost a tenth of NumPy's calls
+        d = float(a) - float(b)
+        return d * d
+    d = np.asarray(a, np.float64) - np.asarray(b, np.float64)
+    return float(np.vdot(d, d))
