@@ -170,16 +170,28 @@ def _raise(exc):
 STOPS = {  # each reason a run can stop for: how to get it
     "steps": dict(fn=lambda w: w**2, steps=3),
     "gtol": dict(fn=lambda w: w**2, learning_rate=0.25, gtol=1e-3),
-    "tol": dict(fn=lambda w: w**2, learning_rate=0.25, tol=1e-6),
+    "ftol": dict(fn=lambda w: w**2, learning_rate=0.25, ftol=1e-6),
+    "ftol, by its older name tol": dict(fn=lambda w: w**2, learning_rate=0.25, tol=1e-6),
+    "xtol": dict(fn=lambda w: w**2, learning_rate=0.1, xtol=1e-4),
+    "target": dict(fn=lambda w: w**2, learning_rate=0.1, target=1e-3),
+    # w -> -w: the loss stays 1, never below its best, though the gradient is 2.
+    "patience": dict(fn=lambda w: w**2, learning_rate=1.0, patience=7),
+    "max_time": dict(fn=lambda w: w**2, learning_rate=1e-3, max_time=0.05, steps=10**9),
+    "runaway": dict(fn=lambda w: w**2, learning_rate=1.5, runaway=1e6),
+    # float32: a step of 1e-12 * 2 is far below w's rounding (6e-8), so w never changes.
+    "stagnation": dict(fn=lambda w: w**2, learning_rate=1e-12, stagnation=5),
     "no_descent": dict(fn=lambda w: w**2, callbacks=_raise(tg.optimizers.NoDescent("nowhere lower"))),
     "nonfinite": dict(fn=lambda w: w**2, learning_rate=1.5),
     "nonfinite at x0": dict(fn=lambda w: tg.math.log(w), x0=-1.0),
-    "nonfinite, unbounded": dict(fn=lambda w: -tg.exp(w), learning_rate=1.0),
+    "unbounded": dict(fn=lambda w: -tg.exp(w), learning_rate=1.0),
     "stationary x0": dict(fn=lambda w: w**2, x0=0.0, steps=3),
     "callback": dict(fn=lambda w: w**2, callbacks=lambda s: s.step == 2),
     "ctrl_c": dict(fn=lambda w: w**2, callbacks=_raise(KeyboardInterrupt())),
     "error": dict(fn=lambda w: w**2, callbacks=_raise(ZeroDivisionError("in a callback"))),
 }
+# The rules whose messages quote only numbers and the rule's name, the same in the API's and the CLI's words.
+SAME_WORDS = ("steps", "gtol", "ftol", "xtol", "target", "patience", "max_time", "stagnation", "no_descent",
+              "callback", "error")
 
 
 @pytest.mark.parametrize("case", list(STOPS))
@@ -196,15 +208,17 @@ def test_why_a_run_stopped_is_data_and_each_reader_renders_it_in_its_own_words(c
     else:
         r = tg.minimize(fn, x0, **kwargs)
     stop = r.stop
-    assert stop.reason == ("steps" if case == "stationary x0" else case.split(" ")[0].rstrip(","))
+    reason = "steps" if case == "stationary x0" else case.split(" ")[0].rstrip(",")
+    assert stop.reason == reason and r.reason is stop.reason is tg.descent.Reason(reason)
     assert (stop.status, stop.step) == (r.status, r.steps) and stop.status in tg.descent.STATUSES
+    assert r.history.meta["reason"] == reason
     assert stop.message() == r.message == r.history.meta["message"]
     api, cli = stop.message(), stop.message(WORDS)
     for api_word in ("learning_rate=", "x0", "the history", "KeyboardInterrupt", "check the function"):
         assert api_word not in cli, (api_word, cli)
     for cli_word in ("--lr", "--init", "--csv", "Ctrl-C", "EXPR"):
         assert cli_word not in api, (cli_word, api)
-    assert (api == cli) == (case in ("steps", "gtol", "tol", "no_descent", "callback", "error"))
+    assert (api == cli) == (reason in SAME_WORDS and case != "stationary x0")
 
 
 def test_a_callback_reads_the_rows_recorded_so_far():
@@ -325,7 +339,7 @@ def test_bad_functions_and_starting_points_get_clear_errors():
     assert not calls  # refused before fn ran
     with pytest.raises(ValueError, match="tol must be a number >= 0"):
         tg.minimize(lambda w: w**2, 1.0, tol="1e-3")
-    with pytest.raises(TypeError, match="record must be True or False"):
+    with pytest.raises(TypeError, match="record must be True, False"):
         tg.minimize(lambda w: w**2, 1.0, record="no")
     with pytest.raises(TypeError, match="progress must be True, False or None"):
         tg.minimize(lambda w: w**2, 1.0, progress="yes")

@@ -35,9 +35,12 @@ step. Each step moves the variables against the gradient: with sgd, x <- x - RAT
 the other optimizers adapt the step. Shows a progress bar in a terminal, then the result
 and why the run stopped (its status):
   max_steps    it took the --steps steps asked for
-  converged    --tol or --gtol was met (or the optimizer could not go further down)
-  diverged     the loss, the gradient or a variable became inf or nan; the result is
-               the last finite point (a smaller --lr usually helps)
+  converged    a stopping rule was met: --gtol, --ftol, --xtol, --target, --patience,
+               --stagnation (or the optimizer could not go further down)
+  max_steps    also when --max-time ran out
+  diverged     the loss, the gradient or a variable became inf or nan, the loss fell
+               without bound, or it grew past --runaway; the result is the last finite
+               point (a smaller --lr usually helps)
   interrupted  Ctrl-C; the result is the last step recorded
 
 {SYNTAX}""".replace("{SYNTAX}", syntax("--init"))
@@ -92,6 +95,25 @@ def _count(text: str) -> int:
     return value
 
 
+def _finite(text: str) -> float:
+    """A loss to reach: any finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not abs(value) < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number")
+    return value
+
+
+def _steps(text: str) -> int:
+    """A number of steps for a rule: a whole number >= 1."""
+    value = _count(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be a whole number >= 1")
+    return value
+
+
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("minimize", help=HELP, description=DESCRIPTION, epilog=EPILOG,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -106,17 +128,28 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--steps", type=_count, default=1000, metavar="N",
                    help="the most steps to take: a whole number >= 0, such as 5000 or 5e3; 0 evaluates the "
                         "starting point only (default: 1000)")
-    p.add_argument("--tol", type=_positive,
-                   help="stop when the loss changes by at most TOL * max(1, |loss|) in one step (default: "
-                        "no such test)")
-    p.add_argument("--gtol", type=_positive,
-                   help="stop when the gradient's norm is at most GTOL (default: no such test)")
+    rules = p.add_argument_group("stopping rules (each off unless given; the message says which one fired)")
+    rules.add_argument("--gtol", type=_positive, help="stop when the gradient's norm is at most GTOL")
+    rules.add_argument("--ftol", "--tol", type=_positive, dest="ftol", metavar="FTOL",
+                       help="stop when the loss changes by at most FTOL * max(1, |loss|) in one step")
+    rules.add_argument("--xtol", type=_positive, help="stop when a step moves the variables by at most XTOL")
+    rules.add_argument("--target", type=_finite, metavar="LOSS", help="stop when the loss is at most LOSS")
+    rules.add_argument("--patience", type=_steps, metavar="N", help="stop after N steps with no new best loss")
+    rules.add_argument("--max-time", type=_positive, metavar="SECONDS", help="stop after SECONDS seconds")
+    rules.add_argument("--runaway", type=_positive, metavar="FACTOR",
+                       help="stop (diverged) when the loss rises by more than FACTOR * max(1, |starting loss|), "
+                            "e.g. 1e12, before it reaches inf")
+    rules.add_argument("--stagnation", type=_steps, metavar="N",
+                       help="stop when the variables have not changed for N steps though the gradient is not zero")
     p.add_argument("--plot", metavar="FILE",
                    help=f"write the variables over the steps as an image; its extension gives the format: "
                         f"{', '.join('.' + f for f in IMAGE_FORMATS)}")
     p.add_argument("--landscape", metavar="FILE",
-                   help="write the path of the descent over the contours of EXPR (two variables only), as an "
-                        "image like --plot")
+                   help="write the path of the descent over the contours of EXPR (two variables, or any number "
+                        "with --projection), as an image like --plot")
+    p.add_argument("--projection", choices=("pca", "random"),
+                   help="draw --landscape in a plane through the end point: pca, the path's two principal "
+                        "directions; random, two random directions (seeded, so the same each time)")
     p.add_argument("--csv", metavar="FILE",
                    help="write every step as CSV, one row each, row 0 the starting point: step, loss, each "
                         "variable, gradient norm, learning rate, seconds")
@@ -128,9 +161,12 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     init = assignments(args.init, "--init")
     expr = expression(args.expression, list(init), "--init")
-    if args.landscape and len(init) != 2:
+    if args.projection and not args.landscape:
+        raise UsageError("--projection says how to draw --landscape; give --landscape FILE too")
+    if args.landscape and len(init) != 2 and not (args.projection and len(init) > 2):
         raise UsageError(f"--landscape draws the contours of a function of two variables; this one has {len(init)} "
-                         f"({', '.join(init)}). Use --plot to see the parameters over the steps")
+                         f"({', '.join(init)}). Add --projection pca to draw it in the plane of the path, or use "
+                         "--plot to see the parameters over the steps")
     files = {kind: output_file(getattr(args, kind), f"--{kind}", example, formats)
              for kind, (example, formats) in OUTPUTS.items()}
     same_files({f"--{kind}": path for kind, path in files.items()})
@@ -142,10 +178,12 @@ def run(args: argparse.Namespace) -> int:
               f"{args.steps} steps, from {point(init)}")
     with np.errstate(all="ignore"):  # an overflow is the divergence the result reports, not a warning
         result = minimize(expr, x0, optimizer=args.optimizer, learning_rate=lr, steps=args.steps,
-                             tol=args.tol, gtol=args.gtol, progress=False if args.quiet or args.json else None)
+                          gtol=args.gtol, ftol=args.ftol, xtol=args.xtol, target=args.target, patience=args.patience,
+                          max_time=args.max_time, runaway=args.runaway, stagnation=args.stagnation,
+                          progress=False if args.quiet or args.json else None)
     written: dict[str, str] = {}
     try:
-        failed = _write(files, expr, result, written)
+        failed = _write(files, expr, result, written, args.projection)
         if args.json:
             print(json_text(_as_json(args, init, lr, result, written)))
         else:
@@ -162,7 +200,8 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed and code == 0 else code
 
 
-def _write(files: dict[str, str | None], fn: Any, result: Any, written: dict[str, str]) -> list[str]:
+def _write(files: dict[str, str | None], fn: Any, result: Any, written: dict[str, str],
+           projection: str | None = None) -> list[str]:
     """Write the files asked for, each whole or not at all, into ``written`` as they are done; return why any failed.
 
     A file that fails (no plotting extras, a full disk, a folder removed during the run) does not stop
@@ -178,7 +217,8 @@ def _write(files: dict[str, str | None], fn: Any, result: Any, written: dict[str
             else:
                 from tapegrad import plot
 
-                figure = plot.trajectory(result.history) if kind == "plot" else plot.landscape(fn, result.history)
+                figure = plot.trajectory(result.history) if kind == "plot" else \
+                    plot.landscape(fn, result.history, projection=projection, progress=False)
                 save_plot(figure, path)
         except ImportError as e:
             failed.append(missing_extra(e, f"--{kind} {path}"))
@@ -201,7 +241,7 @@ def _message(result: Any) -> str:
 
 def _as_text(init: dict[str, float], result: Any, written: dict[str, str]) -> list[str]:
     lines = [_message(result), f"  status = {result.status}, steps = {result.steps}"]
-    if result.status == "diverged" and result.steps:
+    if result.reason in ("nonfinite", "unbounded") and result.steps:
         # The values shown are not those of the step that blew up: minimize puts back the step before it.
         lines.append(f"  at step {result.steps - 1}, the last finite point:")
     lines.append(f"  f = {number(result.fun)}")
@@ -214,7 +254,8 @@ def _as_json(args: argparse.Namespace, init: dict[str, float], lr: float, result
              written: dict[str, str]) -> dict:
     return {
         "expression": args.expression.strip(), "init": init, "optimizer": args.optimizer,
-        "learning_rate": lr, "status": result.status, "success": bool(result.success),
+        "learning_rate": lr, "status": str(result.status), "reason": str(result.reason),
+        "success": bool(result.success),
         "message": _message(result), "steps": int(result.steps), "fun": json_number(result.fun),
         "x": {name: json_number(result.x[name]) for name in init},
         "grad": {name: json_number(result.grad[name]) for name in init},

@@ -6,9 +6,10 @@ in C order, as in ``w.reshape(-1)``, so a (2, 3) ``w`` has ``w[0]`` .. ``w[5]`` 
 is ``w[1, 1]``; up to ``History.max_elements`` elements, and ``norm(w)`` when it has more;
 ``history.param("w")`` gives them back in ``w``'s shape), ``grad_norm``,
 ``lr`` (the step size taken from that row's point; NaN for the last row) and
-``elapsed`` (seconds since the start). Row 0 is the starting point and the last row
-is the point the run ended at. Besides its columns a History knows the run's ``final`` point
-and x0's ``structure`` (what a landscape plot needs), and ``meta``; its files (CSV, JSON) are
+``elapsed`` (seconds since the start), and after ``lr`` the optimizer's state columns when the run
+was made with ``record="state"`` (``state_columns``; see ``tapegrad.descent.state``). Row 0 is the
+starting point and the last row is the point the run ended at. Besides its columns a History knows
+the run's ``final`` point and x0's ``structure`` (what a landscape plot needs), and ``meta``; its files (CSV, JSON) are
 written and read by ``tapegrad.descent.codec``, its rows by ``tapegrad.descent.recorder``.
 
 >>> import tapegrad as tg
@@ -23,16 +24,16 @@ from __future__ import annotations
 import copy
 import importlib
 import math
-import os
 import re
 from collections.abc import Callable, Mapping
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
 from tapegrad._core import nest
 
 from . import codec
+from .files import HistoryFiles
 from .summary import Summary, summarize
 
 __all__ = ["History", "Summary"]
@@ -41,7 +42,7 @@ _FIXED = ("loss", "grad_norm", "lr", "elapsed")
 _ELEMENT = re.compile(r"(.+)\[(\d+)\]")
 
 
-class History:
+class History(HistoryFiles):
     """The recorded steps of a descent (``tg.minimize(...).history``), exportable and plottable.
 
     Built by ``minimize``; ``History(columns)`` rebuilds one from column data, e.g. what
@@ -70,7 +71,8 @@ class History:
         n = len(arrays["loss"])
         if any(len(a) != n for a in arrays.values()):
             raise ValueError("History columns must all have the same length")
-        params = [c for c in names if c not in _FIXED]
+        state = list((meta or {}).get("state_columns") or [])
+        params = [c for c in names if c not in _FIXED and c not in state]
         if (final is None) != (structure is None):
             raise ValueError("final and structure go together: the parameters' final values by name, and x0's "
                              "structure with those names in place of the values")
@@ -125,7 +127,17 @@ class History:
         >>> tg.minimize(lambda p: p["a"] ** 2 + p["b"] ** 2, {"a": 1.0, "b": 2.0}, steps=2).history.columns
         ['step', 'loss', 'a', 'b', 'grad_norm', 'lr', 'elapsed']
         """
-        return ["step", "loss", *self._param_names, "grad_norm", "lr", "elapsed"]
+        return ["step", "loss", *self._param_names, "grad_norm", "lr", *self.state_columns, "elapsed"]
+
+    @property
+    def state_columns(self) -> list[str]:
+        """The optimizer's state columns (``record="state"``; see ``tapegrad.descent.state``), else [].
+
+        >>> import tapegrad as tg
+        >>> tg.minimize(lambda w: w ** 2, 1.0, optimizer="momentum", steps=2, record="state").history.state_columns
+        ['step_norm', 'momentum_norm']
+        """
+        return list(self.meta.get("state_columns") or [])
 
     @property
     def param_columns(self) -> list[str]:
@@ -303,82 +315,10 @@ class History:
     def __repr__(self) -> str:
         return f"<History: {len(self)} rows, columns {', '.join(self.columns)}>"
 
-    def _repr_html_(self) -> str:
-        return importlib.import_module("tapegrad.descent.notebook").history_html(self)
+    def _repr_html_(self) -> str:  # Jupyter: the status, the numbers and a small loss curve
+        from .notebook import history_html
 
-    # -- export ------------------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, list]:
-        """Column name -> list of values (step as ints, floats elsewhere).
-
-        >>> import tapegrad as tg
-        >>> h = tg.minimize(lambda w: w ** 2, 1.0, learning_rate=0.25, steps=1).history
-        >>> h.to_dict()["w"]
-        [1.0, 0.5]
-        """
-        return {c: self[c].tolist() for c in self.columns}
-
-    def to_pandas(self) -> Any:
-        """A pandas DataFrame with one row per step (needs pandas).
-
-        >>> import tapegrad as tg
-        >>> df = tg.minimize(lambda w: w ** 2, 1.0, learning_rate=0.25, steps=2).history.to_pandas()
-        >>> df[["step", "w"]].to_dict("list")
-        {'step': [0, 1, 2], 'w': [1.0, 0.5, 0.25]}
-        """
-        try:
-            pd = importlib.import_module("pandas")
-        except ImportError:
-            raise ImportError("to_pandas() needs pandas: pip install 'tapegrad[plot]' (or pip install pandas)") \
-                from None
-        return pd.DataFrame(self.to_dict())
-
-    def to_csv(self, path: str | os.PathLike | IO[str] | None = None) -> str | None:
-        """The history as CSV: a header row, then one row per step (no pandas needed).
-
-        Like pandas' ``to_csv``: ``path`` is a file name or an open text file (left open),
-        and with no path the CSV text is returned.
-
-        >>> import tapegrad as tg
-        >>> h = tg.minimize(lambda w: w ** 2, 1.0, learning_rate=0.25, steps=1).history
-        >>> h.to_csv().splitlines()[0]
-        'step,loss,w,grad_norm,lr,elapsed'
-        >>> h.to_csv().splitlines()[1].startswith('0,1.0,1.0,2.0,0.25,')
-        True
-        """
-        return codec.to_csv(self, path)
-
-    def to_json(self, path: str | os.PathLike | IO[str] | None = None) -> str | None:
-        """The history as JSON ``{"meta": {...}, "columns": {name: [values]}}``.
-
-        Written to ``path`` (a file name or an open text file, left open) if given, else returned.
-        JSON has no NaN or infinity, so to stay valid JSON a NaN is written as ``null`` and an
-        infinity as the string ``"inf"`` or ``"-inf"`` (a diverged run's last loss is often inf);
-        ``from_json`` and ``History(columns)`` read all three back as they were.
-
-        >>> import json
-        >>> import tapegrad as tg
-        >>> h = tg.History({"loss": [1.0, float("inf")], "grad_norm": [2.0, float("-inf")],
-        ...                 "lr": [0.5, float("nan")], "elapsed": [0.0, 0.1]})
-        >>> cols = json.loads(h.to_json())["columns"]
-        >>> cols["loss"], cols["grad_norm"], cols["lr"]
-        ([1.0, 'inf'], [2.0, '-inf'], [0.5, None])
-        >>> tg.History.from_json(h.to_json())["loss"]
-        array([ 1., inf])
-        """
-        return codec.to_json(self, path)
-
-    @classmethod
-    def from_json(cls, source: str | os.PathLike | IO[str]) -> History:
-        """Read back what ``to_json`` wrote: a path to a file, an open text file, or the JSON text itself.
-
-        >>> import tapegrad as tg
-        >>> h = tg.minimize(lambda w: w ** 2, 1.0, steps=5).history
-        >>> back = tg.History.from_json(h.to_json())
-        >>> bool((back["w"] == h["w"]).all()), back.meta["status"]
-        (True, 'max_steps')
-        """
-        return cls(**codec.read_json(source))
-
+        return history_html(self)
 
     # -- reading for people ------------------------------------------------------------------------
     def summary(self) -> Summary:
@@ -401,25 +341,30 @@ class History:
         return summarize(self)
 
     def plot(self, kind: str = "trajectory", **kwargs: Any) -> Any:
-        """A plotnine figure: ``"trajectory"`` (parameters over steps, the default), ``"loss"`` or ``"landscape"``.
+        """A plotnine figure: ``"trajectory"`` (parameters over steps, the default), ``"loss"``, ``"state"``
+        (the optimizer's state, ``record="state"``), ``"landscape"`` or ``"slice"`` (the loss along the path).
 
-        Keyword arguments go to ``tapegrad.plot.trajectory``, ``loss`` or ``landscape``.
+        Keyword arguments go to ``tapegrad.plot.trajectory``, ``loss``, ``state``, ``landscape`` or
+        ``path_slice``; the last two need the function, ``fn=f`` (the run's own by default; a history
+        read back from JSON has none).
 
         >>> import tapegrad as tg
         >>> p = tg.minimize(lambda w0: w0 ** 2, 1.0, steps=5).history.plot()
         >>> p.labels.title
         'w0 over epochs'
         """
-        if kind not in ("trajectory", "loss", "landscape"):
-            raise ValueError(f"unknown plot kind {kind!r}; use 'trajectory', 'loss' or 'landscape'")
+        kinds = {"trajectory": "trajectory", "loss": "loss", "state": "state", "landscape": "landscape",
+                 "slice": "path_slice"}
+        if kind not in kinds:
+            raise ValueError(f"unknown plot kind {kind!r}; use one of {', '.join(map(repr, kinds))}")
         # The one place the drive layer reaches the show layer above it: by name, when a plot is asked for.
         # A static import would make the layers a cycle (plot reads History), and a registry that plot fills
         # on import would still need this import for a user who never imported tapegrad.plot.
-        draw = getattr(importlib.import_module("tapegrad.plot"), kind)
-        if kind == "landscape":
+        draw = getattr(importlib.import_module("tapegrad.plot"), kinds[kind])
+        if kind in ("landscape", "slice"):
             fn = kwargs.pop("fn", None) or self.fn
             if fn is None:
-                raise ValueError("a landscape plot needs the function: history.plot('landscape', fn=f)")
+                raise ValueError(f"a {kind} plot needs the function: history.plot({kind!r}, fn=f)")
             return draw(fn, self, **kwargs)
         return draw(self, **kwargs)
 

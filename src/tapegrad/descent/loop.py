@@ -1,6 +1,6 @@
 """``minimize``: run an optimizer on a function until it converges, diverges or runs out of steps,
-recording every step. The loop and its result live here; the set-up, the compiled problem, the
-recorder, the stop reasons and the progress bar each in a module of their own.
+recording every step. The loop lives here; its result, the set-up, the compiled problem, the recorder,
+the stopping rules, the stop reasons, the optimizer's state and the progress bar each in a module of their own.
 
 >>> import tapegrad as tg
 >>> result = tg.minimize(lambda w: (w - 3.0) ** 2, 0.0, optimizer="adam", learning_rate=0.1, steps=2000,
@@ -11,7 +11,6 @@ recorder, the stop reasons and the progress bar each in a module of their own.
 from __future__ import annotations
 
 import math
-import numbers
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -22,84 +21,20 @@ from tapegrad._core import nest
 from tapegrad.optimizers import Newton, NoDescent, Optimizer, Problem
 from tapegrad.optimizers.base import assign_value
 
-from .codec import picklable_or_none
 from .history import History
 from .problem import CompiledProblem
 from .progress import progress_bar
 from .recorder import Recorder
-from .setup import callbacks_list, nonnegative_int, optimizer_from, takes_one_argument
+from .result import MinimizeResult
+from .rules import Rules
+from .setup import callbacks_list, nonnegative_int, optimizer_from, record_modes, takes_one_argument
 from .setup import variables as make_variables
-from .stops import REASONS, Stop
+from .state import state_reader
+from .stops import REASONS, Stop, unbounded
 
 __all__ = ["HISTORY_CHUNK", "MinimizeResult", "StepInfo", "minimize"]
 
 HISTORY_CHUNK = 1 << 16  # rows allocated up front at most; longer runs grow the buffers by doubling
-
-
-class MinimizeResult:
-    """What ``minimize`` returns.
-
-    ``x`` (parameters at the end, with ``x0``'s structure, as NumPy values), ``fun`` (the loss
-    there), ``grad``, ``steps`` (updates made), ``status`` (converged / max_steps / diverged /
-    interrupted), ``message``, ``success`` (True unless it diverged or was interrupted),
-    ``history`` (a ``History``), ``nfev`` (evaluations of the function), ``optimizer``,
-    ``compiled`` (True when the loss and gradient were replayed as compiled code at the end of
-    the run, see ``minimize``'s ``compile``), ``compile_reason`` (why not, when False; when True,
-    None, or what Python state changed so that ``fn`` was traced again) and ``stop`` (why it stopped,
-    as data: a ``tapegrad.descent.Stop``, whose ``message()`` is ``message``).
-
-    >>> import tapegrad as tg
-    >>> r = tg.minimize(lambda w: w ** 2, 1.0, steps=10)
-    >>> r.status, r.steps, r.success, len(r.history)
-    ('max_steps', 10, True, 11)
-    >>> r.stop.reason, r.stop.message() == r.message
-    ('steps', True)
-    """
-
-    def __init__(self, x: Any, fun: float, grad: Any, steps: int, status: str, message: str, history: History,
-                 nfev: int, optimizer: Optimizer, fn: Callable[..., Any], compiled: bool = False,
-                 compile_reason: str | None = None, stop: Stop | None = None) -> None:
-        self.x, self.fun, self.grad, self.steps = x, fun, grad, steps
-        self.status, self.message, self.history = status, message, history
-        self.nfev, self.optimizer, self.fn = nfev, optimizer, fn
-        self.compiled, self.compile_reason, self.stop = compiled, compile_reason, stop
-
-    @property
-    def success(self) -> bool:
-        """True unless the run diverged or was interrupted.
-
-        >>> import tapegrad as tg
-        >>> tg.minimize(lambda w: w ** 2, 1.0, learning_rate=1.5, steps=100).success
-        False
-        """
-        return self.status in ("converged", "max_steps")
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "fn": picklable_or_none(self.fn)}
-
-    def plot(self, kind: str = "trajectory", **kwargs: Any) -> Any:
-        """A plotnine figure of the run: ``"trajectory"`` (default), ``"loss"`` or ``"landscape"``.
-
-        >>> import tapegrad as tg
-        >>> r = tg.minimize(lambda p: (p["x"] - 1) ** 2 + (p["y"] + 1) ** 2, {"x": 0.0, "y": 0.0}, steps=50)
-        >>> r.plot("landscape").labels.x
-        'x'
-        """
-        if kind == "landscape":
-            kwargs.setdefault("fn", self.fn)
-        return self.history.plot(kind, **kwargs)
-
-    def _repr_html_(self) -> str:
-        from .notebook import result_html
-
-        return result_html(self)
-
-    def __repr__(self) -> str:
-        lines = [f"{k:>9}: {v!s}" for k, v in (
-            ("status", self.status), ("success", self.success), ("message", self.message), ("fun", self.fun),
-            ("x", self.x), ("grad", self.grad), ("steps", self.steps), ("nfev", self.nfev),
-            ("history", repr(self.history)))]
-        return "\n".join(lines)
 
 
 class StepInfo:
@@ -142,7 +77,10 @@ class StepInfo:
 def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning_rate: Any = None,
              steps: int = 1000, tol: float | None = None, gtol: float | None = None,
              callbacks: Iterable[Callable[[StepInfo], Any]] | Callable[[StepInfo], Any] = (),
-             record: bool = True, progress: bool | None = None, compile: bool | str = "auto") -> MinimizeResult:
+             record: bool | str | Iterable[str] = True, progress: bool | None = None, compile: bool | str = "auto",
+             *, ftol: float | None = None, xtol: float | None = None, target: float | None = None,
+             patience: int | None = None, max_time: float | None = None, runaway: float | None = None,
+             stagnation: int | None = None) -> MinimizeResult:
     """Minimize ``fn`` from ``x0`` with gradient-based steps, recording each one.
 
     - ``x0``: a Variable (updated in place), a number, an array, or a list/tuple/dict of
@@ -153,15 +91,25 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
       ``GradientTransformation``, or a name: sgd, momentum, nesterov, adam, adamw, rmsprop,
       adagrad, adadelta, adamax, nadam, lion, lbfgs, newton, linesearch. With a name,
       ``learning_rate`` (a number or schedule) defaults to ``OPTIMIZERS[name][1]``.
-    - Stops after ``steps`` updates, or when the gradient norm is ``<= gtol``, or when the loss
-      changes by at most ``tol * max(1, |loss|)`` in one step (status ``converged``), or when
-      the loss, gradient or a parameter is NaN/inf (``diverged``: the parameters go back to
-      the last finite point), or on Ctrl-C or a callback asking to stop (``interrupted``).
+    - Stops after ``steps`` updates (status ``max_steps``), or when a stopping rule fires: the
+      gradient norm is ``<= gtol``; the loss changed by at most ``ftol * max(1, |loss|)`` in one
+      step (``tol`` is the same rule's older name); the last step moved the parameters by at most
+      ``xtol``; the loss is ``<= target``; no new best loss for ``patience`` steps; the parameters
+      stopped changing for ``stagnation`` steps though the gradient is not zero (status
+      ``converged`` for all of these); ``max_time`` seconds passed (``max_steps``); the loss rose
+      by more than ``runaway * max(1, |loss at x0|)`` (``diverged``). Every rule is off unless
+      given. Always on: the loss, gradient or a parameter became NaN/inf, or the loss fell without
+      bound (``diverged``: the parameters go back to the last finite point); Ctrl-C or a callback
+      asking to stop (``interrupted``). ``result.reason`` names the rule (a ``Reason``) and
+      ``result.message`` says it with its numbers.
       An exception from ``fn``, the optimizer or a callback is raised as it is, with the run
       so far on it as ``e.result`` (a ``MinimizeResult`` with the history) once a step was made.
     - An optimizer object keeps its state (``iterations``, slots such as Adam's moments) from
       one run to the next, as in Keras: pass a new one, or a name, to start afresh.
-    - ``record``: keep the history (one row per point visited, from ``x0`` to the end).
+    - ``record``: keep the history (one row per point visited, from ``x0`` to the end). ``"state"``
+      adds the optimizer's state after each step (columns ``step_norm``, ``momentum_norm``, ...: see
+      ``tapegrad.descent.state``); ``"full"`` keeps every element of every array parameter (not only
+      the first ``History.max_elements``), which a PCA landscape needs; ``("full", "state")`` both.
     - ``progress``: a progress bar (tqdm) on stderr; None shows it on runs longer than half a
       second when stderr is a terminal or in a notebook.
     - ``compile``: evaluate the loss and gradient with ``tg.function``'s compiled code, several
@@ -191,12 +139,13 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
     steps = nonnegative_int("steps", steps)
     if not (compile is True or compile is False or (isinstance(compile, str) and compile == "auto")):
         raise ValueError(f"compile must be True, False or 'auto', got {compile!r}")
-    for name, value in (("tol", tol), ("gtol", gtol)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0):
-            raise ValueError(f"{name} must be a number >= 0 (or None), got {value!r}")
-    for name, value, allowed in (("record", record, "True or False"), ("progress", progress, "True, False or None")):
-        if not (isinstance(value, (bool, np.bool_)) or (value is None and name == "progress")):
-            raise TypeError(f"{name} must be {allowed}, got {value!r}")
+    if tol is not None and ftol is not None:
+        raise ValueError("tol and ftol are the same rule (tol is its older name); give one of them")
+    rules = Rules(gtol, tol if ftol is None else ftol, xtol, target, patience, max_time, runaway, stagnation)
+    gtol, ftol, active, check = rules.gtol, rules.ftol, rules.active, rules.check
+    if not (isinstance(progress, (bool, np.bool_)) or progress is None):
+        raise TypeError(f"progress must be True, False or None, got {progress!r}")
+    record, full, with_state = record_modes(record)
     callbacks = callbacks_list(callbacks)
     takes_one_argument(fn, x0)
     opt = optimizer_from(optimizer, learning_rate)
@@ -205,7 +154,9 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
     arg = nest.pack_as(structure, variables)
     problem = Problem(lambda: fn(arg), variables) if compile is False else CompiledProblem(fn, arg, variables, compile)
     start = [v._value for v in variables]
-    recorder = Recorder(names, start, min(steps + 1, HISTORY_CHUNK) if record else 0)
+    state_columns, read_state = state_reader(opt, variables) if with_state else ([], None)
+    recorder = Recorder(names, start, min(steps + 1, HISTORY_CHUNK) if record else 0, full=full,
+                        state=state_columns)
     bar = progress_bar(progress, steps)
 
     reason, facts = "steps", {}
@@ -254,15 +205,22 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
                     written = k + 1  # the rows recorded: a local is cheaper than asking the recorder
                 bad = _nonfinite(loss, gnorm, values, scalar, names)
                 if bad is not None:
-                    reason, facts = "nonfinite", {**bad, "loss": loss, "prev_loss": prev_loss, "lr": lr}
+                    reason = "unbounded" if unbounded(loss, prev_loss) else "nonfinite"
+                    facts = {**bad, "loss": loss, "prev_loss": prev_loss, "lr": lr, "unbounded": reason == "unbounded"}
                     break
                 last, last_k = (loss, grads, values), k
                 if gtol is not None and gnorm <= gtol:
                     reason, facts = "gtol", {"gnorm": gnorm, "gtol": gtol}
                     break
-                if tol is not None and k and abs(prev_loss - loss) <= tol * max(1.0, abs(loss), abs(prev_loss)):
-                    reason, facts = "tol", {"change": abs(prev_loss - loss), "tol": tol}
+                if ftol is not None and k and abs(prev_loss - loss) <= ftol * max(1.0, abs(loss), abs(prev_loss)):
+                    reason, facts = "ftol", {"change": abs(prev_loss - loss), "ftol": ftol}
                     break
+                if active:
+                    hit = check(k, loss, gnorm, values, clock() - t0)
+                    if hit is not None:
+                        reason, facts = hit
+                        facts["lr"] = lr
+                        break
                 if callbacks and _ask_callbacks(callbacks, StepInfo(k, loss, gnorm, opt, variables, structure,
                                                                     recorder, written)):
                     reason = "callback"
@@ -270,6 +228,8 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
                 if k == steps:
                     break
                 lr = opt._step(problem, loss, grads)
+                if read_state is not None:
+                    recorder.write_state(k, read_state(values))
                 prev_loss = loss
                 k += 1
                 if bar is not None and not k & 31:
@@ -311,7 +271,8 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
     history = recorder.history(written, fn=fn, structure=nest.pack_as(structure, names),
                                final={n: np.array(v, copy=True) for n, v in zip(names, values_end)},
                                meta={"status": status, "message": message, "optimizer": type(opt).__name__,
-                                     "config": opt.get_config(), "recorded": bool(record), "compiled": compiled})
+                                     "config": opt.get_config(), "recorded": bool(record), "compiled": compiled,
+                                     "reason": stop.reason.value, "state_columns": state_columns})
     result = MinimizeResult(x, loss_end, grad, steps_done, status, message, history, problem.nfev, opt, fn,
                             compiled, why, stop)
     if error is not None:

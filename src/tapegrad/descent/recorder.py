@@ -1,9 +1,9 @@
 """The recorder: the only writer of a run's rows, which it hands over as a ``History``.
 
 Rows live in one preallocated float64 buffer. A row is: loss, grad_norm, elapsed, the scalar
-parameters, the array parameters' columns, lr. lr comes last so that row k's lr and row k+1's
-first columns are adjacent, and the loop writes them with one call (see ``writer``); a spare slot
-in front holds the lr of "row -1", written with row 0.
+parameters, the array parameters' columns, the optimizer's state columns (if recorded), lr. lr comes
+last so that row k's lr and row k+1's first columns are adjacent, and the loop writes them with one
+call (see ``writer``); a spare slot in front holds the lr of "row -1", written with row 0.
 
 >>> import numpy as np
 >>> from tapegrad.descent.recorder import Recorder
@@ -34,10 +34,11 @@ class Recorder:
 
     A scalar parameter is one column named after it; an array parameter ``w`` its first
     ``History.max_elements`` elements ``w[0]``, ``w[1]``, ... (flat index, C order), and ``norm(w)``
-    when it has more.
+    when it has more; all of them with ``full``. ``state`` names the optimizer's state columns.
     """
 
-    def __init__(self, names: list[str], values: list, capacity: int) -> None:
+    def __init__(self, names: list[str], values: list, capacity: int, full: bool = False,
+                 state: list[str] | None = None) -> None:
         params, scalars, array_cols, arrays = [], [], [], []
         self._packed: list[int] = []  # the scalar parameters' leaves, written by the packer
         self._elements: dict[str, tuple[str, int]] = {}  # column -> (parameter, flat index)
@@ -49,7 +50,7 @@ class Recorder:
                 self._elements[name] = (name, 0)
                 continue
             size = int(np.size(v))
-            take = min(size, History.max_elements)
+            take = size if full else min(size, History.max_elements)
             cols = [f"{name}[{i}]" for i in range(take)]
             self._elements.update((c, (name, i)) for i, c in enumerate(cols))
             norm = f"norm({name})" if size > take else None
@@ -57,11 +58,20 @@ class Recorder:
             params.extend(cols)
             array_cols.extend(cols)
             arrays.append((leaf, cols[0], take, norm))
-        stored = scalars + array_cols
+        state = list(state or [])
+        clash = sorted(set(state) & set(params))
+        if clash:
+            raise ValueError(f"the parameter column(s) {clash} have the names of the optimizer's state columns "
+                             f"{state}; rename those parameters to record the state")
+        stored = scalars + array_cols + state
         width = len(stored) + 4
-        self._params = params  # in column order
+        self._params, self._state_names = params, state  # in column order
+        self._state = (3 + len(stored) - len(state), len(state))  # first column, count
         self._index = {"loss": 0, "grad_norm": 1, "elapsed": 2, **{c: 3 + i for i, c in enumerate(stored)},
                        "lr": width - 1}
+        if full:
+            # A full record of a large model could fill memory: start small and let the buffer double.
+            capacity = min(capacity, max(16, (64 << 20) // (8 * width)))
         # per array parameter: its leaf, first column, elements kept, norm column (-1: none)
         self._arrays = [(leaf, self._index[first], take, self._index[norm] if norm else -1)
                         for leaf, first, take, norm in arrays]
@@ -82,7 +92,9 @@ class Recorder:
         width = len(self._index)
         flat = np.zeros(1 + capacity * width)  # the spare slot in front: the lr of row -1
         rows = flat[1:].reshape(capacity, width)
-        rows[:, -1] = math.nan  # a row's lr stays NaN until a step is taken from it
+        rows[:, -1] = math.nan  # a row's lr (and state) stays NaN until a step is taken from it
+        first, count = self._state
+        rows[:, first:first + count] = math.nan
         rows[:n] = self._rows[:n]
         self._flat, self._rows = flat, rows
         self._pack = struct.Struct(f"{4 + len(self._packed)}d").pack_into
@@ -123,6 +135,11 @@ class Recorder:
         for leaf, stage in self._stages:
             stage[j] = values[leaf]
 
+    def write_state(self, k: int, values: list[float]) -> None:
+        """The optimizer's state after the step taken from row k."""
+        first, count = self._state
+        self._rows[k, first:first + count] = values
+
     def _flush(self, end: int) -> None:
         """Move the staged rows, up to row ``end``, into the array parameters' columns."""
         start = self._staged_from
@@ -142,4 +159,5 @@ class Recorder:
             self._flush(n)
         shapes = {name: list(shape) for name, shape in self._shapes.items()}
         return History._of(self._rows[:n], self._index, self._params, self._elements,
-                           {"shapes": shapes, **(meta or {})}, final, structure, fn)
+                           {"shapes": shapes, "state_columns": list(self._state_names), **(meta or {})}, final,
+                           structure, fn)

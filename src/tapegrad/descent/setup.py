@@ -20,7 +20,20 @@ from tapegrad._core.tensor import Operand, Variable
 from tapegrad.optimizers import GradientTransformation, Optimizer, TransformOptimizer
 from tapegrad.optimizers.names import OPTIMIZERS
 
-__all__ = ["callbacks_list", "nonnegative_int", "optimizer_from", "takes_one_argument", "variables"]
+__all__ = ["callbacks_list", "nonnegative_int", "optimizer_from", "record_modes", "takes_one_argument", "variables"]
+
+_RECORD = ("state", "full")
+
+
+def record_modes(record: Any) -> tuple[bool, bool, bool]:
+    """minimize's ``record`` as (keep rows, every element of every array, the optimizer's state)."""
+    if isinstance(record, (bool, np.bool_)):
+        return bool(record), False, False
+    modes = (record,) if isinstance(record, str) else tuple(record) if isinstance(record, (list, tuple, set)) else None
+    if modes is None or not modes or any(not isinstance(m, str) or m not in _RECORD for m in modes):
+        raise TypeError(f"record must be True, False, 'state', 'full' or a list of these two ('state': the "
+                        f"optimizer's state each step; 'full': every element of every array parameter); got {record!r}")
+    return True, "full" in modes, "state" in modes
 
 
 def nonnegative_int(name: str, value: Any) -> int:

@@ -18,6 +18,8 @@ tick labels are short (``1e150``, ``2.5e-5``, never 150 digits), and captions wr
 """
 from .contours import landscape
 from .lines import compare, loss, trajectory
+from .optstate import state
+from .projected import path_slice
 from .races import race, race_animation
 
-__all__ = ["compare", "landscape", "loss", "race", "race_animation", "trajectory"]
+__all__ = ["compare", "landscape", "loss", "path_slice", "race", "race_animation", "state", "trajectory"]

@@ -17,15 +17,34 @@ from .style import RED, history_of, libraries, theme, tick_labels, wrap_text
 if TYPE_CHECKING:
     from tapegrad.descent import MinimizeResult
 
-__all__ = ["landscape"]
+__all__ = ["landscape", "landscape_args"]
 
 
-def landscape(fn: Callable[[Any], Any], history: History | MinimizeResult, params: str | Sequence[str] | None = None,
-              bounds: Sequence[Sequence[float]] | None = None, resolution: int = 60, levels: int = 15) -> Any:
-    """Contours of ``fn`` over two parameters with the descent's path on them, start and end marked.
+def landscape(fn: Callable[[Any], Any] | MinimizeResult | History, history: History | MinimizeResult | None = None,
+              params: str | Sequence[str] | None = None, bounds: Sequence[Sequence[float]] | None = None,
+              resolution: int = 60, levels: int = 15, *, projection: str | None = None, directions: Any = None,
+              seed: int | None = 0, progress: bool | None = None) -> Any:
+    """Contours of ``fn`` over two parameters (or a plane through all of them) with the descent's path on them.
 
     ``fn`` is the function that was minimized (called as minimize called it); ``history`` a
-    ``History`` or a minimize result. ``params`` picks two parameter columns, or one name
+    ``History`` or a minimize result. ``landscape(result)`` takes both from what ``tg.minimize``
+    returned (or from a History that kept its function).
+
+    Any number of parameters, in a plane through the run's final point: ``projection="pca"`` takes
+    the path's two principal directions (those of the points visited less the final point: the plane
+    that holds most of the path), ``projection="random"`` two random directions normalised per
+    parameter to that parameter's norm (Li et al., "Visualizing the Loss Landscape of Neural Nets",
+    2018; ``seed`` picks them), and ``directions=(d1, d2)`` your own (each a vector of every element
+    of every parameter end to end, in ``history.final``'s order, or a dict like ``history.final``).
+    The path is projected onto the plane; the subtitle says the share of the path's variance about
+    the final point the plane holds. Axes are the coordinates along the two directions; ``bounds``
+    is then their ranges. The path needs every element of every parameter at every step: run
+    ``minimize(..., record="full")`` when there are array parameters. ``fn`` is evaluated on the
+    grid in batches when it broadcasts over a leading batch axis of its parameters (checked against
+    single calls), else point by point; a progress bar (tqdm) shows when that takes over a second
+    (``progress=False``: never).
+
+    Without a projection, ``params`` picks two parameter columns, or one name
     (default the first two). With a single parameter it draws the curve of ``fn`` with the
     visited points instead. The picture is a slice: every parameter not drawn (and the
     elements of an array not drawn) stays at its final value, and the subtitle says which,
@@ -53,12 +72,14 @@ def landscape(fn: Callable[[Any], Any], history: History | MinimizeResult, param
     >>> sorted(set(p.data["kind"])), list(p.data.query("kind == 'marker'")["label"])
     (['contour', 'marker', 'path'], ['start', 'end'])
     """
+    fn, history = landscape_args(fn, history)
+    if projection is not None or directions is not None:
+        if params is not None:
+            raise ValueError("params picks the parameters to draw, and a projection draws all of them: give one")
+        from .projected import plane_landscape  # it builds on this module's helpers
+
+        return plane_landscape(fn, history, projection, directions, bounds, resolution, levels, seed, progress)
     pd, p9 = libraries()
-    if not callable(fn) and callable(history):
-        raise TypeError("the arguments are the wrong way round: call landscape(fn, history)")
-    if not callable(fn):
-        raise TypeError(f"fn must be the function that was minimized, not {type(fn).__name__}")
-    history = history_of(history)
     if history.structure is None or history.final is None:
         raise ValueError("this history does not know how fn takes its parameters (its final point and x0's "
                          "structure: History(columns) was given neither), so the landscape cannot be drawn from it")
@@ -111,6 +132,24 @@ def landscape(fn: Callable[[Any], Any], history: History | MinimizeResult, param
             + p9.labs(title="loss landscape and descent path", subtitle=wrap_text(held and f"slice through {held}"),
                       x=names[0], y=names[1], color="loss", shape="")
             + theme(p9))
+
+
+def landscape_args(fn: Any, history: Any) -> tuple[Callable[[Any], Any], History]:
+    """``(fn, history)`` from ``(fn, history)``, ``(result,)`` or ``(history,)``, checked."""
+    if history is None:
+        if isinstance(fn, History) or hasattr(fn, "history"):
+            history = history_of(fn)
+            fn = getattr(fn, "fn", None)
+            if fn is None:
+                raise ValueError("this run has no function to evaluate (a history read back from JSON keeps none): "
+                                 "give it again, landscape(fn, history)")
+        elif callable(fn):
+            raise TypeError("landscape(fn) needs the run too: landscape(fn, history), or landscape(result)")
+    if not callable(fn) and callable(history):
+        raise TypeError("the arguments are the wrong way round: call landscape(fn, history)")
+    if not callable(fn):
+        raise TypeError(f"fn must be the function that was minimized, not {type(fn).__name__}")
+    return fn, history_of(history)
 
 
 def _evaluator(fn: Callable[[Any], Any], history: History, names: list[str]) -> Callable[[tuple], float]:
