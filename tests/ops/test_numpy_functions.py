@@ -31,6 +31,15 @@ _IDX = np.array([2, 0, 2])
 _SQ = ((3, 3),)
 
 
+def _near_eye(x: Any) -> Any:
+    return x * 0.2 + np.eye(x.shape[-1])
+
+
+def _spd(x: Any) -> Any:
+    c = _near_eye(x)
+    return c @ np.transpose(c)  # symmetric positive definite, with distinct eigenvalues for these inputs
+
+
 def _diag(x: Any, offset: int = 0) -> Any:
     n = min(x.shape[0], x.shape[1] - offset)
     return tg.stack([x[i, i + offset] for i in range(n)])
@@ -124,6 +133,19 @@ ROWS = [
     Row(np.linalg.matrix_norm, ((2, 3, 4),), lambda f, x: f(x), lambda x: tg.norm(x, axis=(1, 2))),
     Row(np.full_like, ((3, 4),), lambda f, x: f(x, 2.5), lambda x: tg.fill((3, 4), tg.constant(2.5, tg.float64)),
         False),
+    # tf.linalg's solvers and decompositions, and einsum; matrices near the identity are well conditioned
+    Row(np.einsum, ((3, 4), (4, 2)), lambda f, a, b: f("ij,jk->ik", a, b), lambda a, b: tg.matmul(a, b)),
+    Row(np.einsum, ((3, 3),), lambda f, x: f("ii", x), lambda x: tg.linalg.trace(x)),
+    Row(np.linalg.inv, _SQ, lambda f, x: f(_near_eye(x)), lambda x: tg.linalg.inv(_near_eye(x))),
+    Row(np.linalg.det, _SQ, lambda f, x: f(_near_eye(x)), lambda x: tg.linalg.det(_near_eye(x))),
+    Row(np.linalg.solve, ((3, 3), (3, 2)), lambda f, a, b: f(_near_eye(a), b),
+        lambda a, b: tg.linalg.solve(_near_eye(a), b)),
+    Row(np.linalg.solve, ((3, 3), (3,)), lambda f, a, b: f(_near_eye(a), b),
+        lambda a, b: tg.reshape(tg.linalg.solve(_near_eye(a), tg.reshape(b, (3, 1))), (3,))),
+    Row(np.linalg.cholesky, _SQ, lambda f, x: f(_spd(x)), lambda x: tg.linalg.cholesky(_spd(x))),
+    Row(np.linalg.eigvalsh, _SQ, lambda f, x: f(_spd(x)), lambda x: tg.linalg.eigvalsh(_spd(x))),
+    Row(np.sort, ((3, 4),), lambda f, x: f(x), lambda x: tg.sort(x)),
+    Row(np.sort, ((3, 4),), lambda f, x: f(x, axis=0), lambda x: tg.sort(x, axis=0)),
 ]
 IDS = [f"{i}-{r.func.__name__}" for i, r in enumerate(ROWS)]
 

@@ -7,8 +7,12 @@ from tapegrad._core.backend import xp
 from tapegrad._core.tensor import Operand, Tensor
 
 from . import array_ops as A
+from . import decomp_ops as D
+from . import einsum_ops as E
+from . import index_ops as I
 from . import linalg_ops as L
 from . import math_ops as M
+from . import matrix_ops as MX
 from ._args import operand
 from .numpy_functions import _F64, _INT, Unsupported, _as, _flat, _maps, _moveaxis, _ndim, _refuse
 
@@ -115,3 +119,47 @@ def _matrix_norm(x, /, *, keepdims=False, ord="fro"):
     if ord != "fro":
         raise Unsupported(f"ord={ord!r}")
     return L.norm(_as(x, None, _F64), "euclidean", (-2, -1), keepdims)
+
+
+# ---- the solvers, decompositions and einsum of tf.linalg --------------------------------------------------
+@_maps(xp.einsum)
+def _einsum(*operands, out=None, optimize=False, dtype=None, order="K", casting="safe"):
+    _refuse(out=out, dtype=dtype)
+    if not operands or not isinstance(operands[0], str):
+        raise Unsupported("np.einsum with operand lists instead of a subscripts string")
+    return E.einsum(operands[0], *operands[1:])
+
+
+_maps(xp.linalg.inv)(lambda a: MX.inv(a))
+_maps(xp.linalg.det)(lambda a: MX.det(a))
+_maps(xp.linalg.cholesky)(lambda a, /, *, upper=False: _lower_only(a, upper))
+_maps(xp.linalg.eigvalsh)(lambda a, UPLO="L": _uplo(a, UPLO, D.eigvalsh))
+
+
+@_maps(xp.linalg.solve)
+def _solve(a, b):
+    x, y = operand(a), operand(b)
+    if _ndim(y) == 1:  # NumPy's vector right-hand side: a column, then back
+        return A.reshape(MX.solve(x, A.reshape(y, (-1, 1))), (-1,))
+    return MX.solve(x, y)
+
+
+def _lower_only(a, upper):
+    if upper:
+        raise Unsupported("np.linalg.cholesky(upper=True)")
+    return D.cholesky(a)
+
+
+def _uplo(a, uplo, op):
+    if uplo != "L":
+        raise Unsupported(f"UPLO={uplo!r}")
+    return op(a)
+
+
+@_maps(xp.sort)
+def _sort(a, axis=-1, kind=None, order=None, *, stable=None):
+    _refuse(order=order)
+    x = operand(a)
+    if axis is None:
+        return I.sort(_flat(x), -1)
+    return I.sort(x, axis)
