@@ -146,6 +146,16 @@ ROWS = [
     Row(np.linalg.eigvalsh, _SQ, lambda f, x: f(_spd(x)), lambda x: tg.linalg.eigvalsh(_spd(x))),
     Row(np.sort, ((3, 4),), lambda f, x: f(x), lambda x: tg.sort(x)),
     Row(np.sort, ((3, 4),), lambda f, x: f(x, axis=0), lambda x: tg.sort(x, axis=0)),
+    Row(np.repeat, ((3, 2),), lambda f, x: f(x, 2, axis=0), lambda x: tg.repeat(x, 2, axis=0)),
+    Row(np.repeat, ((3, 2),), lambda f, x: f(x, [1, 0, 2], axis=0), lambda x: tg.repeat(x, [1, 0, 2], axis=0)),
+    Row(np.split, ((4, 3),), lambda f, x: np.stack(f(x, 2)), lambda x: tg.stack(tg.split(x, 2))),
+    Row(np.split, ((5, 2),), lambda f, x: np.concatenate([p[::-1] for p in f(x, [1, 3])], 0),
+        lambda x: tg.concat([p[::-1] for p in tg.split(x, [1, 2, 2])], 0)),
+    Row(np.pad, ((3, 2),), lambda f, x: f(x, 1), lambda x: tg.pad(x, [[1, 1], [1, 1]])),
+    Row(np.pad, ((3, 4),), lambda f, x: f(x, ((1, 2), (2, 1)), mode="reflect"),
+        lambda x: tg.pad(x, [[1, 2], [2, 1]], "REFLECT")),
+    Row(np.pad, ((3, 4),), lambda f, x: f(x, (1, 2), mode="symmetric"),
+        lambda x: tg.pad(x, [[1, 2], [1, 2]], "SYMMETRIC")),
 ]
 IDS = [f"{i}-{r.func.__name__}" for i, r in enumerate(ROWS)]
 

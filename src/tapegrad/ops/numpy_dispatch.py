@@ -19,7 +19,7 @@ from tapegrad._core.tensor import Operand
 
 from . import array_ops as A
 from . import math_ops as M
-from . import numpy_linalg  # noqa: F401  (it adds the products, norms and diagonals to FUNCTIONS)
+from . import numpy_arrays, numpy_linalg  # noqa: F401  (they add their functions to FUNCTIONS)
 from ._args import operand
 from .numpy_functions import _INT, FUNCTIONS, Unsupported, _as, _refuse
 
@@ -29,12 +29,9 @@ _WARNED: set = set()
 
 # What to write instead, where TensorFlow has it under another name and tapegrad maps no NumPy call to it.
 INSTEAD = {
-    "np.einsum": "tf.einsum", "np.sort": "tf.sort", "np.argsort": "tf.argsort", "np.split": "tf.split",
-    "np.pad": "tf.pad", "np.repeat": "tf.repeat", "np.take_along_axis": "tf.gather(..., batch_dims=...)",
-    "np.cross": "tf.linalg.cross", "np.linalg.inv": "tf.linalg.inv", "np.linalg.det": "tf.linalg.det",
-    "np.linalg.slogdet": "tf.linalg.slogdet", "np.linalg.solve": "tf.linalg.solve",
-    "np.linalg.cholesky": "tf.linalg.cholesky", "np.linalg.eigh": "tf.linalg.eigh",
-    "np.linalg.eigvalsh": "tf.linalg.eigvalsh", "np.linalg.svd": "tf.linalg.svd", "np.linalg.qr": "tf.linalg.qr",
+    "np.argsort": "tf.argsort", "np.take_along_axis": "tf.gather(..., batch_dims=...)",
+    "np.cross": "tf.linalg.cross", "np.linalg.slogdet": "tf.linalg.slogdet", "np.linalg.eigh": "tf.linalg.eigh",
+    "np.linalg.svd": "tf.linalg.svd", "np.linalg.qr": "tf.linalg.qr",
     "np.linalg.lstsq": "tf.linalg.lstsq", "np.median": "tf.sort and indexing",
     "np.nansum": "tf.reduce_sum(tf.where(tf.math.is_nan(x), tf.zeros_like(x), x))",
     "np.arctan2": "tf.math.atan2", "np.fmod": "tf.math.truncatemod", "np.logaddexp": "tf.reduce_logsumexp",
