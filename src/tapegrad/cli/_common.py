@@ -5,7 +5,7 @@ import json
 import math
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -212,3 +212,33 @@ def missing_extra(error: ImportError, what: str) -> str:
     """Why ``what`` could not be made, and the install command (once, if the error does not give it)."""
     text = f"could not draw {what}: {error}"
     return text if "pip install" in text else text + ". Install the plotting extras: pip install 'tapegrad[plot]'"
+
+
+def write_outputs(files: dict[str, str | None], write: Callable[[str, str], None],
+                  written: dict[str, str]) -> list[str]:
+    """Write each file asked for with ``write(kind, path)``, whole or not at all, into ``written`` as it is done;
+    return why any failed.
+
+    A file that fails (no plotting extras, a full disk, a folder removed during the run) does not stop
+    the others: the run is over and each file is what is left of it.
+
+    >>> from tapegrad.cli._common import write_outputs
+    >>> written = {}
+    >>> write_outputs({"csv": None, "plot": "p.png"}, lambda kind, path: None, written), written
+    ([], {'plot': 'p.png'})
+    """
+    failed = []
+    for kind, path in files.items():
+        if path is None:
+            continue
+        try:
+            write(kind, path)
+        except ImportError as e:
+            failed.append(missing_extra(e, f"--{kind} {path}"))
+        except OSError as e:
+            folder = os.path.dirname(os.path.abspath(path))
+            why = (e.strerror or str(e)) if os.path.isdir(folder) else f"the folder {folder} no longer exists"
+            failed.append(f"could not write --{kind} {path}: {why}")
+        else:
+            written[kind] = path
+    return failed

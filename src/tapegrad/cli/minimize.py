@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
@@ -19,12 +18,12 @@ from ._common import (
     files_written,
     json_number,
     json_text,
-    missing_extra,
     number,
     output_file,
     point,
     same_files,
     save_plot,
+    write_outputs,
 )
 from .expr import syntax
 
@@ -202,33 +201,18 @@ def run(args: argparse.Namespace) -> int:
 
 def _write(files: dict[str, str | None], fn: Any, result: Any, written: dict[str, str],
            projection: str | None = None) -> list[str]:
-    """Write the files asked for, each whole or not at all, into ``written`` as they are done; return why any failed.
+    """Write the files asked for, each whole or not at all, into ``written`` as they are done; return why any failed."""
+    def write(kind: str, path: str) -> None:
+        if kind == "csv":
+            result.history.to_csv(path)
+            return
+        from tapegrad import plot
 
-    A file that fails (no plotting extras, a full disk, a folder removed during the run) does not stop
-    the others: the run is over and each file is what is left of it.
-    """
-    failed = []
-    for kind, path in files.items():
-        if path is None:
-            continue
-        try:
-            if kind == "csv":
-                result.history.to_csv(path)
-            else:
-                from tapegrad import plot
+        figure = plot.trajectory(result.history) if kind == "plot" else \
+            plot.landscape(fn, result.history, projection=projection, progress=False)
+        save_plot(figure, path)
 
-                figure = plot.trajectory(result.history) if kind == "plot" else \
-                    plot.landscape(fn, result.history, projection=projection, progress=False)
-                save_plot(figure, path)
-        except ImportError as e:
-            failed.append(missing_extra(e, f"--{kind} {path}"))
-        except OSError as e:
-            folder = os.path.dirname(os.path.abspath(path))
-            why = (e.strerror or str(e)) if os.path.isdir(folder) else f"the folder {folder} no longer exists"
-            failed.append(f"could not write --{kind} {path}: {why}")
-        else:
-            written[kind] = path
-    return failed
+    return write_outputs(files, write, written)
 
 
 WHAT = {"csv": "every step", "plot": "the parameters over the steps", "landscape": "the path over the contours"}

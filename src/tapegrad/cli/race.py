@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 from typing import Any
@@ -19,11 +18,11 @@ from ._common import (
     assignments,
     expression,
     files_written,
-    missing_extra,
     output_file,
     point,
     same_files,
     save_plot,
+    write_outputs,
 )
 from .expr import syntax
 from .minimize import _count, _positive
@@ -166,23 +165,12 @@ def _flat(x0: Any) -> list[float]:
 
 def _write(files: dict[str, str | None], result: Any, count: int, written: dict[str, str]) -> list[str]:
     """Write the files asked for, each whole or not at all; return why any failed (the others are still written)."""
-    failed = []
-    for kind, path in files.items():
-        if path is None:
-            continue
-        try:
-            if kind == "csv":
-                result.to_csv(path)
-            elif kind == "plot":
-                save_plot(result.plot("paths" if count >= 2 else "loss"), path)
-            else:
-                result.animate(path)
-        except ImportError as e:
-            failed.append(missing_extra(e, f"--{kind} {path}"))
-        except OSError as e:
-            folder = os.path.dirname(os.path.abspath(path))
-            why = (e.strerror or str(e)) if os.path.isdir(folder) else f"the folder {folder} no longer exists"
-            failed.append(f"could not write --{kind} {path}: {why}")
+    def write(kind: str, path: str) -> None:
+        if kind == "csv":
+            result.to_csv(path)
+        elif kind == "plot":
+            save_plot(result.plot("paths" if count >= 2 else "loss"), path)
         else:
-            written[kind] = path
-    return failed
+            result.animate(path)
+
+    return write_outputs(files, write, written)
