@@ -23,11 +23,11 @@ def truediv(x: Any, y: Any) -> Any:
 
 
 def power(x: Any, y: Any) -> Any:
+    if y.ndim == 0 and y == 2 and x.dtype.kind in "fiu":
+        return x * x  # the same values as xp.power(x, 2), ten times quicker on the scalars of a descent
     if x.dtype in INTS and (y < 0).any():
         raise InvalidArgumentError("pow: integers to negative integer powers are not allowed (as in TensorFlow); "
                                    "cast to float first: tg.cast(x, tg.float32)")
-    if y.ndim == 0 and y == 2 and x.dtype.kind in "fiu":
-        return x * x  # the same values as xp.power(x, 2), ten times quicker on the scalars of a descent
     return xp.power(x, y)
 
 
