@@ -24,3 +24,18 @@ def user_line() -> str:
     if frame is None:
         return "inside tapegrad"
     return f"{frame.f_code.co_filename}, line {frame.f_lineno}, in {frame.f_code.co_name}"
+
+
+def warn_at_user(message: str, category: type[Warning], stacklevel: int = 3) -> None:
+    """Issue a warning from the user's frame: their filters, and Python's once-per-line registry, treat it
+    as raised on the line they wrote (``stacklevel`` is used only when there is no such frame)."""
+    import warnings
+
+    frame = user_frame()
+    if frame is None:
+        warnings.warn(message, category, stacklevel=stacklevel)
+        return
+    g = frame.f_globals
+    warnings.warn_explicit(message, category, frame.f_code.co_filename, frame.f_lineno,
+                           module=g.get("__name__", "<string>"),
+                           registry=g.setdefault("__warningregistry__", {}), module_globals=g)

@@ -20,7 +20,7 @@ import warnings
 from typing import Any
 
 from .backend import xp
-from .frames import user_frame
+from .frames import warn_at_user
 
 _DEPTH = 8  # frames between a warning in a forward kernel and apply
 
@@ -78,16 +78,9 @@ def rewarn(prim: Any, values: list, params: dict | None, caught: Warning) -> Any
     text = str(caught)
     where = text.partition(" encountered in ")[2]
     messages = [text] + [f"{err} encountered in {where}" for err in dict.fromkeys(seen) if not text.startswith(err)]
-    frame = user_frame()
     try:
         for message in messages:
-            if frame is None:
-                warnings.warn(message, RuntimeWarning, stacklevel=2)
-                continue
-            g = frame.f_globals
-            warnings.warn_explicit(message, RuntimeWarning, frame.f_code.co_filename, frame.f_lineno,
-                                   module=g.get("__name__", "<string>"),
-                                   registry=g.setdefault("__warningregistry__", {}), module_globals=g)
+            warn_at_user(message, RuntimeWarning)
     except Warning as e:  # the user's filters made it an error: raise it as theirs, not as ours
         raise e.with_traceback(None) from None
     return out

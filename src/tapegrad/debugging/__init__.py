@@ -29,7 +29,7 @@ from tapegrad._core import state
 from tapegrad._core.backend import xp
 from tapegrad._core.dtypes import of_numpy
 from tapegrad._core.errors import InvalidArgumentError
-from tapegrad._core.frames import user_frame
+from tapegrad._core.frames import user_frame, warn_at_user
 from tapegrad._core.record import READ, Primitive, apply
 from tapegrad._core.state import STATE
 from tapegrad._core.tensor import Operand, Tensor, Variable
@@ -140,15 +140,7 @@ def _warn_none(tape: Any, target: Any, sources: Any) -> None:
 
     reasons = [r for r in explain(tape, target, sources) if r.gradient is None]
     if reasons:
-        frame = user_frame()
-        text = "gradient() returned None:\n" + "\n".join(f"  {r}" for r in reasons)
-        if frame is None:
-            warnings.warn(text, UserWarning, stacklevel=3)
-            return
-        g = frame.f_globals
-        warnings.warn_explicit(text, UserWarning, frame.f_code.co_filename, frame.f_lineno,
-                               module=g.get("__name__", "<string>"),
-                               registry=g.setdefault("__warningregistry__", {}), module_globals=g)
+        warn_at_user("gradient() returned None:\n" + "\n".join(f"  {r}" for r in reasons), UserWarning, 4)
 
 
 # ---- the checker ------------------------------------------------------------------------------------

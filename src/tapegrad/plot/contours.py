@@ -120,6 +120,13 @@ def landscape(fn: Callable[[Any], Any] | MinimizeResult | History, history: Hist
                           "loss": path["loss"]})
     inside = np.logical_and.reduce([trail[a].between(*span).to_numpy() for a, span in zip("xy", spans)])
     data = pd.concat([lines, trail, _markers(pd, trail, inside, cut)], ignore_index=True)
+    return _contour_figure(p9, data, lines, spans, "loss landscape and descent path",
+                           held and f"slice through {held}", names[0], names[1])
+
+
+def _contour_figure(p9: Any, data: Any, lines: Any, spans: list, title: str, subtitle: str | None, x: str,
+                    y: str) -> Any:
+    """Contours of the loss (log colours when they span more than 100x), the path and its markers in red."""
     positive = bool(len(lines)) and bool((lines["level"] > 0).all())
     spread = positive and lines["level"].max() / lines["level"].min() > 100
     return (p9.ggplot(data, p9.aes(x="x", y="y"))
@@ -129,8 +136,7 @@ def landscape(fn: Callable[[Any], Any] | MinimizeResult | History, history: Hist
             + p9.scale_color_continuous(trans="log10" if spread else None, labels=tick_labels)
             + p9.scale_x_continuous(labels=tick_labels) + p9.scale_y_continuous(labels=tick_labels)
             + p9.coord_cartesian(xlim=spans[0], ylim=spans[1], expand=False)
-            + p9.labs(title="loss landscape and descent path", subtitle=wrap_text(held and f"slice through {held}"),
-                      x=names[0], y=names[1], color="loss", shape="")
+            + p9.labs(title=title, subtitle=wrap_text(subtitle), x=x, y=y, color="loss", shape="")
             + theme(p9))
 
 

@@ -9,9 +9,9 @@ import numpy as np
 
 from tapegrad.descent import History
 
-from .contours import _check_bounds, _check_count, _contours, _markers, _runaway, landscape_args
+from .contours import _check_bounds, _check_count, _contour_figure, _contours, _markers, _runaway, landscape_args
 from .plane import Flat, coordinates, directions_for, evaluate_many
-from .style import RED, libraries, theme, tick_labels, wrap_text
+from .style import RED, libraries, theme, tick_labels
 
 if TYPE_CHECKING:
     from tapegrad.descent import MinimizeResult
@@ -47,20 +47,10 @@ def plane_landscape(fn: Callable[[Any], Any], history: History, projection: str 
                           "loss": loss[shown]})
     inside = np.logical_and.reduce([trail[c].between(*s).to_numpy() for c, s in zip("xy", spans)])
     data = pd.concat([lines, trail, _markers(pd, trail, inside, cut)], ignore_index=True)
-    positive = bool(len(lines)) and bool((lines["level"] > 0).all())
-    spread = positive and lines["level"].max() / lines["level"].min() > 100
     subtitle = (f"{how}, through the final point; the plane holds {100 * share:.1f}% of the path's variance "
                 f"about it ({flat.theta.size} parameters)")
-    return (p9.ggplot(data, p9.aes(x="x", y="y"))
-            + p9.geom_path(p9.aes(group="group", color="level"), data=lambda q: q[q["kind"] == "contour"])
-            + p9.geom_path(data=lambda q: q[q["kind"] == "path"], color=RED)
-            + p9.geom_point(p9.aes(shape="label"), data=lambda q: q[q["kind"] == "marker"], size=3, color=RED)
-            + p9.scale_color_continuous(trans="log10" if spread else None, labels=tick_labels)
-            + p9.scale_x_continuous(labels=tick_labels) + p9.scale_y_continuous(labels=tick_labels)
-            + p9.coord_cartesian(xlim=spans[0], ylim=spans[1], expand=False)
-            + p9.labs(title="loss landscape and descent path, in a plane", subtitle=wrap_text(subtitle),
-                      x="direction 1", y="direction 2", color="loss", shape="")
-            + theme(p9))
+    return _contour_figure(p9, data, lines, spans, "loss landscape and descent path, in a plane", subtitle,
+                           "direction 1", "direction 2")
 
 
 def _spans(ab: Any, unit: bool) -> list[tuple[float, float]]:
