@@ -193,3 +193,4 @@ def test_lbfgs_stops_cleanly_when_the_gradients_square_underflows():
     # Found by the compiled-vs-eager property: a non-zero gradient whose g @ g is 0 in float64.
     r = tg.minimize(lambda w: 1e-170 * tg.reduce_sum(w), np.array([0.3, -0.2]), optimizer="lbfgs", steps=5)
     assert r.status == "converged" and r.steps == 0  # no ZeroDivisionError
+    assert "exactly zero" not in r.message  # the gradient is 1e-170, not 0

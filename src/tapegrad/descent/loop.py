@@ -262,7 +262,8 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
     if reason == "steps":
         facts = {"asked": steps, "loss": loss_end}
     # Newton has the Hessian and says itself what kind of stationary point it stopped at.
-    if status in ("max_steps", "converged") and gnorm == 0 and not isinstance(opt, Newton) and all(
+    if status in ("max_steps", "converged") and not any(np.any(g) for g in grads_end) and not isinstance(opt, Newton) \
+            and all(
             a is b or np.array_equal(a, b) for a, b in zip(start, values_end)):
         facts = {**facts, "stationary": True}
     stop = Stop(reason, steps_done, facts)

@@ -159,7 +159,8 @@ class LBFGS(_SearchOptimizer):
             self._pairs.clear()  # a bad quasi-Newton direction: start again from the gradient
         gg = float(g @ g)
         if gg == 0.0:  # g is not zero, but its square underflows: no step can be told from rounding
-            raise NoDescent(f"the gradient is too small to step along (|g| = {float(np.linalg.norm(g)):.3g})")
+            biggest = float(np.max(np.abs(g)))
+            raise NoDescent(f"the gradient is too small to step along (its largest element is {biggest:.3g})")
         return self._search(problem, x, loss, -g, -gg, lr * min(1.0, 1.0 / math.sqrt(gg)))
 
     def _two_loop(self, g: Any) -> Any:
