@@ -10,7 +10,7 @@ from typing import Any
 
 from tapegrad import ops
 from tapegrad._core import nest
-from tapegrad._core.backend import xp
+from tapegrad._core.backend import INEXACT, xp
 from tapegrad._core.backward import Seed, backward, reachable
 from tapegrad._core.dtypes import of_numpy
 from tapegrad._core.record import TapeState
@@ -107,7 +107,7 @@ class GradientTape:
                 raise ValueError(
                     f"watch(): passed in object {_short(t)} of type {type(t).__name__!r}, not a Tensor or Variable; "
                     "make it a tensor first: x = tg.constant(...), then tape.watch(x) and compute with x")
-            if t._value.dtype.kind not in "fc":
+            if t._value.dtype not in INEXACT:
                 warnings.warn(f"The dtype of the watched tensor must be floating (e.g. tf.float32), got "
                               f"tf.{of_numpy(t._value.dtype).name}; it is not watched and its gradient will be "
                               "None. Use a float tensor, e.g. tg.constant(3.0) rather than tg.constant(3)",
@@ -208,7 +208,7 @@ class GradientTape:
             grads_in = [None if g is None else _cotangent(g, t) for g, t in zip(grads_in, targets)]
         srcs = []
         for s in flat_sources:
-            if s._value.dtype.kind in "fc":
+            if s._value.dtype in INEXACT:
                 srcs.append(s)
             else:
                 warnings.warn(f"The dtype of the source tensor must be floating (e.g. tf.float32) when calling "
@@ -227,7 +227,7 @@ class GradientTape:
             out = result
         else:
             by_id = {id(s): g for s, g in zip(srcs, result)}
-            out = [by_id.get(id(s)) if s._value.dtype.kind in "fc" else None for s in flat_sources]
+            out = [by_id.get(id(s)) if s._value.dtype in INEXACT else None for s in flat_sources]
         if zero:
             out = [ops.zeros_like(s) if g is None else g for g, s in zip(out, flat_sources)]
         for g in out:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .backend import xp
+from .backend import NATIVE, namespace, xp
 from .state import STATE
 from .tensor import Tensor
 
@@ -38,6 +38,8 @@ class Seed(Tensor):
 
 def ones_like(value: Any) -> Any:
     """The seed cotangent of a target: ones of its shape and dtype (a shared NumPy scalar for 0-d)."""
+    if type(value) not in NATIVE:
+        return namespace(value).ones_like(value)  # in the target's own library (Dask, CuPy)
     if value.ndim == 0:
         dtype = value.dtype
         one = _ONE.get(dtype)

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from . import backend
 from .backend import xp
 from .state import escape
 
@@ -178,7 +179,7 @@ def of_numpy(np_dtype: np.dtype) -> DType:
     """The DType of a NumPy dtype; raises TypeError for ones tapegrad does not hold."""
     d = _BY_NP.get(np_dtype)
     if d is None:
-        return as_dtype(np_dtype)
+        return as_dtype(backend.np_dtype(np_dtype))  # another library's dtype object (array_api_strict's)
     return d
 
 
@@ -261,6 +262,8 @@ def to_array(value: Any, dtype: Any = None, copy: bool = False) -> Any:
     if isinstance(value, Held):
         escape(value)
         arr = value._value
+        if type(arr) not in backend.NATIVE and backend.is_foreign(arr):
+            return _foreign_array(arr, want)
         if want is not None and arr.dtype != want:
             arr = arr.astype(want)
         return arr.copy() if copy and isinstance(arr, xp.ndarray) else arr
@@ -276,6 +279,8 @@ def to_array(value: Any, dtype: Any = None, copy: bool = False) -> Any:
         if arr.dtype not in _BY_NP:
             of_numpy(arr.dtype)  # raises a clear TypeError
         return arr
+    if backend.is_foreign(value):
+        return _foreign_array(value, want)
     py = _python_dtype(value)
     if py is not None:
         if want is not None:
@@ -304,6 +309,18 @@ def to_array(value: Any, dtype: Any = None, copy: bool = False) -> Any:
         raise ValueError("cannot make a tensor from None; a gradient that is None means 'not connected'")
     raise TypeError(f"cannot make a tensor from {type(value).__name__} {_short(value)}; "
                     "use a number, a list of numbers, a NumPy array or a tensor")
+
+
+def _foreign_array(value: Any, want: Any) -> Any:
+    """Another library's array (Dask, CuPy, ...), kept in its library: cast to ``want``, never copied
+    (a Variable's writes replace its array, so sharing one is safe)."""
+    have = backend.np_dtype(value.dtype)
+    if have not in _BY_NP:
+        of_numpy(have)  # raises a clear TypeError
+    if want is not None and have != want:
+        ns = backend.namespace(value)
+        value = ns.astype(value, getattr(ns, want.name))
+    return value
 
 
 def _short(value: Any) -> str:

@@ -19,6 +19,7 @@ import sys
 import warnings
 from typing import Any
 
+from . import backend
 from .backend import xp
 from .frames import warn_at_user
 
@@ -87,4 +88,9 @@ def rewarn(prim: Any, values: list, params: dict | None, caught: Warning) -> Any
 
 
 def _again(prim: Any, values: list, params: dict | None) -> Any:
-    return prim.forward(*values, **params) if params else prim.forward(*values)
+    forward = prim.forward
+    if any(map(backend.is_foreign, values)):  # an array_api_strict array, say, computing with NumPy inside
+        ns = backend.common_namespace(values)
+        forward = backend.forward_in(forward, ns)
+        values = [ns.asarray(v) if isinstance(v, (xp.ndarray, xp.generic)) else v for v in values]
+    return forward(*values, **params) if params else forward(*values)

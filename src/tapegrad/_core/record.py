@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import npwarn
+from . import backend, npwarn
+from .backend import INEXACT as _INEXACT
+from .backend import NATIVE as _NATIVE
 from .backend import xp
 from .state import STATE
 from .tensor import Operand, Tensor, Variable, to_array
@@ -102,7 +104,7 @@ def _record_read(tapes: list[TapeState], var: Variable, snap: Tensor) -> None:
     for tape in tapes:
         ids = tape.ids
         if id(var) not in ids:
-            if not (tape.watch_accessed_variables and var._trainable and var._value.dtype.kind in "fc"):
+            if not (tape.watch_accessed_variables and var._trainable and var._value.dtype in _INEXACT):
                 continue
             tape.watch(var)
         tape.entries.append((READ, (var,), None, snap))
@@ -113,19 +115,28 @@ def _record_read(tapes: list[TapeState], var: Variable, snap: Tensor) -> None:
 
 def apply(prim: Primitive, inputs: tuple, params: dict | None = None) -> Tensor:
     """Run ``prim`` on Tensors/Variables and record it where it needs recording."""
-    # The hot path of every op: arities spelled out, no list built, wrap() inlined.
+    # The hot path of every op: arities spelled out, no list built, wrap() inlined; the one
+    # check for other array libraries is a set lookup on each input's type.
     try:  # (free until NumPy warns: see npwarn)
-        if params:
-            if len(inputs) == 1:
-                out = prim.forward(inputs[0]._value, **params)
+        if len(inputs) == 2:
+            a = inputs[0]._value
+            b = inputs[1]._value
+            if type(a) in _NATIVE and type(b) in _NATIVE:
+                out = prim.forward(a, b, **params) if params else prim.forward(a, b)
             else:
-                out = prim.forward(*[x._value for x in inputs], **params)
-        elif len(inputs) == 2:
-            out = prim.forward(inputs[0]._value, inputs[1]._value)
+                out = foreign(prim, inputs, params)
         elif len(inputs) == 1:
-            out = prim.forward(inputs[0]._value)
+            a = inputs[0]._value
+            if type(a) in _NATIVE:
+                out = prim.forward(a, **params) if params else prim.forward(a)
+            else:
+                out = foreign(prim, inputs, params)
         else:
-            out = prim.forward(*[x._value for x in inputs])
+            values = [x._value for x in inputs]
+            if all(type(v) in _NATIVE for v in values):
+                out = prim.forward(*values, **params) if params else prim.forward(*values)
+            else:
+                out = foreign(prim, inputs, params)
     except RuntimeWarning as w:
         out = npwarn.rewarn(prim, [x._value for x in inputs], params, w)
     if type(out) is not _ndarray and not isinstance(out, _generic):
@@ -142,13 +153,32 @@ def apply(prim: Primitive, inputs: tuple, params: dict | None = None) -> Tensor:
     return result
 
 
+def foreign(prim: Primitive, inputs: tuple, params: dict | None) -> Any:
+    """``prim``'s forward on inputs of which some hold another library's arrays (Dask, CuPy, ...).
+
+    NumPy inputs join that library (as NumPy and Dask arrays mix); the kernel runs bound to its
+    namespace (see ``backend``). An ndarray subclass (a memmap) is NumPy's and runs as it is.
+    """
+    values = [x._value for x in inputs]
+    if not any(map(backend.is_foreign, values)):
+        return prim.forward(*values, **(params or {}))
+    ns = backend.common_namespace(values)
+    values = [ns.asarray(v) if isinstance(v, (xp.ndarray, xp.generic)) else v for v in values]
+    try:
+        return backend.forward_in(prim.forward, ns)(*values, **(params or {}))
+    except backend.BackendError as e:
+        raise backend.BackendError(
+            f"{prim.name} runs on NumPy arrays only: its kernel needs what {ns.__name__} lacks ({e}). "
+            f"Convert the input first (x.numpy(), or tg.constant(np.asarray(...)))") from None
+
+
 def record(prim: Primitive, inputs: tuple, params: dict | None, out: Tensor) -> None:
     """Append the op to each active tape that tracks one of its inputs."""
     for x in inputs:
         if type(x) is Variable:
             inputs = _snapshots(inputs)
             break
-    if out._value.dtype.kind in "fc":
+    if out._value.dtype in _INEXACT:
         for tape in STATE.tapes:
             ids = tape.ids
             for x in inputs:

@@ -10,7 +10,7 @@ from threading import Lock
 from typing import Any
 
 from . import dtypes as _dt
-from .backend import xp
+from .backend import NATIVE, to_numpy, xp
 from .dtypes import PACK, Held, has_operand, to_array
 from .state import STATE, escape, impure
 
@@ -94,11 +94,13 @@ class Operand(Held):
         """
         escape(self)
         v = self._value
+        if type(v) not in NATIVE:
+            v = to_numpy(v)  # a Dask array is computed here, a CuPy array copied from the GPU
         return v[()] if v.ndim == 0 else v
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
         escape(self)
-        a = xp.asarray(self._value, dtype=dtype)
+        a = xp.asarray(to_numpy(self._value), dtype=dtype)
         return a.copy() if copy else a
 
     def __float__(self) -> float:
@@ -121,6 +123,8 @@ class Operand(Held):
     def _scalar(self, what: str) -> Any:
         escape(self)
         v = self._value
+        if type(v) not in NATIVE:
+            v = to_numpy(v)
         if v.size != 1:
             raise ValueError(
                 f"{what}() of a tensor needs exactly one element; this one has shape {tuple(v.shape)}. "
@@ -343,6 +347,8 @@ class Variable(Operand):
     def numpy(self) -> Any:
         escape(self)
         v = self._value
+        if type(v) not in NATIVE:
+            return to_numpy(v).copy()
         return v[()] if v.ndim == 0 else v.copy()
 
     def __str__(self) -> str:

@@ -56,14 +56,14 @@ def truncatediv(x: Any, y: Any) -> Any:
 
 def mul_no_nan(x: Any, y: Any) -> Any:
     with xp.errstate(invalid="ignore"):  # inf * 0, which the where then replaces
-        return xp.where(y == 0, xp.zeros((), xp.result_type(x, y)), x * y)
+        return xp.where(y == 0, xp.zeros((), dtype=xp.result_type(x, y)), x * y)
 
 
 def div_no_nan(x: Any, y: Any) -> Any:
     zero = y == 0
     with xp.errstate(divide="ignore", invalid="ignore"):
-        q = truediv(x, xp.where(zero, xp.ones((), y.dtype), y))  # integers divide as in divide
-        return xp.where(zero, xp.zeros((), q.dtype), q)
+        q = truediv(x, xp.where(zero, xp.ones((), dtype=y.dtype), y))  # integers divide as in divide
+        return xp.where(zero, xp.zeros((), dtype=q.dtype), q)
 
 
 # ---- element-wise functions ---------------------------------------------------------------------
@@ -106,11 +106,11 @@ def softplus(x: Any) -> Any:
         xp.log1p(t, out=t)
         t += xp.maximum(x, 0)
         return t
-    return xp.logaddexp(xp.zeros((), x.dtype), x)
+    return xp.logaddexp(xp.zeros((), dtype=x.dtype), x)
 
 
 def relu(x: Any) -> Any:
-    return xp.maximum(x, xp.zeros((), x.dtype))
+    return xp.maximum(x, xp.zeros((), dtype=x.dtype))
 
 
 _BITS = {4: xp.dtype(xp.uint32), 8: xp.dtype(xp.uint64)}
