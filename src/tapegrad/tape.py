@@ -11,11 +11,11 @@ from typing import Any
 from tapegrad import ops
 from tapegrad._core import nest
 from tapegrad._core.backend import INEXACT, xp
-from tapegrad._core.backward import Seed, backward, reachable
+from tapegrad._core.backward import Seed, backward, backward1, reachable
 from tapegrad._core.dtypes import of_numpy
 from tapegrad._core.record import TapeState
-from tapegrad._core.state import STATE, is_recording, none_gradient_hook, note_results, paused, pop, push
-from tapegrad._core.tensor import Operand, Tensor, to_array, wrap
+from tapegrad._core.state import ACTIVE, STATE, is_recording, none_gradient_hook, note_results, paused, pop, push
+from tapegrad._core.tensor import Operand, Tensor, Variable, to_array, wrap
 from tapegrad.rows import jacobian_rows
 
 
@@ -33,6 +33,8 @@ class UnconnectedGradients(enum.Enum):
     NONE = "none"
     ZERO = "zero"
 
+
+_NONE = UnconnectedGradients.NONE
 
 _USED = ("A non-persistent GradientTape can only be used to compute one set of gradients (or jacobians); "
          "create it with tg.GradientTape(persistent=True) to take several gradients")
@@ -53,15 +55,17 @@ class GradientTape:
     tf.Tensor(20.0, shape=(), dtype=float32)
     """
 
+    # Until set on the instance (a tape is made on every step of a descent loop: one store each, not seven).
+    _warned_inside = False
+    _spent_variables: Any = ()
+    _paused = 0  # how often stop_recording() ran: explain() names it as a cause
+    _spent: Spent | None = None  # after gradient() gave a None on a non-persistent tape: for explain()
+    _warned_none = False
+
     def __init__(self, persistent: bool = False, watch_accessed_variables: bool = True) -> None:
-        self._persistent = bool(persistent)
-        self._watch_accessed_variables = bool(watch_accessed_variables)
-        self._state: TapeState | None = TapeState(self._persistent, self._watch_accessed_variables)
-        self._warned_inside = False
-        self._spent_variables: Any = ()
-        self._paused = 0  # how often stop_recording() ran: explain() names it as a cause
-        self._spent: Spent | None = None  # after gradient() gave a None on a non-persistent tape: for explain()
-        self._warned_none = False
+        self._persistent = persistent = bool(persistent)
+        self._watch_accessed_variables = watch = bool(watch_accessed_variables)
+        self._state: TapeState | None = TapeState(persistent, watch)
 
     # -- context -------------------------------------------------------------------------------
     def __enter__(self) -> GradientTape:
@@ -163,6 +167,7 @@ class GradientTape:
         state.entries.clear()
         state.ids.clear()
         state.variables.clear()
+        state.only = 0
         state.cuts.clear()
         state.lineage = None
 
@@ -191,9 +196,15 @@ class GradientTape:
         >>> [g.numpy() for g in tape.gradient(y, [x, b])]
         [np.float32(40.0), np.float32(20.0)]
         """
-        zero = unconnected_gradients is not UnconnectedGradients.NONE and zeros_for_unconnected(unconnected_gradients)
         state = self._state
-        if state is None or STATE.tapes:  # (outside every tape's block there is nothing to check)
+        if (output_gradients is None and unconnected_gradients is _NONE and state is not None
+                and not self._persistent and type(target) is Tensor
+                and (not ACTIVE or (not STATE.tapes and STATE.numerics is None))):
+            kind = type(sources)
+            if (kind is Variable or kind is Tensor) and id(sources) in state.ids and sources._value.dtype in INEXACT:
+                return self._gradient1(state, target, sources)
+        zero = unconnected_gradients is not _NONE and zeros_for_unconnected(unconnected_gradients)
+        if state is None or (ACTIVE and STATE.tapes):  # (outside every tape's block there is nothing to check)
             state = self._begin("gradient")
         single = isinstance(sources, Operand)  # the common case skips the nest machinery
         flat_sources = [sources] if single else _sources(sources)
@@ -232,16 +243,40 @@ class GradientTape:
             out = [ops.zeros_like(s) if g is None else g for g, s in zip(out, flat_sources)]
         for g in out:
             if g is None:  # (rare: the record explain() needs, and the warning if asked for, cost only here)
-                if skipped is not None:
-                    self._spent = Spent(state, flat_sources, out, start, reach, skipped, cuts,
-                                        self._spent_variables)
-                hook = none_gradient_hook()
-                if hook is not None and not self._warned_none:
-                    self._warned_none = True
-                    hook(self, target, sources)
+                self._none(state, target, sources, flat_sources, out, start, reach, skipped, cuts)
                 break
         note_results(self, out, Tensor)
         return out[0] if single else nest.pack_as(sources, out)
+
+    def _gradient1(self, state: TapeState, target: Tensor, source: Operand) -> Any:
+        """gradient() of a Tensor with respect to one watched float source, on a non-persistent tape outside every
+        tape's block, without output_gradients: the seed loop's step, without the general path's checks. If the
+        tape watched this source only, all it tracks depends on it: its ids are the walk's reach."""
+        cuts, lineage = state.cuts, state.lineage
+        sid = id(source)
+        reach = set(state.ids) if state.only == sid else reachable(state.entries, {sid})
+        entries = self._walk(state)
+        skipped: list = []
+        g = backward1(entries, target, source, reach, skipped, lineage)
+        if g is None:
+            out = [None]
+            self._none(state, target, source, [source], out, {sid}, reach, skipped, cuts)
+            note_results(self, out, Tensor)
+            return None
+        if type(g) is Seed:  # the target is its own source: hand out a plain Tensor
+            g = wrap(g._value)
+        note_results(self, (g,), Tensor)
+        return g
+
+    def _none(self, state: TapeState, target: Any, sources: Any, flat_sources: list, out: list, start: set[int],
+              reach: Any, skipped: list | None, cuts: list) -> None:
+        """A gradient is None: keep what explain() needs, and tell the hook if asked for."""
+        if skipped is not None:
+            self._spent = Spent(state, flat_sources, out, start, reach, skipped, cuts, self._spent_variables)
+        hook = none_gradient_hook()
+        if hook is not None and not self._warned_none:
+            self._warned_none = True
+            hook(self, target, sources)
 
     def _walk(self, state: TapeState) -> list:
         """The entries to walk; a non-persistent tape is spent here, so the walk can free them one by one."""

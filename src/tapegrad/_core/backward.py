@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .backend import NATIVE, namespace, xp
-from .state import STATE
+from .state import ACTIVE, STATE
 from .tensor import Tensor
 
 _new = object.__new__
@@ -68,7 +68,7 @@ def backward(entries: list[Any], targets: Sequence[Any], output_gradients: Seque
     None, "fed" where an input in ``lineage`` (made from a cut's result, tracked only for explain) fed an
     entry the walk took. None of it happens on a walk where every entry leads to a target and nothing was cut.
     """
-    numerics = STATE.numerics
+    numerics = STATE.numerics if ACTIVE else None
     if numerics is not None:
         free = False  # a failing rule's report reads later entries (the where that masked the op)
     source_ids = set(map(id, sources))  # (map, not a comprehension: no frame to set up on this hot path)
@@ -125,3 +125,47 @@ def backward(entries: list[Any], targets: Sequence[Any], output_gradients: Seque
             prev = cot.get(xid)
             cot[xid] = gx if prev is None else prev + gx
     return list(map(cot.get, map(id, sources)))
+
+
+def backward1(entries: list[Any], target: Any, source: Any, reach: Any, skipped: list,
+              lineage: dict | None) -> Any:
+    """``backward(entries, [target], [None], [source], reach, free=True, skipped=skipped, lineage=lineage)[0]``.
+
+    GradientTape.gradient's common case (one target seeded with ones, one source, a spent tape, no
+    numerics checker), without the general bookkeeping: the same rules run in the same order on the
+    same cotangents, so the result is the same bit for bit. ``reach`` is anything supporting ``in``.
+    """
+    tid = id(target)
+    sid = id(source)
+    cot = {}
+    if tid in reach:  # (if not, the walk still runs: explain() reads what it passed)
+        seed = cot[tid] = _new(Seed)
+        v = target._value
+        seed._value = (_ONE.get(v.dtype) if type(v) in NATIVE and v.ndim == 0 else None) or ones_like(v)
+    pop = cot.pop
+    get = cot.get
+    for i in range(len(entries) - 1, -1, -1):
+        prim, inputs, params, out = entries[i]
+        entries[i] = None
+        oid = id(out)
+        g = pop(oid, None) if oid != sid else get(oid)
+        if g is None:
+            skipped.append(("passed", i, prim, tuple(map(id, inputs)), oid))
+            continue
+        vjps = prim.vjps
+        k = 0
+        for x in inputs:
+            rule = vjps[k]
+            k += 1
+            xid = id(x)
+            if rule is None or xid not in reach:
+                if lineage is not None and xid in lineage:
+                    skipped.append(("fed", i, prim, (xid,), oid))
+                continue
+            gx = rule(g, out, *inputs, **params) if params else rule(g, out, *inputs)
+            if gx is None:
+                skipped.append(("none", i, prim, (xid,), oid))
+                continue
+            prev = get(xid)
+            cot[xid] = gx if prev is None else prev + gx
+    return get(sid)

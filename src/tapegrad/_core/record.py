@@ -13,7 +13,7 @@ from . import backend, npwarn
 from .backend import INEXACT as _INEXACT
 from .backend import NATIVE as _NATIVE
 from .backend import xp
-from .state import STATE
+from .state import ACTIVE, STATE
 from .tensor import Operand, Tensor, Variable, to_array
 
 VJP = Callable[..., Any]
@@ -59,7 +59,7 @@ class TapeState:
     """What one GradientTape records: entries in execution order and the ids it tracks."""
 
     __slots__ = ("entries", "ids", "persistent", "watch_accessed_variables", "variables", "cuts", "lineage",
-                 "__weakref__")
+                 "only", "__weakref__")
 
     def __init__(self, persistent: bool, watch_accessed_variables: bool) -> None:
         self.entries: list[Any] = []
@@ -71,10 +71,15 @@ class TapeState:
         self.persistent = persistent
         self.watch_accessed_variables = watch_accessed_variables
         self.variables: list[Variable] = []
+        # The id of the one object watched (not a recorded output) into ids, 0 before any, -1 after a second:
+        # every id a tape that watched one object tracks depends on it, so ids is all the backward walk can
+        # reach from it (GradientTape.gradient's fast path needs no pass over the entries to find that).
+        self.only = 0
 
     def watch(self, obj: Operand) -> None:
         if id(obj) not in self.ids:
             self.ids[id(obj)] = obj
+            self.only = id(obj) if self.only == 0 else -1
             if type(obj) is Variable:
                 self.variables.append(obj)
 
@@ -92,25 +97,34 @@ _ndarray, _generic = xp.ndarray, xp.generic
 
 def read(var: Variable) -> Tensor:
     """A Tensor holding the Variable's current value, recorded on tapes that watch it."""
+    if ACTIVE:
+        tapes = STATE.tapes
+        hooks = STATE.hooks
+        if tapes or hooks:
+            return _read(var, tapes, hooks)
     snap = _new(Tensor)
     snap._value = var._value
-    tapes = STATE.tapes
-    if tapes or STATE.hooks:
-        _record_read(tapes, var, snap)
     return snap
 
 
-def _record_read(tapes: list[TapeState], var: Variable, snap: Tensor) -> None:
+def _read(var: Variable, tapes: list[TapeState], hooks: list) -> Tensor:
+    """read() while something records: the READ entry on each tape that watches ``var`` (or now watches it)."""
+    snap = _new(Tensor)
+    snap._value = var._value
+    vid = id(var)
     for tape in tapes:
         ids = tape.ids
-        if id(var) not in ids:
+        if vid not in ids:
             if not (tape.watch_accessed_variables and var._trainable and var._value.dtype in _INEXACT):
                 continue
-            tape.watch(var)
+            ids[vid] = var  # tape.watch(var), inlined: the first read on every tape of a descent loop
+            tape.only = vid if tape.only == 0 else -1
+            tape.variables.append(var)
         tape.entries.append((READ, (var,), None, snap))
         ids[id(snap)] = snap
-    for hook in STATE.hooks:
+    for hook in hooks:
         hook(READ, (var,), {}, snap)
+    return snap
 
 
 def apply(prim: Primitive, inputs: tuple, params: dict | None = None) -> Tensor:
@@ -139,17 +153,18 @@ def apply(prim: Primitive, inputs: tuple, params: dict | None = None) -> Tensor:
                 out = foreign(prim, inputs, params)
     except RuntimeWarning as w:
         out = npwarn.rewarn(prim, [x._value for x in inputs], params, w)
-    if type(out) is not _ndarray and not isinstance(out, _generic):
+    if type(out) not in _NATIVE and not isinstance(out, (_ndarray, _generic)):
         out = to_array(out)
     result = _new(Tensor)
     result._value = out
-    if STATE.tapes:
-        if prim.differentiable:
-            record(prim, inputs, params, result)
-            return result
-        _cut(prim, inputs, result)
-    if STATE.hooks:
-        _notify(prim, inputs, params, result)
+    if ACTIVE:
+        if STATE.tapes:
+            if prim.differentiable:
+                record(prim, inputs, params, result)
+                return result
+            _cut(prim, inputs, result)
+        if STATE.hooks:
+            _notify(prim, inputs, params, result)
     return result
 
 
@@ -174,32 +189,39 @@ def foreign(prim: Primitive, inputs: tuple, params: dict | None) -> Any:
 
 def record(prim: Primitive, inputs: tuple, params: dict | None, out: Tensor) -> None:
     """Append the op to each active tape that tracks one of its inputs."""
+    tapes = STATE.tapes
+    hooks = STATE.hooks
     for x in inputs:
         if type(x) is Variable:
-            inputs = _snapshots(inputs)
+            inputs = _snapshots(inputs, tapes, hooks)
             break
     if out._value.dtype in _INEXACT:
-        for tape in STATE.tapes:
+        oid = id(out)
+        for tape in tapes:
             ids = tape.ids
             for x in inputs:
                 if id(x) in ids:
                     tape.entries.append((prim, inputs, params, out))
-                    ids[id(out)] = out
+                    ids[oid] = out
                     break
             else:
                 if tape.lineage:
                     _follow(tape, prim, inputs, out)
     else:
         _cut(prim, inputs, out)
-    if STATE.hooks:
+    if hooks:
         _notify(prim, inputs, params, out)
 
 
-def _snapshots(inputs: tuple) -> tuple:
-    """The inputs with each Variable replaced by a recorded read of its current value."""
+def _snapshots(inputs: tuple, tapes: list[TapeState], hooks: list) -> tuple:
+    """The inputs with each Variable replaced by a recorded read of its current value (while something records)."""
+    if len(inputs) == 2:
+        a, b = inputs
+        return (_read(a, tapes, hooks) if type(a) is Variable else a,
+                _read(b, tapes, hooks) if type(b) is Variable else b)
     if len(inputs) == 1:
-        return (read(inputs[0]),)
-    return tuple([read(x) if type(x) is Variable else x for x in inputs])
+        return (_read(inputs[0], tapes, hooks),)
+    return tuple([_read(x, tapes, hooks) if type(x) is Variable else x for x in inputs])
 
 
 def _cut(prim: Primitive, inputs: tuple, out: Tensor) -> None:
@@ -233,7 +255,7 @@ def _follow(tape: TapeState, prim: Primitive, inputs: tuple, out: Tensor) -> Non
 def _notify(prim: Primitive, inputs: tuple, params: dict | None, out: Tensor) -> None:
     for x in inputs:
         if type(x) is Variable:
-            inputs = _snapshots(inputs)
+            inputs = _snapshots(inputs, STATE.tapes, STATE.hooks)
             break
     for hook in STATE.hooks:
         hook(prim, inputs, params or {}, out)

@@ -38,17 +38,24 @@ class _Stack(threading.local):
 STATE = _Stack()
 _NONE: frozenset = frozenset()
 
+# One item for each tape recording and each hook added, in any thread. While it is empty (between the
+# tapes of a descent loop, and always in a program that never records) no thread records, hooks or
+# traces, and an op need not read its thread's STATE: a thread-local read costs more than the scalar
+# arithmetic of a descent step. list.append and list.pop are atomic, so no thread can lose another's
+# update; an item left behind (a tape entered and never exited) only costs that read again.
+ACTIVE: list = []
+
 
 def escape(x: Any) -> None:
     """``x``'s value is about to be used as a Python value (bool(), float(), .numpy(), ...)."""
-    tracer = STATE.trace
+    tracer = STATE.trace if ACTIVE else None
     if tracer is not None:
         tracer.escape(x)
 
 
 def impure(what: str) -> None:
     """Something a straight-line replay cannot repeat happened (a new Variable, a random draw)."""
-    tracer = STATE.trace
+    tracer = STATE.trace if ACTIVE else None
     if tracer is not None:
         tracer.impure(what)
 
@@ -57,6 +64,7 @@ def impure(what: str) -> None:
 def push(tape: Any) -> None:
     """Start recording on ``tape`` (innermost)."""
     STATE.tapes.append(tape)
+    ACTIVE.append(None)
 
 
 def pop(tape: Any) -> None:
@@ -64,10 +72,12 @@ def pop(tape: Any) -> None:
     tapes = STATE.tapes
     if tapes and tapes[-1] is tape:  # the usual case: the innermost
         tapes.pop()
+        ACTIVE.pop()
         return
     for i in range(len(tapes) - 1, -1, -1):
         if tapes[i] is tape:
             del tapes[i]
+            ACTIVE.pop()
             return
 
 
@@ -93,10 +103,12 @@ def also_recording(tape: Any) -> Iterator[None]:
     """``tape`` records inside the block too, innermost, and leaves the stack as it was."""
     saved = STATE.tapes
     STATE.tapes = saved + [tape]
+    ACTIVE.append(None)
     try:
         yield
     finally:
         STATE.tapes = saved
+        ACTIVE.pop()
 
 
 @contextmanager
@@ -114,6 +126,7 @@ def isolated() -> Iterator[None]:
 def add_hook(hook: Callable[..., Any]) -> None:
     """``hook(prim, inputs, params, out)`` is told of every op from now on (innermost last)."""
     STATE.hooks.append(hook)
+    ACTIVE.append(None)
 
 
 def remove_hook(hook: Callable[..., Any]) -> None:
@@ -121,6 +134,7 @@ def remove_hook(hook: Callable[..., Any]) -> None:
     for i in range(len(hooks) - 1, -1, -1):
         if hooks[i] is hook:
             del hooks[i]
+            ACTIVE.pop()
             return
 
 
@@ -209,7 +223,7 @@ def scoped(scope: str) -> Iterator[None]:
 # ---- gradient results ----------------------------------------------------------------------------------
 def note_results(tape: Any, results: list, tensor_type: type) -> None:
     """GradientTape tells which tensors a gradient()/jacobian() made, and which tapes were recording then."""
-    recording = frozenset(map(id, STATE.tapes)) if STATE.tapes else _NONE
+    recording = frozenset(map(id, STATE.tapes)) if ACTIVE and STATE.tapes else _NONE
     made_by = weakref.ref(tape)
     append = STATE.results.append
     for g in results:

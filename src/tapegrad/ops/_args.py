@@ -37,7 +37,7 @@ def pair(x: Any, y: Any, op: str) -> tuple[Operand, Operand]:
             dtype = x._value.dtype
             if dtype.kind in "fc":
                 c = _new(Tensor)
-                c._value = dtype.type(y)
+                c._value = _NUMBERS.get((dtype.type, y)) or _number(dtype.type, y)
                 return x, c
         return x, _like(y, x, op)
     if isinstance(y, Operand):
@@ -45,11 +45,25 @@ def pair(x: Any, y: Any, op: str) -> tuple[Operand, Operand]:
             dtype = y._value.dtype
             if dtype.kind in "fc":
                 c = _new(Tensor)
-                c._value = dtype.type(x)
+                c._value = _NUMBERS.get((dtype.type, x)) or _number(dtype.type, x)
                 return c, y
         return _like(x, y, op), y
     xt = operand(x)
     return xt, _like(y, xt, op)
+
+
+# NumPy takes longer to make a scalar from a Python number than to multiply two: the constants of a
+# loop (`w ** 2`, `0.01 * g`) are made once. NumPy scalars are immutable, so one serves every tensor.
+# Not kept: zeros (0.0 and -0.0 are one key), NaN (never found) and what could overflow a float16 (whose
+# warning must come each time).
+_NUMBERS: dict[tuple, Any] = {}
+
+
+def _number(scalar: type, value: float | int) -> Any:
+    v = scalar(value)
+    if value != 0 and -65504.0 <= value <= 65504.0 and len(_NUMBERS) < 4096:
+        _NUMBERS[scalar, value] = v
+    return v
 
 
 # The kinds of Python value a tensor of each kind takes in a binary op, as in TensorFlow: `x + 1.0`
