@@ -59,6 +59,11 @@ def pair(x: Any, y: Any, op: str) -> tuple[Operand, Operand]:
 _NUMBERS: dict[tuple, Any] = {}
 
 
+def number(dtype: Any, value: float | int) -> Any:
+    """``dtype.type(value)`` for a Python float or int and a float or complex dtype (made once, if kept)."""
+    return _NUMBERS.get((dtype.type, value)) or _number(dtype.type, value)
+
+
 def _number(scalar: type, value: float | int) -> Any:
     v = scalar(value)
     if value != 0 and -65504.0 <= value <= 65504.0 and len(_NUMBERS) < 4096:

@@ -7,12 +7,17 @@ from tapegrad._core import dtypes as _dtypes
 from tapegrad._core.backend import xp
 from tapegrad._core.dtypes import refusal
 from tapegrad._core.errors import DTypeError
-from tapegrad._core.tensor import Operand
+from tapegrad._core.record import apply
+from tapegrad._core.tensor import Operand, Tensor
 
 from . import array_ops as A
 from . import linalg_ops as L
 from . import math_ops as M
 from . import numpy_dispatch as D
+from . import table as T
+from ._args import number
+
+_new = object.__new__
 
 
 def _swap(fn: Any) -> Any:
@@ -41,16 +46,32 @@ _ne = _comparison(M.not_equal, True)
 _BOOL = xp.dtype(xp.bool_)
 
 
+# `lr * grad`, `x * 2.0`: a tensor of one of these times a Python float needs none of multiply's checks
+_FLOATING = frozenset(xp.dtype(t) for t in (xp.float16, xp.float32, xp.float64, xp.complex64, xp.complex128))
+
+
 def _mul(self: Operand, other: Any) -> Any:
-    if self._value.dtype is _BOOL:
+    dtype = self._value.dtype
+    if type(other) is float and dtype in _FLOATING:
+        return apply(T.multiply, (self, _constant(dtype, other)))
+    if dtype is _BOOL:
         return _bool_mul(self, other)
     return M.multiply(self, other)
 
 
 def _rmul(self: Operand, other: Any) -> Any:
-    if self._value.dtype is _BOOL:
+    dtype = self._value.dtype
+    if type(other) is float and dtype in _FLOATING:
+        return apply(T.multiply, (_constant(dtype, other), self))
+    if dtype is _BOOL:
         return _bool_mul(self, other)
     return M.multiply(other, self)
+
+
+def _constant(dtype: Any, value: float) -> Tensor:
+    c = _new(Tensor)
+    c._value = number(dtype, value)  # what multiply's own conversion makes (pair)
+    return c
 
 
 def _bool_mul(self: Operand, other: Any) -> Any:
