@@ -119,7 +119,8 @@ def _read(var: Variable, tapes: list[TapeState], hooks: list) -> Tensor:
                 continue
             ids[vid] = var  # tape.watch(var), inlined: the first read on every tape of a descent loop
             tape.only = vid if tape.only == 0 else -1
-            tape.variables.append(var)
+            if type(var) is Variable:
+                tape.variables.append(var)
         tape.entries.append((READ, (var,), None, snap))
         ids[id(snap)] = snap
     for hook in hooks:
