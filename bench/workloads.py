@@ -289,6 +289,16 @@ def hessian_tapegrad(d: dict) -> Callable[[], Any]:
     return run
 
 
+def hessian_compiled(d: dict) -> Callable[[], Any]:
+    """``tg.function(tg.hessian(f))``: the ops traced once, replayed without tapes (JAX's jit counterpart)."""
+    h = tg.function(tg.hessian(rosenbrock))
+    x = tg.constant(d["x"])
+
+    def run() -> Any:
+        return h(x).numpy()
+    return run
+
+
 def hessian_nested(d: dict) -> Callable[[], Any]:
     """The same by hand with two tapes (what ``tg.hessian`` runs, less its argument handling)."""
     x = tg.Variable(d["x"])
@@ -376,6 +386,8 @@ WORKLOADS = [
              None, mlp_data, {"tapegrad": mlp_compiled, "floor": mlp_floor}),
     Workload("hessian", "7. full Hessian of 50-d Rosenbrock (tg.hessian)", "call", "<= 2 ms", 2000.0, None, None,
              rosen_data, {"tapegrad": hessian_tapegrad, "floor": hessian_floor}),
+    Workload("hessian_compiled", "7c. the same under tg.function", "call", "(reported)", None, None, None,
+             rosen_data, {"tapegrad": hessian_compiled, "floor": hessian_floor}),
     Workload("hessian_nested", "7n. the same Hessian with two nested tapes", "call", "(reported)", None, None, None,
              rosen_data, {"tapegrad": hessian_nested, "floor": hessian_floor}),
     Workload("jacfwd", "7f. forward Jacobian of its 98 residuals (tg.jacfwd)", "call", "(reported)", None, None,

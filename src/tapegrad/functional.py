@@ -63,9 +63,15 @@ def _leaf(x: Any, who: str, where: str) -> Operand:
     return t
 
 
-def _prepare(args: tuple, idx: tuple[int, ...], who: str) -> tuple[list, list]:
-    """``args`` with the differentiated ones made tensors, and the list of those (one structure per argnum)."""
+def _prepare(args: tuple, idx: tuple[int, ...], who: str, fresh: bool = False) -> tuple[list, list]:
+    """``args`` with the differentiated ones made tensors, and the list of those (one structure per argnum).
+
+    ``fresh``: the differentiated arguments are already tensors of their own (an outer transform's leaves),
+    used as they are.
+    """
     args = list(args)
+    if fresh:
+        return args, [args[i] for i in idx]
     for i in idx:
         args[i] = nest.map_structure(lambda x, i=i: _leaf(x, who, f"argument {i}"), args[i])
     return args, [args[i] for i in idx]
@@ -214,10 +220,15 @@ def jacrev(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False) -
     array([[2., 0.],
            [0., 4.]], dtype=float32)
     """
+    return _jacrev(f, argnums, has_aux)
+
+
+def _jacrev(f: Callable[..., Any], argnums: ArgNums, has_aux: bool, fresh: bool = False) -> Callable[..., Any]:
+    """``jacrev``; ``fresh``: called by an outer transform with its own leaves (see ``_prepare``)."""
     @functools.wraps(f)
     def jacrev_f(*args: Any, **kwargs: Any) -> Any:
         idx, single = _argnums(argnums, len(args), "jacrev")
-        args, diff = _prepare(args, idx, "jacrev")
+        args, diff = _prepare(args, idx, "jacrev", fresh)
         tape = GradientTape(persistent=True, watch_accessed_variables=False)
         with tape:
             tape.watch(diff)
@@ -355,7 +366,7 @@ def hessian(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False) 
 def _hessian(f: Callable[..., Any], argnums: ArgNums, has_aux: bool, route: str) -> Callable[..., Any]:
     """The Hessian by ``route``: "reverse" (jacrev of jacrev), "forward" (jacfwd of jacrev, basis tangents
     batched) or "per_element" (jacfwd of jacrev, one forward pass per input element)."""
-    inner = jacrev(f, argnums, has_aux)
+    inner = _jacrev(f, argnums, has_aux, fresh=True)
     if route == "reverse":
         outer = jacrev(inner, argnums, has_aux)
     else:
