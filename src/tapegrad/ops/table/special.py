@@ -33,7 +33,7 @@ def _polygamma_dx(a: Any, x: Any) -> Any:
 # d/da is not defined (a is an order); TensorFlow returns None for it too.
 polygamma = binary("polygamma", S.polygamma, None, lambda g, ans, a, x: g * _polygamma_dx(a, x),
                    jvp=lambda t, ans, a, x: (F.broadcast_to(t[1] * _polygamma_dx(a, x), ans._value.shape)
-                                             if t[1] is not None else F.zeros_like(ans)))
+                                             if t[1] is not None else F.zeros_like(ans)), batch_jvp=False)
 
 
 def _atan2_r2(y: Any, x: Any) -> Any:
@@ -58,7 +58,7 @@ def _complex_jvp(t: tuple, ans: Any, re: Any, im: Any) -> Any:
 
 # TensorFlow's convention: the cotangent of x + iy is g, so x's is real(g) and y's imag(g).
 complex = binary("complex", S.complex_from_parts, lambda g, ans, re, im: F.real(g),
-                 lambda g, ans, re, im: F.imag(g), jvp=_complex_jvp)
+                 lambda g, ans, re, im: F.imag(g), jvp=_complex_jvp, batch_jvp=False)
 
 # ---- segments -----------------------------------------------------------------------------------
 
