@@ -10,24 +10,27 @@ from typing import Any
 from tapegrad._core.backend import xp
 from tapegrad._core.errors import InvalidArgumentError
 
+from .kernels import astype, reshape
+
 _HALF = xp.dtype(xp.float16)
+_LINALG_ERROR = xp.linalg.LinAlgError  # NumPy's: array_api_strict raises it too, and CuPy uses NumPy's
 
 
 def _lapack(op: str, fn: Any, *arrays: Any) -> Any:
     """``fn(*arrays)``, float16 worked in float32 (LAPACK has no half precision), failures said in TF's words."""
     half = arrays[0].dtype == _HALF
     if half:
-        arrays = tuple(a.astype(xp.float32) for a in arrays)
+        arrays = tuple(astype(a, xp.float32) for a in arrays)
     try:
         out = fn(*arrays)
-    except xp.linalg.LinAlgError as e:
+    except _LINALG_ERROR as e:
         why = ("the matrix is not positive definite (Cholesky decomposition was not successful); check that it "
                "is symmetric with positive eigenvalues, e.g. add a multiple of the identity"
                if op == "cholesky" else "the matrix is not invertible (it is singular); check its rank, or solve in "
                "the least-squares sense with tg.linalg.lstsq (l2_regularizer > 0 for a rank-deficient one)")
         raise InvalidArgumentError(f"{op}: {why} ({e})") from None
     if half:
-        out = tuple(o.astype(_HALF) for o in out) if isinstance(out, tuple) else out.astype(_HALF)
+        out = tuple(astype(o, _HALF) for o in out) if isinstance(out, tuple) else astype(out, _HALF)
     return out
 
 
@@ -38,12 +41,12 @@ def mT(a: Any) -> Any:
 def band_mask(m: int, n: int, lower: int, upper: int, dtype: Any) -> Any:
     """Ones where ``j - i <= upper`` and ``i - j <= lower`` (a negative bound: no limit), zeros elsewhere."""
     d = xp.arange(n)[None, :] - xp.arange(m)[:, None]
-    keep = xp.ones((m, n), bool)
+    keep = xp.ones((m, n), dtype=xp.bool_)
     if lower >= 0:
         keep &= d >= -lower
     if upper >= 0:
         keep &= d <= upper
-    return keep.astype(dtype)
+    return astype(keep, dtype)
 
 
 def inverse(a: Any) -> Any:
@@ -99,7 +102,7 @@ def pack(*parts: Any) -> Any:
     first = parts[0]
     nb = first.ndim - (1 if len(parts) == 3 else 2)  # svd starts with the vector s
     batch = first.shape[:nb]
-    return xp.concatenate([p.reshape(batch + (-1,)) for p in parts], axis=-1)
+    return xp.concatenate([reshape(p, batch + (-1,)) for p in parts], axis=-1)
 
 
 def einsum(*xs: Any, equation: str) -> Any:

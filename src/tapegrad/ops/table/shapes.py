@@ -90,7 +90,7 @@ def _scatter_vjp(g: Any, ans: Any, x: Any, index: tuple, shape: tuple) -> Any:
     return F.transpose(r, perm) if perm is not None else r
 
 
-getitem = linear("getitem", lambda x, index: x[index], (_getitem_vjp,))
+getitem = linear("getitem", K.getitem, (_getitem_vjp,))
 # The transpose of getitem: g added into zeros of ``shape`` at ``index`` (repeated indices add up).
 scatter_index = linear("scatter_index", K.scatter, (_scatter_vjp,))
 

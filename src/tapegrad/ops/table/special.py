@@ -101,10 +101,12 @@ softmax_cross_entropy_with_logits = Primitive(
 
 def _onehot(labels: Any, like: Any) -> Any:
     n = like._value.shape[-1]
-    return (labels[..., None] == xp.arange(n)).astype(like._value.dtype)
+    return (labels[..., None] == xp.arange(n)).astype(like.dtype.as_numpy_dtype)  # (labels: NumPy, a param)
 
 
 def _sparse_xent(logits: Any, labels: Any) -> Any:
+    if not isinstance(logits, K.NUMPY):
+        labels = xp.asarray(labels)  # the NumPy labels param, on the logits' device
     picked = xp.take_along_axis(K.log_softmax(logits, (logits.ndim - 1,)), labels[..., None], axis=-1)
     return -picked[..., 0]
 
