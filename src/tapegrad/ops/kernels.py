@@ -145,7 +145,8 @@ def where(c: Any, x: Any, y: Any) -> Any:
     an arithmetic pass; ``(x & m) | (y & ~m)`` with an all-ones mask selects the same bits.
     """
     dtype = x.dtype
-    if type(c) is not xp.ndarray or c.size < 4096 or y.dtype != dtype or dtype.itemsize not in _BITS or dtype.kind not in "fiu":
+    if (type(c) is not xp.ndarray or c.size < 4096 or y.dtype != dtype or dtype.itemsize not in _BITS
+            or dtype.kind not in "fiu"):
         return xp.where(c, x, y)
     bits = _BITS[dtype.itemsize]
     m = c.astype(bits)
