@@ -33,8 +33,6 @@ NUMPY_ONLY = {
     "lgamma": "math module",
     "digamma": "math module",  # its scalar path; the array path is NumPy's errstate and unique
     "polygamma": "math module",
-    # the standard has no einsum; Dask and CuPy have one, so it runs there
-    "einsum": "no einsum in the standard",
 }
 ON_STRICT = sorted(set(REGISTRY) - set(NUMPY_ONLY))
 CASES = [(n, False) for n in ON_STRICT] + [(n, True) for n in ON_STRICT if SPECS[n].complex]

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tapegrad._core.backend import xp
+from tapegrad._core.backend import BackendError, xp
 from tapegrad._core.errors import InvalidArgumentError
 
-from .kernels import astype, reshape
+from .kernels import NUMPY, astype, reshape
 
 _HALF = xp.dtype(xp.float16)
 _LINALG_ERROR = xp.linalg.LinAlgError  # NumPy's: array_api_strict raises it too, and CuPy uses NumPy's
@@ -106,6 +106,42 @@ def pack(*parts: Any) -> Any:
 
 
 def einsum(*xs: Any, equation: str) -> Any:
+    if not all(isinstance(x, NUMPY) for x in xs):
+        try:
+            found = xp.einsum  # Dask's, CuPy's
+        except BackendError:
+            return _einsum_standard(equation, xs)
+        return found(equation, *xs)
     # Contraction order matters only past two operands or on large ones, where NumPy's optimizer pays back.
     big = len(xs) > 2 or any(x.size > 4096 for x in xs)
     return xp.einsum(equation, *xs, optimize=big)
+
+
+def _diagonal(x: Any, labels: str) -> tuple:
+    """``x`` taken along the diagonal of each label it repeats ("ii" -> "i"), and its labels then."""
+    while len(set(labels)) != len(labels):
+        label = next(c for c in labels if labels.count(c) > 1)
+        same = [i for i, c in enumerate(labels) if c == label]
+        rest = [i for i in range(len(labels)) if i not in same]
+        x = xp.permute_dims(x, tuple(rest + same))
+        n = x.shape[-1]
+        x = xp.reshape(x, tuple(x.shape[:len(rest)]) + (n ** len(same),))
+        x = xp.take(x, xp.arange(n) * sum(n ** j for j in range(len(same))), axis=-1)
+        labels = "".join(labels[i] for i in rest) + label
+    return x, labels
+
+
+def _einsum_standard(equation: str, xs: tuple) -> Any:
+    """einsum in standard calls, for a library without one: every operand broadcast over all the labels, their
+    product summed over the labels not in the output (memory: the product of all the labels' sizes)."""
+    ins, out = equation.split("->")
+    order = list(out) + sorted(set(ins.replace(",", "")) - set(out))
+    prod = None
+    for x, labels in zip(xs, ins.split(",")):
+        x, labels = _diagonal(x, labels)
+        x = xp.permute_dims(x, tuple(sorted(range(len(labels)), key=lambda i: order.index(labels[i]))))
+        ordered = sorted(labels, key=order.index)
+        x = xp.reshape(x, tuple(x.shape[ordered.index(c)] if c in labels else 1 for c in order))
+        prod = x if prod is None else prod * x
+    summed = tuple(range(len(out), len(order)))
+    return xp.sum(prod, axis=summed) if summed else prod
