@@ -50,13 +50,11 @@ def _on_device(a: np.ndarray) -> tg.Tensor:
     return tg.constant(strict.asarray(a, device=DEVICE))
 
 
-def _host(t: tg.Tensor | None) -> np.ndarray | None:
-    if t is None:
-        return None
+def _host(t: tg.Tensor) -> np.ndarray:
     v = t._value
-    if isinstance(v, (np.ndarray, np.generic)):
-        return np.asarray(v)
-    return np.asarray(v.to_device(strict.Device("CPU_DEVICE")))
+    if backend.library(v) == "array_api_strict":
+        return np.asarray(v.to_device(strict.Device("CPU_DEVICE")))
+    return backend.to_numpy(v)
 
 
 def _real(t: tg.Tensor) -> tg.Tensor:
@@ -88,22 +86,28 @@ def _on_strict(t: tg.Tensor | None) -> None:
         assert t._value.device == DEVICE
 
 
-@pytest.mark.parametrize(("name", "complex_"), CASES, ids=[f"{n}{'-complex' if c else ''}" for n, c in CASES])
-def test_op_on_strict_arrays_matches_numpy(numpy_dtypes, name, complex_):
+def check_op(name: str, complex_: bool, make, stays) -> None:
+    """The op ``name`` on arrays made by ``make`` against NumPy: values, gradients and second order agree, each
+    result passes ``stays`` (its library and device), and nothing is copied to the host. (test_cupy uses it too.)"""
     spec = SPECS[name]
     args = _inputs(spec, _shapes(spec), seed=3, complex=complex_)
     want = _run(spec, args, tg.constant, order=2)
     with no_host_copies():
-        got = _run(spec, args, _on_device, order=2)
+        got = _run(spec, args, make, order=2)
     for part, w, g in zip(("value", "gradient", "second order"), want, got):
         w, g = (w, g) if part != "value" else ([w], [g])
         assert len(w) == len(g), f"{name}: {part}"
         for a, b in zip(w, g):
             assert (a is None) == (b is None), f"{name}: {part} is None on one library only"
-            _on_strict(b)
-            if a is not None:
+            if b is not None:
+                stays(b)
                 assert b.dtype == a.dtype, f"{name}: {part} dtype"
                 np.testing.assert_allclose(_host(b), _host(a), rtol=1e-10, atol=1e-12, err_msg=f"{name}: {part}")
+
+
+@pytest.mark.parametrize(("name", "complex_"), CASES, ids=[f"{n}{'-complex' if c else ''}" for n, c in CASES])
+def test_op_on_strict_arrays_matches_numpy(numpy_dtypes, name, complex_):
+    check_op(name, complex_, _on_device, _on_strict)
 
 
 @pytest.mark.parametrize("name", sorted(NUMPY_ONLY))
@@ -161,3 +165,15 @@ def test_a_variable_on_a_device_trains_there(numpy_dtypes):
     for _ in range(3):
         v = v - 0.01 * 2 * x.T @ (x @ v - 1.0) / 3
     np.testing.assert_allclose(_host(tg.constant(w._value)), v, rtol=1e-12)
+
+
+@pytest.mark.xfail(reason="tg.minimize builds NumPy arrays from the parameters (descent/setup.py np.asarray, "
+                          "optimizers/problem.py np.zeros_like): a device array fails there (CuPy's pass through "
+                          "__array_function__, array_api_strict's do not)", strict=False)
+def test_minimize_keeps_a_device_variable_on_its_device(numpy_dtypes):
+    rng = np.random.default_rng(0)
+    X = strict.asarray(rng.standard_normal((50, 3)), device=DEVICE)
+    w = tg.Variable(strict.asarray(np.zeros(3), device=DEVICE))
+    result = tg.minimize(lambda w: tg.reduce_mean(tg.square(tg.linalg.matvec(X, w) - 1.0)), w, "sgd", 0.1, steps=5)
+    assert w._value.device == DEVICE
+    assert isinstance(result.history.loss, np.ndarray) and result.history.loss[-1] < result.history.loss[0]
