@@ -132,10 +132,9 @@ class Namespace:
 
     def _any_dtype(self, fn: Any, name: str) -> Any:
         ns = self._ns
-        complex_dtypes = {getattr(ns, "complex64", None), getattr(ns, "complex128", None)}
 
         def part(x: Any) -> Any:
-            if x.dtype in complex_dtypes:
+            if np_dtype(x.dtype).kind == "c":
                 return fn(x)
             return ns.zeros_like(x) if name == "imag" else x  # a real x's parts: x and 0; conj(x) is x
         return part
@@ -146,7 +145,7 @@ class Namespace:
         return self.where((r != 0) & ((r < 0) != (x < 0)), r - y, r)
 
     def _np_angle(self, x: Any) -> Any:
-        if x.dtype in (getattr(self._ns, "complex64", None), getattr(self._ns, "complex128", None)):
+        if np_dtype(x.dtype).kind == "c":
             return self.atan2(self._ns.imag(x), self._ns.real(x))
         return self.atan2(self.zeros_like(x), x)
 

@@ -105,10 +105,11 @@ def _onehot(labels: Any, like: Any) -> Any:
 
 
 def _sparse_xent(logits: Any, labels: Any) -> Any:
-    if not isinstance(logits, K.NUMPY):
-        labels = xp.asarray(labels)  # the NumPy labels param, on the logits' device
-    picked = xp.take_along_axis(K.log_softmax(logits, (logits.ndim - 1,)), labels[..., None], axis=-1)
-    return -picked[..., 0]
+    logp = K.log_softmax(logits, (logits.ndim - 1,))
+    if not isinstance(logits, K.NUMPY):  # (Dask has no take_along_axis): the labels' column picked by a mask
+        hit = xp.asarray(labels)[..., None] == xp.arange(logits.shape[-1])
+        return -xp.sum(xp.where(hit, logp, xp.zeros_like(logp)), axis=-1)
+    return -xp.take_along_axis(logp, labels[..., None], axis=-1)[..., 0]
 
 
 def _sparse_d(logits: Any, labels: Any) -> Any:
