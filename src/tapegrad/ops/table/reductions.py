@@ -101,8 +101,8 @@ BATCHED_JVPS[cumprod] = lambda t, ans, x, axis, exclusive, reverse: ans * F.cums
 cumsum = linear("cumsum", K.cumsum, (lambda g, ans, x, axis, exclusive, reverse: F.cumsum(
     g, axis + len(_lead(g, ans)), exclusive, not reverse),),
     batch=lambda t, ans, x, axis, exclusive, reverse: F.cumsum(t[0], axis + 1, exclusive, reverse))
-argmax = nondiff("argmax", lambda x, axis, output_type: xp.argmax(x, axis=axis).astype(output_type))
-argmin = nondiff("argmin", lambda x, axis, output_type: xp.argmin(x, axis=axis).astype(output_type))
+argmax = nondiff("argmax", lambda x, axis, output_type: K.astype(xp.argmax(x, axis=axis), output_type))
+argmin = nondiff("argmin", lambda x, axis, output_type: K.astype(xp.argmin(x, axis=axis), output_type))
 reduce_all = nondiff("reduce_all", lambda x, axis, keepdims: xp.all(x, axis=axis, keepdims=keepdims))
 reduce_any = nondiff("reduce_any", lambda x, axis, keepdims: xp.any(x, axis=axis, keepdims=keepdims))
 

@@ -109,7 +109,7 @@ def _scatter_vjp(g: Any, ans: Any, x: Any, index: tuple, shape: tuple) -> Any:
 
 
 # Each one's batched JVP is the other's batched VJP: scatter_index is getitem's transpose, and both are linear.
-getitem = linear("getitem", lambda x, index: x[index], (_getitem_vjp,),
+getitem = linear("getitem", K.getitem, (_getitem_vjp,),
                  batch=lambda t, ans, x, index: _scatter_vjp(t[0], x, ans, index, x._value.shape))
 # The transpose of getitem: g added into zeros of ``shape`` at ``index`` (repeated indices add up).
 scatter_index = linear("scatter_index", K.scatter, (_scatter_vjp,),

@@ -101,12 +101,15 @@ softmax_cross_entropy_with_logits = Primitive(
 
 def _onehot(labels: Any, like: Any) -> Any:
     n = like._value.shape[-1]
-    return (labels[..., None] == xp.arange(n)).astype(like._value.dtype)
+    return (labels[..., None] == xp.arange(n)).astype(like.dtype.as_numpy_dtype)  # (labels: NumPy, a param)
 
 
 def _sparse_xent(logits: Any, labels: Any) -> Any:
-    picked = xp.take_along_axis(K.log_softmax(logits, (logits.ndim - 1,)), labels[..., None], axis=-1)
-    return -picked[..., 0]
+    logp = K.log_softmax(logits, (logits.ndim - 1,))
+    if not isinstance(logits, K.NUMPY):  # (Dask has no take_along_axis): the labels' column picked by a mask
+        hit = xp.asarray(labels)[..., None] == xp.arange(logits.shape[-1])
+        return -xp.sum(xp.where(hit, logp, xp.zeros_like(logp)), axis=-1)
+    return -xp.take_along_axis(logp, labels[..., None], axis=-1)[..., 0]
 
 
 def _sparse_d(logits: Any, labels: Any) -> Any:
