@@ -214,6 +214,19 @@ def verdict(wl: Workload, res: dict, peer_us: dict[str, float] | None) -> tuple[
     return ok, f"{'met' if ok else 'MISSED'} ({words})" + "".join(f", {u}" for u in unknown)
 
 
+PEER_COLUMNS = {"torch": "torch", "jax": "JAX (jit)", "autograd": "autograd", "tensorflow": "TensorFlow"}
+
+
+def peer_cell(label: str, key: str, rows: list[dict]) -> str:
+    """One peer's time on one workload, for the Markdown table; how it ran when that is not the column's way."""
+    for r in rows:
+        name = r["name"]
+        if r["key"] == key and name.split()[0] == label and name in r["medians"]:
+            how = {"jax": " (eager)", "tensorflow function": " (tf.function)"}.get(name, "")
+            return fmt_time(r["medians"][name]) + how
+    return ""
+
+
 def table(rows: list[list[str]], header: list[str], markdown: bool, right: set[int]) -> str:
     """Fixed-width text (``right``: the columns aligned right), or Markdown."""
     if markdown:
@@ -277,6 +290,9 @@ def main(argv: list[str] | None = None) -> int:
             peer_rows += run_peer(p, [w.key for w in chosen], args.rounds)
 
     header = ["workload", "tapegrad", "floor", "ratio", "peak mem tg / floor", "target", "verdict"]
+    # In Markdown (README's table) each peer that ran is a column of its own, in the unit of the row.
+    columns = [p for p in peers.LIBS if any(r["name"].split()[0] == p for r in peer_rows)] if args.markdown else []
+    header += [PEER_COLUMNS[p] for p in columns]
     rows = []
     for wl in chosen:
         res = ours[wl.key]
@@ -287,12 +303,14 @@ def main(argv: list[str] | None = None) -> int:
                                               if r["key"] == wl.key and r["name"] in r["medians"]}
         _, words = verdict(wl, res, peer_us)
         rows.append([wl.title, fmt_time(med["tapegrad"]) + unit, fmt_time(med["floor"]) + unit,
-                     f"{med['tapegrad'] / med['floor']:.2f}x", memtxt, wl.target, words])
+                     f"{med['tapegrad'] / med['floor']:.2f}x", memtxt, wl.target, words]
+                    + [peer_cell(p, wl.key, peer_rows) for p in columns])
     if "import" in keys:
         progress("measuring import ...")
         cost = import_cost()
+        words = f"{'met' if cost <= IMPORT_LIMIT_MS else 'MISSED'} ({cost:.1f} ms)"
         rows.append(["import tapegrad, after import numpy (bytecode cached)", f"{cost:.1f} ms", "-", "-", "-",
-                     f"<= {IMPORT_LIMIT_MS:g} ms", f"{'met' if cost <= IMPORT_LIMIT_MS else 'MISSED'} ({cost:.1f} ms)"])
+                     f"<= {IMPORT_LIMIT_MS:g} ms", words] + [""] * len(columns))
     print(table(rows, header, args.markdown, {1, 2, 3, 4}))
 
     if peer_note:
