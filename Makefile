@@ -23,8 +23,9 @@ test: $(STAMP) lint
 demo: $(STAMP)
 	$(BIN)/tapegrad demo
 
+# make bench ARGS="--no-peers" (or --markdown, --only mlp,import, --rounds 21): options of bench/run.py
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

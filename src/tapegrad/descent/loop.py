@@ -170,23 +170,31 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
     # a small fraction of it. mode: 0 no recording; 1 or 2 scalars, spelled out (a call with *values costs
     # twice as much); 3 more scalars; 4 array parameters, through Recorder.write_row.
     pack, buffer, stride, capacity = recorder.writer()
-    mode = 0 if not record else 4 if not all(scalar) else min(len(scalar), 3)
-    clock = time.perf_counter
+    scalars = all(scalar)
+    mode = 0 if not record else 4 if not scalars else min(len(scalar), 3)
+    clock, isfinite = time.perf_counter, math.isfinite
+    # Bound once: on the compiled seed step the loop's own work is of the order of the evaluation's.
+    value_and_grad, take_step = problem.value_and_grad, opt._step
     t0 = clock()
     # NaN and inf are reported as status "diverged", so NumPy's overflow warnings would only repeat it.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
             while True:
-                loss, grads = problem.value_and_grad()
+                loss, grads = value_and_grad()
                 values = [v._value for v in variables]
                 sq = 0.0
-                for g, s in zip(grads, scalar):
-                    if s:
+                if scalars:
+                    for g in grads:
                         g = float(g)  # Python floats overflow to inf quietly; NaN/inf is reported below
                         sq += g * g
-                    else:
-                        g = g if g.dtype == np.float64 else g.astype(np.float64)
-                        sq += float(np.vdot(g, g))
+                else:
+                    for g, s in zip(grads, scalar):
+                        if s:
+                            g = float(g)
+                            sq += g * g
+                        else:
+                            g = g if g.dtype == np.float64 else g.astype(np.float64)
+                            sq += float(np.vdot(g, g))
                 gnorm = math.sqrt(sq)
                 if gnorm == math.inf:  # |g| above 1e154 squares to inf: tell that from an infinite gradient
                     gnorm = _norm(grads)
@@ -203,7 +211,11 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
                     else:
                         recorder.write_row(k, lr, loss, gnorm, clock() - t0, values)
                     written = k + 1  # the rows recorded: a local is cheaper than asking the recorder
-                bad = _nonfinite(loss, gnorm, values, scalar, names)
+                finite = isfinite(loss) and isfinite(gnorm)
+                if finite and scalars:
+                    for x in values:
+                        finite = finite and isfinite(x)
+                bad = None if finite and scalars else _nonfinite(loss, gnorm, values, scalar, names)
                 if bad is not None:
                     reason = "unbounded" if unbounded(loss, prev_loss) else "nonfinite"
                     facts = {**bad, "loss": loss, "prev_loss": prev_loss, "lr": lr, "unbounded": reason == "unbounded"}
@@ -227,7 +239,7 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
                     break
                 if k == steps:
                     break
-                lr = opt._step(problem, loss, grads)
+                lr = take_step(problem, loss, grads)
                 if read_state is not None:
                     recorder.write_state(k, read_state(values))
                 prev_loss = loss
