@@ -227,6 +227,7 @@ def computed(values: list) -> list:
     share (the data), however many results come from them. Other values are returned as they are.
 
     >>> import numpy as np
+    >>> from tapegrad.optimizers.problem import computed
     >>> computed([np.float64(1.0), np.ones(2)])
     [np.float64(1.0), array([1., 1.])]
     """
