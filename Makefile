@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench bench-gpu lint clean
+.PHONY: test demo bench bench-gpu bench-scale lint clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -26,6 +26,10 @@ demo: $(STAMP)
 # make bench ARGS="--no-peers" (or --markdown, --only mlp,import, --rounds 21): options of bench/run.py
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(ARGS)
+
+# The Dask example at full size: 800 MB of rows on a LocalCluster of 2 workers capped at 300 MB (a few minutes).
+bench-scale: $(STAMP)
+	$(BIN)/python bench/bench_scale.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -120,7 +120,7 @@ class CompiledProblem(Problem):
                              "compile='auto' to run it eagerly when it cannot be compiled")
         else:
             self.reason = concrete.reason
-        return loss_to_float(loss), self._arrays(grads)
+        return self._results(loss, grads)
 
     def _verify(self) -> tuple[float, list]:
         if self._guard is not None and self._guard() != -1:  # a callback changed it since the trace

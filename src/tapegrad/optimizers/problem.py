@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from tapegrad import ops
+from tapegrad._core.backend import NATIVE, library
 from tapegrad._core.tensor import Operand, Variable
 from tapegrad.tape import GradientTape
 
@@ -42,6 +43,11 @@ class Problem:
 
     ``loss_fn`` takes no argument and computes the loss from ``variables``.
 
+    When the loss is a Dask array (the data are Dask, the Variables NumPy), the loss and all
+    gradients of an evaluation are computed together, in one ``dask.compute`` (one pass over the
+    chunks), and returned as NumPy. ``value()`` then computes the gradient with the loss, in the
+    same pass, and keeps it: a line search's accepted point needs no second pass for its gradient.
+
     >>> import tapegrad as tg
     >>> w = tg.Variable(3.0)
     >>> p = tg.optimizers.Problem(lambda: w ** 2, [w])
@@ -58,6 +64,8 @@ class Problem:
         self.nfev = 0
         self._zeros = [np.zeros_like(v._value) for v in self.variables]
         self._checked = False
+        self._lazy = False  # the loss was a Dask array: evaluations are passes over the data
+        self._kept: tuple | None = None  # (values, loss, grads) of value()'s last lazy evaluation
 
     def value_and_grad(self) -> tuple[float, list]:
         """The loss as a float and its gradient for each variable (arrays; zeros where unconnected).
@@ -68,6 +76,10 @@ class Problem:
         >>> loss, float(dw), float(db)       # b is not in the loss: its gradient is zero
         (4.0, 4.0, 0.0)
         """
+        if self._kept is not None:
+            kept, self._kept = self._kept, None
+            if all(a is b for a, b in zip(kept[0], self.values())):
+                return kept[1], kept[2]  # value() computed them at this point, in the same pass
         with GradientTape() as tape:
             loss = self.loss_fn()
         if not self._checked:
@@ -76,7 +88,18 @@ class Problem:
         self.nfev += 1
         if not self._checked:
             self._check_grads(grads)
-        return loss_to_float(loss), [z if g is None else g._value for g, z in zip(grads, self._zeros)]
+        if type(loss._value) in NATIVE:  # NumPy: the hot path, as it was
+            return loss_to_float(loss), [z if g is None else g._value for g, z in zip(grads, self._zeros)]
+        return self._results(loss, grads)
+
+    def _results(self, loss: Any, grads: list) -> tuple[float, list]:
+        """The loss as a float and the gradients as arrays (zeros where None); Dask ones computed in one pass."""
+        arrays = [z if g is None else g._value for g, z in zip(grads, self._zeros)]
+        if type(loss._value) in NATIVE:
+            return loss_to_float(loss), arrays
+        value, *arrays = computed([loss._value, *arrays])
+        self._lazy = self._lazy or library(loss._value) == "dask"
+        return float(np.reshape(value, ())), arrays
 
     def value(self) -> float:
         """The loss at the Variables' current values, without recording anything.
@@ -86,6 +109,11 @@ class Problem:
         >>> tg.optimizers.Problem(lambda: w ** 2, [w]).value()
         9.0
         """
+        if self._lazy:
+            # A pass over Dask data costs the same with the gradient as without: take both, keep the gradient.
+            value, grads = Problem.value_and_grad(self)
+            self._kept = (self.values(), value, grads)
+            return value
         self.nfev += 1
         loss = self.loss_fn()
         return loss_to_float(loss) if isinstance(loss, Operand) else float(loss)
@@ -107,7 +135,8 @@ class Problem:
         self.nfev += 1
         rows = outer.jacobian(flat, self.variables, unconnected_gradients="zero")
         n = flat.shape[0]
-        return np.concatenate([np.asarray(r._value, dtype=np.float64).reshape(n, -1) for r in rows], axis=1)
+        return np.concatenate([np.asarray(r, dtype=np.float64).reshape(n, -1)
+                               for r in computed([r._value for r in rows])], axis=1)
 
     def values(self) -> list:
         """The Variables' current values (their arrays, not copies: optimizers never write into them).
@@ -194,10 +223,26 @@ class Problem:
                 ".numpy() or np.asarray() is a constant to the tape")
 
 
+def computed(values: list) -> list:
+    """``values`` with their Dask arrays computed, all in one ``dask.compute``: one pass over the chunks they
+    share (the data), however many results come from them. Other values are returned as they are.
+
+    >>> import numpy as np
+    >>> from tapegrad.optimizers.problem import computed
+    >>> computed([np.float64(1.0), np.ones(2)])
+    [np.float64(1.0), array([1., 1.])]
+    """
+    if not any(library(v) == "dask" for v in values):
+        return values
+    import dask  # only ever reached with Dask arrays in hand
+
+    return list(dask.compute(*values))
+
+
 def loss_to_float(loss: Any) -> float:
     """A scalar loss tensor (any shape of one element) as a Python float."""
     v = loss._value
     return float(v) if v.ndim == 0 else float(v.reshape(()))
 
 
-__all__ = ["NoDescent", "Problem"]
+__all__ = ["NoDescent", "Problem", "computed"]
