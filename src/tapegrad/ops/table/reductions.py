@@ -9,6 +9,7 @@ from tapegrad._core.record import Primitive
 
 from .. import kernels as K
 from ._helpers import BATCHED_JVPS, _lead, linear, nondiff
+from .shapes import broadcast_as
 
 
 def _kept_shape(shape: tuple, axis: tuple | None) -> tuple:
@@ -38,7 +39,7 @@ def _sum_vjp(g: Any, ans: Any, x: Any, axis: tuple | None, keepdims: bool) -> An
     lead = _lead(g, ans)
     if axis is not None or lead:  # (a scalar broadcasts as it is)
         g = _restore(g, x, axis, lead)
-    return F.broadcast_to(g, lead + x._value.shape)
+    return broadcast_as(g, lead + x._value.shape, x)
 
 
 def _behind(axis: tuple | None, x: Any) -> tuple:

@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from tapegrad import ops as F
-from tapegrad._core.backend import xp
+from tapegrad._core.backend import NATIVE, xp
+from tapegrad._core.record import apply
 
 from .. import kernels as K
 from ._helpers import _Each, _lead, _lift, _unbroadcast, linear
@@ -16,7 +17,7 @@ def _sum_to_vjp(g: Any, ans: Any, x: Any, shape: tuple) -> Any:
     lead = _lead(g, ans)
     if lead:  # line the summed-away axes up again before broadcasting past the batch axes
         g = F.reshape(g, lead + (1,) * (x._value.ndim - len(shape)) + tuple(shape))
-    return F.broadcast_to(g, lead + x._value.shape)
+    return broadcast_as(g, lead + x._value.shape, x)
 
 
 def _transpose_vjp(g: Any, ans: Any, x: Any, perm: tuple) -> Any:
@@ -24,10 +25,27 @@ def _transpose_vjp(g: Any, ans: Any, x: Any, perm: tuple) -> Any:
     return F.transpose(g, tuple(range(n)) + tuple(n + int(i) for i in xp.argsort(perm)))
 
 
-broadcast_to = linear("broadcast_to", lambda x, shape: xp.broadcast_to(x, shape),
-                      (lambda g, ans, x, shape: _unbroadcast(g, x._value.shape, _lead(g, ans)),),
-                      batch=lambda t, ans, x, shape: F.broadcast_to(_lift(t[0], x, ans),
-                                                                    _lead(t[0], x) + ans._value.shape))
+def _broadcast(x: Any, shape: tuple, chunks: Any = None) -> Any:
+    return xp.broadcast_to(x, shape) if chunks is None else xp.broadcast_to(x, shape, chunks=chunks)
+
+
+# ``chunks`` is never the user's: rules pass it on Dask (see ``broadcast_as``).
+broadcast_to = linear("broadcast_to", _broadcast,
+                      (lambda g, ans, x, shape, chunks=None: _unbroadcast(g, x._value.shape, _lead(g, ans)),),
+                      batch=lambda t, ans, x, shape, chunks=None: F.broadcast_to(_lift(t[0], x, ans),
+                                                                                 _lead(t[0], x) + ans._value.shape))
+
+
+def broadcast_as(g: Any, shape: tuple, x: Any) -> Any:
+    """``g`` broadcast to ``shape``, the shape of ``x`` (after any batch axes).
+
+    On a chunked library (Dask) the result is chunked as ``x`` is, so each chunk's cotangent is
+    made beside that chunk rather than cut from one big array and shipped between workers.
+    """
+    v = x._value
+    if type(v) in NATIVE or tuple(shape) != tuple(v.shape) or getattr(v, "chunks", None) is None:
+        return F.broadcast_to(g, shape)
+    return apply(broadcast_to, (g,), {"shape": tuple(shape), "chunks": v.chunks})
 sum_to = linear("sum_to", K.sum_to, (_sum_to_vjp,),
                 batch=lambda t, ans, x, shape: _unbroadcast(t[0], shape, _lead(t[0], x)))
 reshape = linear("reshape", lambda x, shape: xp.reshape(x, shape),
