@@ -273,6 +273,8 @@ def to_array(value: Any, dtype: Any = None, copy: bool = False) -> Any:
             arr = arr.astype(want)
         elif copy and isinstance(arr, xp.ndarray):
             arr = arr.copy()
+        elif type(arr) is xp.ndarray and arr.flags.writeable:
+            arr = _shared(arr)
         if arr.dtype not in _BY_NP:
             of_numpy(arr.dtype)  # raises a clear TypeError
         return arr
@@ -304,6 +306,18 @@ def to_array(value: Any, dtype: Any = None, copy: bool = False) -> Any:
         raise ValueError("cannot make a tensor from None; a gradient that is None means 'not connected'")
     raise TypeError(f"cannot make a tensor from {type(value).__name__} {_short(value)}; "
                     "use a number, a list of numbers, a NumPy array or a tensor")
+
+
+def _shared(arr: Any) -> Any:
+    """A read-only view of the user's array: a tensor shares its memory instead of copying it.
+
+    TensorFlow copies; a copy of a large data matrix doubles its memory. The view, never the user's
+    array, is made read-only, so nothing in tapegrad can write into it, while the user still may (the
+    tensor then sees the write: README, "Differences from TensorFlow").
+    """
+    view = arr.view()
+    view.flags.writeable = False
+    return view
 
 
 def _short(value: Any) -> str:
