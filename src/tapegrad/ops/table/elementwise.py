@@ -9,6 +9,7 @@ from tapegrad import ops as F
 from tapegrad._core.backend import xp
 from tapegrad._core.record import Primitive
 from tapegrad._core.state import STATE
+from tapegrad._core.tensor import wrap
 
 from .. import kernels as K
 from ._helpers import (
@@ -18,6 +19,7 @@ from ._helpers import (
     _tan_or_zero,
     _times,
     _unbroadcast,
+    _unseen,
     binary,
     guarded,
     linear,
@@ -104,7 +106,16 @@ sigmoid = unary("sigmoid", K.sigmoid, lambda x, ans: ans * (1 - ans))
 softplus = unary("softplus", K.softplus, lambda x, ans: -F.expm1(-ans))
 sign = Primitive("sign", xp.sign, (lambda g, ans, x: F.zeros_like(g),),
                  jvp=lambda t, ans, x: F.zeros_like(ans), batched=True)
-relu = Primitive("relu", K.relu, (lambda g, ans, x: F.where(x > 0, g, 0),),
+
+
+def _relu_vjp(g: Any, ans: Any, x: Any) -> Any:
+    if _unseen(g, ans) and type(x._value) is xp.ndarray:  # one select, no op dispatch
+        v = g._value
+        return wrap(K.where(x._value > 0, v, xp.zeros((), v.dtype)))
+    return F.where(x > 0, g, 0)
+
+
+relu = Primitive("relu", K.relu, (_relu_vjp,),
                  jvp=lambda t, ans, x: F.where(x > 0, t[0], F.zeros_like(t[0])), batched=True)
 
 
