@@ -9,6 +9,8 @@ in another order at most), float32 within 1e-6.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -119,3 +121,25 @@ def test_no_cotangent_is_computed_for_an_unwatched_constant(monkeypatch):
         loss = tg.reduce_mean(tg.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=tg.linalg.matvec(X, w)))
     with pytest.raises(AssertionError, match="unwatched constant"):
         tape.gradient(loss, X)
+
+
+def test_relu_gradient_is_tensorflows_relugrad_on_both_paths():
+    """g * (x > 0), as TensorFlow's ReluGrad: an inf or NaN cotangent gives NaN where x <= 0 too
+    (TensorFlow 2.21: [nan, nan, nan] below), and a finite one is masked to exact zeros."""
+    x = tg.constant([-1.0, 2.0, 0.0])
+    for g in ([np.inf, np.nan, np.nan], [5.0, 3.0, 7.0]):
+        with tg.GradientTape() as tape:
+            tape.watch(x)
+            y = tg.nn.relu(x)
+        fast = tape.gradient(y, x, output_gradients=tg.constant(g)).numpy()
+        with tg.GradientTape():  # recording: the plain rule runs
+            with tg.GradientTape() as tape:
+                tape.watch(x)
+                y = tg.nn.relu(x)
+            with warnings.catch_warnings():  # (the plain path says inf * 0 at the user's line; TensorFlow is silent)
+                warnings.simplefilter("ignore", RuntimeWarning)
+                plain = tape.gradient(y, x, output_gradients=tg.constant(g)).numpy()
+        expected = np.array(g, np.float32) * (x.numpy() > 0)
+        np.testing.assert_array_equal(fast, expected)
+        np.testing.assert_array_equal(plain, expected)
+

@@ -109,14 +109,16 @@ sign = Primitive("sign", xp.sign, (lambda g, ans, x: F.zeros_like(g),),
 
 
 def _relu_vjp(g: Any, ans: Any, x: Any) -> Any:
-    if _unseen(g, ans) and type(x._value) is xp.ndarray:  # one select, no op dispatch
+    # TensorFlow's ReluGrad, g * (x > 0): a NaN or inf in g gives NaN where x <= 0 too (inf * 0).
+    if _unseen(g, ans) and type(x._value) is xp.ndarray:  # one multiply by the mask, no op dispatch
         v = g._value
-        return wrap(K.where(x._value > 0, v, xp.zeros((), v.dtype)))
-    return F.where(x > 0, g, 0)
+        with xp.errstate(invalid="ignore"):  # (TensorFlow is silent about inf * 0 here)
+            return wrap(xp.multiply(v, x._value > 0, dtype=v.dtype))
+    return g * F.cast(x > 0, g.dtype)
 
 
-relu = Primitive("relu", K.relu, (_relu_vjp,),
-                 jvp=lambda t, ans, x: F.where(x > 0, t[0], F.zeros_like(t[0])), batched=True)
+relu = Primitive("relu", K.relu, (_relu_vjp,), jvp=lambda t, ans, x: t[0] * F.cast(x > 0, t[0].dtype),
+                 batched=True)
 
 
 def _direction(x: Any, ans: Any) -> Any:
