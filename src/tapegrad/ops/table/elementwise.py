@@ -9,6 +9,7 @@ from tapegrad import ops as F
 from tapegrad._core.backend import xp
 from tapegrad._core.record import READ, Primitive
 from tapegrad._core.state import STATE
+from tapegrad._core.tensor import wrap
 
 from .. import kernels as K
 from ._helpers import (
@@ -19,6 +20,7 @@ from ._helpers import (
     _tan_or_zero,
     _times,
     _unbroadcast,
+    _unseen,
     binary,
     guarded,
     lifted,
@@ -107,8 +109,19 @@ sigmoid = unary("sigmoid", K.sigmoid, lambda x, ans: ans * (1 - ans))
 softplus = unary("softplus", K.softplus, lambda x, ans: -F.expm1(-ans))
 sign = Primitive("sign", xp.sign, (lambda g, ans, x: F.zeros_like(g),),
                  jvp=lambda t, ans, x: F.zeros_like(ans), batched=True)
-relu = Primitive("relu", K.relu, (lambda g, ans, x: F.where(x > 0, g, 0),),
-                 jvp=lambda t, ans, x: F.where(x > 0, t[0], F.zeros_like(t[0])), batched=True)
+
+
+def _relu_vjp(g: Any, ans: Any, x: Any) -> Any:
+    # TensorFlow's ReluGrad, g * (x > 0): a NaN or inf in g gives NaN where x <= 0 too (inf * 0).
+    if _unseen(g, ans) and type(x._value) is xp.ndarray:  # one multiply by the mask, no op dispatch
+        v = g._value
+        with xp.errstate(invalid="ignore"):  # (TensorFlow is silent about inf * 0 here)
+            return wrap(xp.multiply(v, x._value > 0, dtype=v.dtype))
+    return g * F.cast(x > 0, g.dtype)
+
+
+relu = Primitive("relu", K.relu, (_relu_vjp,), jvp=lambda t, ans, x: t[0] * F.cast(x > 0, t[0].dtype),
+                 batched=True)
 BATCHED_JVPS[sign] = sign.jvp  # type: ignore[assignment]
 BATCHED_JVPS[relu] = relu.jvp  # type: ignore[assignment]
 
