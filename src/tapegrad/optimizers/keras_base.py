@@ -232,6 +232,16 @@ class KerasOptimizer(Optimizer):
 
     def _update(self, grads: list, variables: list) -> float:
         """One step from gradient arrays already in each Variable's dtype and shape; returns the learning rate."""
+        if self._rule.plain and self._clip is None and not self.weight_decay and self._lr.schedule is None:
+            # Plain SGD at a fixed rate, the seed's step: SGDRule.leaf's w + -(g * lr) is w - g * lr bit for bit
+            # (IEEE subtraction adds the negation), and nothing else of the general path applies, so it costs a
+            # third as much on a scalar step.
+            lr = self._lr.value
+            for g, v in zip(grads, variables):
+                v._value = v._value - g * lr
+            it = self._iterations
+            it._value = it._value + 1  # an int64 scalar or 0-d array: np.int64 + 1 is np.int64
+            return lr
         step = int(self._iterations._value)
         lr = self._lr.at(step)
         # Keras's order, each step run by the transformations' own functions: clip the gradients

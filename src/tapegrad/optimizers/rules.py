@@ -28,6 +28,7 @@ class Rule:
 
     slot_names: tuple[str, ...] = ()
     extra0: Any = None
+    plain = False  # whether the step is w - g * lr, with no state: the optimizer's fast path
 
     def init(self, value: Any) -> tuple:
         return tuple(xp.zeros_like(value) for _ in self.slot_names)
@@ -39,7 +40,7 @@ class Rule:
         raise NotImplementedError
 
     def config(self) -> dict[str, Any]:
-        return {k: v for k, v in vars(self).items() if k != "slot_names"}
+        return {k: v for k, v in vars(self).items() if k not in ("slot_names", "plain")}
 
 
 def _unit(name: str, value: Any) -> float:
@@ -65,6 +66,7 @@ class SGDRule(Rule):
         self.momentum = _unit("momentum", momentum)
         self.nesterov = C.flag("nesterov", nesterov)
         self.slot_names = ("momentum",) if self.momentum != 0 else ()
+        self.plain = not self.slot_names
 
     def leaf(self, g: Any, slots: tuple, lr: float) -> tuple[Any, tuple]:
         if not self.slot_names:
