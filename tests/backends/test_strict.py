@@ -167,9 +167,6 @@ def test_a_variable_on_a_device_trains_there(numpy_dtypes):
     np.testing.assert_allclose(_host(tg.constant(w._value)), v, rtol=1e-12)
 
 
-@pytest.mark.xfail(reason="tg.minimize builds NumPy arrays from the parameters (descent/setup.py np.asarray, "
-                          "optimizers/problem.py np.zeros_like): a device array fails there (CuPy's pass through "
-                          "__array_function__, array_api_strict's do not)", strict=False)
 def test_minimize_keeps_a_device_variable_on_its_device(numpy_dtypes):
     rng = np.random.default_rng(0)
     X = strict.asarray(rng.standard_normal((50, 3)), device=DEVICE)
@@ -177,3 +174,86 @@ def test_minimize_keeps_a_device_variable_on_its_device(numpy_dtypes):
     result = tg.minimize(lambda w: tg.reduce_mean(tg.square(tg.linalg.matvec(X, w) - 1.0)), w, "sgd", 0.1, steps=5)
     assert w._value.device == DEVICE
     assert isinstance(result.history.loss, np.ndarray) and result.history.loss[-1] < result.history.loss[0]
+
+
+def _least_squares(X, opt, on_device, record=True, steps=25, data_on_device=True, **kw):
+    """A least-squares fit from w = 0: w on DEVICE (with X there too, or X in NumPy), or all on NumPy."""
+    start = np.zeros(X.shape[1])
+    if on_device:
+        start = strict.asarray(start, device=DEVICE)
+        X = strict.asarray(X, device=DEVICE) if data_on_device else X
+    w = tg.Variable(start, name="w")
+    result = tg.minimize(lambda w: tg.reduce_mean(tg.square(tg.linalg.matvec(X, w) - 1.0)), w, opt, steps=steps,
+                         record=record, **kw)
+    return w, result
+
+
+@pytest.mark.parametrize("opt", ["sgd", "adam", "lbfgs"])
+@pytest.mark.parametrize("data_on_device", [True, False])
+def test_minimize_on_a_device_equals_numpy(numpy_dtypes, opt, data_on_device):
+    """Parameters, gradients and optimizer state stay strict arrays on DEVICE; the History is host NumPy and
+    its every column equals the NumPy run's (the same kernels underneath: to rounding at most)."""
+    X = np.random.default_rng(1).standard_normal((40, 4))
+    w, result = _least_squares(X, opt, True, record="state", data_on_device=data_on_device)
+    w_np, expected = _least_squares(X, opt, False, record="state")
+    assert backend.library(w._value) == "array_api_strict" and w._value.device == DEVICE
+    for value in (result.x, result.grad):
+        assert backend.library(value) == "array_api_strict" and value.device == DEVICE
+    if opt == "adam":
+        for slot in result.optimizer._slots[id(w)][1]:
+            assert backend.library(slot) == "array_api_strict" and slot.device == DEVICE
+    h, e = result.history, expected.history
+    assert h.columns == e.columns and len(h) == len(e) and result.status == expected.status
+    for c in h.columns:
+        assert type(h[c]) is np.ndarray and h[c].dtype == e[c].dtype, c
+        if c != "elapsed":
+            np.testing.assert_allclose(h[c], e[c], rtol=1e-10, atol=1e-12, err_msg=c)
+    np.testing.assert_allclose(_host(tg.constant(w._value)), w_np.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(h.final["w"], w_np.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("clip", ["clipnorm", "clipvalue", "global_clipnorm"])
+def test_clipping_and_weight_decay_run_on_the_device(numpy_dtypes, clip):
+    X = np.random.default_rng(4).standard_normal((40, 4))
+    runs = [_least_squares(X, tg.optimizers.AdamW(0.05, weight_decay=0.1, **{clip: 0.05}), dev, steps=15)
+            for dev in (True, False)]
+    (w, result), (w_np, expected) = runs
+    assert backend.library(w._value) == "array_api_strict" and w._value.device == DEVICE
+    for c in ("loss", "grad_norm", "w[0]", "w[3]"):
+        np.testing.assert_allclose(result.history[c], expected.history[c], rtol=1e-10, atol=1e-12, err_msg=c)
+
+
+def test_minimize_copies_only_the_recorded_columns_of_a_device_parameter(numpy_dtypes, monkeypatch):
+    """Per step a device parameter gives the host its History columns (first max_elements and its norm), never
+    the whole parameter; the whole of it is copied once, at the end, for History.final."""
+    copies = []
+    to_numpy = backend.to_numpy
+    monkeypatch.setattr(backend, "to_numpy", lambda v: copies.append(int(np.size(v))) or to_numpy(v))
+    X = np.random.default_rng(2).standard_normal((30, 200)) / 10
+    w, result = _least_squares(X, "adam", True, steps=10)
+    monkeypatch.setattr(backend, "to_numpy", to_numpy)
+    _, expected = _least_squares(X, "adam", False, steps=10)
+    columns = tg.History.max_elements + 1
+    assert sum(n > columns for n in copies) == 1 and max(copies) == 200
+    assert "norm(w)" in result.history.columns
+    for c in ("w[0]", "w[9]", "norm(w)", "loss", "grad_norm"):
+        np.testing.assert_allclose(result.history[c], expected.history[c], rtol=1e-10, atol=1e-12, err_msg=c)
+
+
+def test_a_full_record_of_a_large_device_parameter_is_taken_every_few_steps(numpy_dtypes, monkeypatch):
+    """record="full": a device parameter larger than History.device_elements is copied every
+    ceil(size / device_elements) steps and at the last row, NaN between; a small one every step."""
+    monkeypatch.setattr(tg.History, "device_elements", 4)
+    X = np.random.default_rng(3).standard_normal((20, 10)) / 3
+    _, result = _least_squares(X, "sgd", True, record="full", steps=7)
+    _, expected = _least_squares(X, "sgd", False, record="full", steps=7)
+    h, e = result.history, expected.history
+    every = 3  # ceil(10 / 4)
+    kept = [k for k in range(len(h)) if k % every == 0 or k == len(h) - 1]
+    for i in range(10):
+        col = f"w[{i}]"
+        np.testing.assert_allclose(h[col][kept], e[col][kept], rtol=1e-10, atol=1e-12)
+        assert np.isnan(np.delete(h[col], kept)).all()
+    monkeypatch.setattr(tg.History, "device_elements", 10)
+    _, small = _least_squares(X, "sgd", True, record="full", steps=7)
+    np.testing.assert_allclose(small.history["w[9]"], e["w[9]"], rtol=1e-10, atol=1e-12)

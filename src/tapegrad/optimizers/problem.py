@@ -13,11 +13,11 @@ from typing import Any
 import numpy as np
 
 from tapegrad import ops
-from tapegrad._core.backend import NATIVE, library
+from tapegrad._core.backend import NATIVE, library, namespace
 from tapegrad._core.tensor import Operand, Variable
 from tapegrad.tape import GradientTape
 
-from .variables import assign_value, check_variable
+from .variables import assign_value, check_variable, on_device
 
 
 class NoDescent(Exception):
@@ -43,6 +43,10 @@ class Problem:
 
     ``loss_fn`` takes no argument and computes the loss from ``variables``.
 
+    Variables on a device (CuPy, ``array_api_strict``'s second device, ...) stay there: their
+    gradients, ``get_flat`` and ``flatten`` are arrays of that library and device; only the loss
+    comes back as a Python float.
+
     When the loss is a Dask array (the data are Dask, the Variables NumPy), the loss and all
     gradients of an evaluation are computed together, in one ``dask.compute`` (one pass over the
     chunks), and returned as NumPy. ``value()`` then computes the gradient with the loss, in the
@@ -62,7 +66,8 @@ class Problem:
         for v in self.variables:
             check_variable(v)
         self.nfev = 0
-        self._zeros = [np.zeros_like(v._value) for v in self.variables]
+        self._zeros = [namespace(v._value).zeros_like(v._value) if on_device(v._value) else np.zeros_like(v._value)
+                       for v in self.variables]
         self._checked = False
         self._lazy = False  # the loss was a Dask array: evaluations are passes over the data
         self._kept: tuple | None = None  # (values, loss, grads) of value()'s last lazy evaluation
@@ -99,7 +104,7 @@ class Problem:
             return loss_to_float(loss), arrays
         value, *arrays = computed([loss._value, *arrays])
         self._lazy = self._lazy or library(loss._value) == "dask"
-        return float(np.reshape(value, ())), arrays
+        return _float(value), arrays
 
     def value(self) -> float:
         """The loss at the Variables' current values, without recording anything.
@@ -169,7 +174,7 @@ class Problem:
         >>> tg.optimizers.Problem(lambda: a + tg.reduce_sum(b), [a, b]).get_flat()
         array([1., 2., 3.])
         """
-        return np.concatenate([np.asarray(v._value, dtype=np.float64).reshape(-1) for v in self.variables])
+        return self.flatten([v._value for v in self.variables])
 
     def set_flat(self, x: Any) -> None:
         """Set the variables from one vector in ``get_flat``'s order, each cast back to its shape and dtype.
@@ -185,8 +190,12 @@ class Problem:
         for v in self.variables:
             old = v._value
             n = old.size
-            new = x[i:i + n].reshape(old.shape).astype(old.dtype)
-            assign_value(v, new if new.ndim else new[()])
+            if on_device(x):
+                ns = namespace(x)
+                assign_value(v, ns.astype(ns.reshape(x[i:i + n], tuple(old.shape)), old.dtype))
+            else:
+                new = x[i:i + n].reshape(old.shape).astype(old.dtype)
+                assign_value(v, new if new.ndim else new[()])
             i += n
 
     def flatten(self, arrays: Sequence[Any]) -> Any:
@@ -198,6 +207,9 @@ class Problem:
         >>> tg.optimizers.Problem(lambda: w ** 2, [w]).flatten([np.float32(2.0), np.ones((1, 2))])
         array([2., 1., 1.])
         """
+        if any(on_device(a) for a in arrays):  # kept on their device, as one vector there
+            ns = namespace(next(a for a in arrays if on_device(a)))
+            return ns.concat([ns.reshape(ns.astype(ns.asarray(a), np.float64), (-1,)) for a in arrays])
         return np.concatenate([np.asarray(a, dtype=np.float64).reshape(-1) for a in arrays])
 
     def _check(self, loss: Any) -> None:
@@ -241,8 +253,14 @@ def computed(values: list) -> list:
 
 def loss_to_float(loss: Any) -> float:
     """A scalar loss tensor (any shape of one element) as a Python float."""
-    v = loss._value
-    return float(v) if v.ndim == 0 else float(v.reshape(()))
+    return _float(loss._value)
+
+
+def _float(v: Any) -> float:
+    """An array of one element, of any library, as a Python float: the one value copied off a device."""
+    if v.ndim == 0:
+        return float(v)
+    return float(namespace(v).reshape(v, ())) if on_device(v) else float(v.reshape(()))
 
 
 __all__ = ["NoDescent", "Problem", "computed"]
