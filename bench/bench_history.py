@@ -1,5 +1,6 @@
 """What recording the history costs: a 10,000-step minimize with record=True against record=False;
 and what minimize's compiled path (compile="auto", the default) gains over compile=False.
+``minimize_seed`` (and ``minimize_no_record``) are `make bench`'s row 8, against the compiled seed step alone.
 
 The issue's budget is 10%. Both runs do the same work but for the history's buffer writes; they
 alternate, and the cost quoted is the median of the rounds' ratios. Two floors show what the driver
@@ -11,10 +12,25 @@ plus assign_sub). Medians of several runs, in this process.
 import argparse
 import statistics
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 import tapegrad as tg
+
+
+def minimize_seed(d: dict, record: bool = True) -> Callable[[], Any]:
+    """The compiled seed step (w ** 2, SGD 0.01, float32) run by tg.minimize, which records the history."""
+    def run() -> Any:
+        r = tg.minimize(lambda w: w ** 2, tg.Variable(1.0), optimizer="sgd", learning_rate=0.01, steps=d["steps"],
+                        record=record, progress=False)
+        return r.x
+    return run
+
+
+def minimize_no_record(d: dict) -> Callable[[], Any]:
+    return minimize_seed(d, record=False)
 
 
 def by_hand(steps: int) -> None:

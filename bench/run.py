@@ -2,9 +2,13 @@
 
     python bench/run.py                      # everything (`make bench`)
     python bench/run.py --only idiom,hessian # some workloads (keys: seed idiom compiled expr20 second
-                                             #   logistic mlp mlp_compiled hessian)
+                                             #   logistic mlp mlp_compiled hessian minimize import)
     python bench/run.py --no-peers           # tapegrad and the floor only
     python bench/run.py --rounds 21          # more samples per timing (default 11)
+    python bench/run.py --markdown           # the tables as Markdown (README's performance table)
+
+Every row ends with its target and verdict: "met" or "MISSED" with the numbers that decided it, or
+"?" when a peer it is judged against (JAX for the Hessian, torch for the MLP) was not measured.
 
 Times are medians over interleaved rounds after warm-up: tapegrad and the floor take turns, so
 load from other processes hits both alike. The ratio is tapegrad's median over the floor's,
@@ -41,6 +45,7 @@ import peers  # noqa: E402
 from workloads import WORKLOADS, Workload  # noqa: E402
 
 NUMPY_MEMORY = {"tapegrad", "floor", "autograd"}  # whose allocations tracemalloc sees
+IMPORT_LIMIT_MS = 50.0  # the issue's target for `import tapegrad` after `import numpy`
 
 
 def _env() -> dict:
@@ -172,73 +177,160 @@ def fmt_bytes(n: int) -> str:
     return f"{n} B"
 
 
-def verdict(wl: Workload, res: dict) -> str:
-    if wl.limit_us is None and wl.limit_ratio is None and wl.limit_memory is None:
-        return ""
+PEER_NAMES = {"jax jit": "JAX", "jax": "JAX", "torch": "torch", "autograd": "autograd", "tensorflow": "TensorFlow"}
+
+
+def verdict(wl: Workload, res: dict, peer_us: dict[str, float] | None) -> tuple[bool | None, str]:
+    """(met?, words) for one workload's targets: None when it has none, or when a peer it is judged
+    against was not measured. ``peer_us`` is each peer's median in the unit of the row (None: peers not run)."""
     tg_us, floor_us = res["medians"]["tapegrad"], res["medians"]["floor"]
-    ok = True
+    checks: list[tuple[bool, str]] = []
     if wl.limit_us is not None:
-        ok &= tg_us <= wl.limit_us
+        checks.append((tg_us <= wl.limit_us, fmt_time(tg_us)))
     if wl.limit_ratio is not None:
-        ok &= tg_us / floor_us <= wl.limit_ratio
+        r = tg_us / floor_us
+        checks.append((r <= wl.limit_ratio, f"{r:.2f}x"))
     mem = res["memory"]
     if wl.limit_memory is not None and mem.get("floor"):
-        ok &= mem["tapegrad"] / mem["floor"] <= wl.limit_memory
-    return "met" if ok else "MISSED"
+        r = mem["tapegrad"] / mem["floor"]
+        checks.append((r <= wl.limit_memory, f"memory {r:.2f}x"))
+    unknown = []
+    for peer, limit in wl.limit_peer.items():
+        shown = PEER_NAMES.get(peer, peer)
+        if peer_us is None:
+            unknown.append(f"{shown}: peers not run")
+        elif peer not in peer_us:
+            unknown.append(f"{shown} not installed" if importlib.util.find_spec(peers.LIBS[peer.split()[0]]) is None
+                           else f"{shown} failed")
+        else:
+            r = tg_us / peer_us[peer]
+            checks.append((r <= limit, f"{r:.2f}x {shown}"))
+    if not checks and not unknown:
+        return None, "(reported)"
+    ok = all(c for c, _ in checks)
+    words = ", ".join(w for _, w in checks)
+    if unknown and ok:  # what was measured is met, but the peer's part is unknown
+        return None, "? " + ", ".join(([f"met ({words})"] if words else []) + unknown)
+    return ok, f"{'met' if ok else 'MISSED'} ({words})" + "".join(f", {u}" for u in unknown)
+
+
+PEER_COLUMNS = {"torch": "torch", "jax": "JAX (jit)", "autograd": "autograd", "tensorflow": "TensorFlow"}
+
+
+def peer_cell(label: str, key: str, rows: list[dict]) -> str:
+    """One peer's time on one workload, for the Markdown table; how it ran when that is not the column's way."""
+    for r in rows:
+        name = r["name"]
+        if r["key"] == key and name.split()[0] == label and name in r["medians"]:
+            how = {"jax": " (eager)", "tensorflow function": " (tf.function)"}.get(name, "")
+            return fmt_time(r["medians"][name]) + how
+    return ""
+
+
+def table(rows: list[list[str]], header: list[str], markdown: bool, right: set[int]) -> str:
+    """Fixed-width text (``right``: the columns aligned right), or Markdown."""
+    if markdown:
+        lines = [header, ["---"] * len(header), *rows]
+        return "\n".join("| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in lines)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(r: list[str]) -> str:
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+    return "\n".join([line(header), "-" * len(line(header)), *map(line, rows)])
+
+
+def progress(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", help="comma-separated workload keys")
+    ap.add_argument("--only", help="comma-separated workload keys (and 'import')")
     ap.add_argument("--rounds", type=int, default=11, help="timed samples per implementation (median taken)")
     ap.add_argument("--no-peers", action="store_true", help="skip torch, jax, autograd, tensorflow")
     ap.add_argument("--no-memory", action="store_true", help="skip the tracemalloc pass")
+    ap.add_argument("--markdown", action="store_true", help="print the tables as Markdown (README's performance table)")
     ap.add_argument("--peer", help=argparse.SUPPRESS)  # internal: run one peer in this process
     args = ap.parse_args(argv)
-    keys = [w.key for w in WORKLOADS] if not args.only else args.only.split(",")
+    keys = [w.key for w in WORKLOADS] + ["import"] if not args.only else args.only.split(",")
     chosen = [w for w in WORKLOADS if w.key in keys]
-    if not chosen:
-        ap.error(f"--only: no workload among {', '.join(w.key for w in WORKLOADS)}")
+    if not chosen and "import" not in keys:
+        ap.error(f"--only: no workload among {', '.join(w.key for w in WORKLOADS)}, import")
     if args.peer:
         peer_main(args.peer, keys, args.rounds)
         return 0
 
     import tapegrad
     print(f"tapegrad {tapegrad.__version__}, numpy {np.__version__}, python {sys.version.split()[0]}, "
-          f"{os.cpu_count()} cores; medians of {args.rounds} interleaved rounds")
-    cost = import_cost()
-    print(f"import tapegrad after numpy: {cost:.1f} ms (target <= 50 ms: {'met' if cost <= 50 else 'MISSED'})\n")
-    header = f"{'workload':<58} {'tapegrad':>12} {'floor':>12} {'ratio':>7} {'peak mem tg / floor':>21}  target"
-    print(header)
-    print("-" * len(header))
+          f"{os.cpu_count()} cores; medians of {args.rounds} interleaved rounds\n")
     ours: dict[str, dict] = {}
     notes: list[str] = []
     for wl in chosen:
+        progress(f"measuring {wl.key} ...")
         res = ours[wl.key] = measure(wl, dict(wl.impls), args.rounds, not args.no_memory)
+        notes += [f"{wl.key}: {n}" for n in res["notes"]]
+        unit = "/step" if wl.per == "step" else ""
+        for name, us in res["medians"].items():  # other settings measured beside tapegrad (e.g. record=False)
+            if name not in ("tapegrad", "floor"):
+                med = res["medians"]
+                notes.append(f"{wl.key}: {name} {fmt_time(us)}{unit}: tapegrad is {med['tapegrad'] / us:.2f}x this, "
+                             f"the floor {med['floor'] / us:.2f}x")
+
+    peer_rows: list[dict] = []
+    peer_note = ""
+    if args.no_peers:
+        peer_note = "peers not run (--no-peers)"
+    elif chosen:
+        present = [p for p in peers.LIBS if importlib.util.find_spec(peers.LIBS[p]) is not None]
+        missing = [p for p in peers.LIBS if p not in present]
+        peer_note = (f"peers (each in its own process, against its own floor): {', '.join(present) or 'none'}"
+                     + (f"; not installed, skipped: {', '.join(missing)}" if missing else ""))
+        for p in present:
+            progress(f"measuring {p} ...")
+            peer_rows += run_peer(p, [w.key for w in chosen], args.rounds)
+
+    header = ["workload", "tapegrad", "floor", "ratio", "peak mem tg / floor", "target", "verdict"]
+    # In Markdown (README's table) each peer that ran is a column of its own, in the unit of the row.
+    columns = [p for p in peers.LIBS if any(r["name"].split()[0] == p for r in peer_rows)] if args.markdown else []
+    header += [PEER_COLUMNS[p] for p in columns]
+    rows = []
+    for wl in chosen:
+        res = ours[wl.key]
         med, mem = res["medians"], res["memory"]
         unit = "/step" if wl.per == "step" else ""
         memtxt = f"{fmt_bytes(mem['tapegrad'])} / {fmt_bytes(mem['floor'])}" if "floor" in mem else "-"
-        print(f"{wl.title:<58} {fmt_time(med['tapegrad']) + unit:>12} {fmt_time(med['floor']) + unit:>12} "
-              f"{med['tapegrad'] / med['floor']:>6.2f}x {memtxt:>21}  {wl.target} {verdict(wl, res)}", flush=True)
-        notes += [f"{wl.key}: {n}" for n in res["notes"]]
+        peer_us = None if args.no_peers else {r["name"]: r["medians"][r["name"]] for r in peer_rows
+                                              if r["key"] == wl.key and r["name"] in r["medians"]}
+        _, words = verdict(wl, res, peer_us)
+        rows.append([wl.title, fmt_time(med["tapegrad"]) + unit, fmt_time(med["floor"]) + unit,
+                     f"{med['tapegrad'] / med['floor']:.2f}x", memtxt, wl.target, words]
+                    + [peer_cell(p, wl.key, peer_rows) for p in columns])
+    if "import" in keys:
+        progress("measuring import ...")
+        cost = import_cost()
+        words = f"{'met' if cost <= IMPORT_LIMIT_MS else 'MISSED'} ({cost:.1f} ms)"
+        rows.append(["import tapegrad, after import numpy (bytecode cached)", f"{cost:.1f} ms", "-", "-", "-",
+                     f"<= {IMPORT_LIMIT_MS:g} ms", words] + [""] * len(columns))
+    print(table(rows, header, args.markdown, {1, 2, 3, 4}))
 
-    if not args.no_peers:
-        present = [p for p in peers.LIBS if importlib.util.find_spec(peers.LIBS[p]) is not None]
-        print(f"\npeers (each in its own process, against its own floor): {', '.join(present) or 'none importable'}")
-        rows = [row for p in present for row in run_peer(p, [w.key for w in chosen], args.rounds)]
-        if rows:
-            print(f"{'workload':<58} {'peer':<20} {'time':>12} {'/ floor':>9} {'/ tapegrad':>11} {'peak mem':>10}")
+    if peer_note:
+        print(f"\n{peer_note}")
+    if peer_rows:
+        prow = []
         for wl in chosen:
             unit = "/step" if wl.per == "step" else ""
-            for row in (r for r in rows if r["key"] == wl.key):
+            for row in (r for r in peer_rows if r["key"] == wl.key):
                 notes += [f"{wl.key}: {n}" for n in row["notes"]]
                 med = row["medians"]
                 if row["name"] not in med:
                     continue
                 us = med[row["name"]]
                 mem = row["memory"].get(row["name"])
-                print(f"{wl.title[:58]:<58} {row['name']:<20} {fmt_time(us) + unit:>12} {us / med['floor']:>8.2f}x "
-                      f"{us / ours[wl.key]['medians']['tapegrad']:>10.2f}x {fmt_bytes(mem) if mem else '-':>10}")
+                prow.append([wl.title, row["name"], fmt_time(us) + unit, f"{us / med['floor']:.2f}x",
+                             f"{us / ours[wl.key]['medians']['tapegrad']:.2f}x", fmt_bytes(mem) if mem else "-"])
+        if prow:
+            print(table(prow, ["workload", "peer", "time", "/ its floor", "/ tapegrad", "peak mem"], args.markdown,
+                        {2, 3, 4, 5}))
     if notes:
         print("\nnotes:\n  " + "\n  ".join(notes))
     return 0

@@ -153,13 +153,12 @@ from tapegrad.ops import (
 )
 from tapegrad.tape import GradientTape, UnconnectedGradients
 
-# Namespaces over the ops above, transforms and optimizers; `plot` and `testing` load on first use.
-# tf.keras.optimizers: the same objects as tg.optimizers.
+# Namespaces over the ops above, transforms and optimizers; `descent` (with minimize and History), `plot` and
+# `testing` load on first use (see __getattr__). tf.keras.optimizers: the same objects as tg.optimizers.
 from . import (  # noqa: E402
     autodiff,
     bitwise,
     debugging,
-    descent,
     explain,
     functional,
     keras,
@@ -170,7 +169,6 @@ from . import (  # noqa: E402
     random,
     testfunctions,
 )
-from .descent import History, MinimizeResult, minimize, race  # noqa: E402
 from .functional import (  # noqa: E402
     elementwise_grad,
     grad,
@@ -194,18 +192,33 @@ from .control_flow import cond, foldl, foldr, map_fn, scan, vectorized_map, whil
 from .module import Module, name_scope  # noqa: E402
 from .printing import print  # noqa: E402, A004
 
+# What is imported when first used, to keep `import tapegrad` quick (the descent is a fifth of it): name -> module.
+_LAZY = {"descent": "tapegrad.descent", "History": "tapegrad.descent", "MinimizeResult": "tapegrad.descent",
+         "minimize": "tapegrad.descent", "race": "tapegrad.descent", "plot": "tapegrad.plot",
+         "testing": "tapegrad.testing"}
+
 # Not `print`: `from tapegrad import *` must leave Python's print alone.
-__all__ = [n for n in dir() if not n.startswith("_") and n != "print"] + ["plot", "testing"]
+__all__ = [n for n in dir() if not n.startswith("_") and n != "print"] + list(_LAZY)
 
 
 def __getattr__(name: str) -> object:
-    # Submodules users reach for rarely are imported when first used, to keep `import tapegrad` quick.
-    if name in ("plot", "testing"):
+    if name in _LAZY:
         import importlib
 
-        return importlib.import_module(f"tapegrad.{name}")
-    # A name tapegrad lacks: say what TensorFlow's is and what to use (the closest name, or why it is left out).
+        module = importlib.import_module(_LAZY[name])
+        value = module if _LAZY[name] == f"tapegrad.{name}" else getattr(module, name)
+        globals()[name] = value
+        return value
+    # A name tapegrad lacks: say what TensorFlow's is and what to use (the closest name, or why it is left out),
+    # among all of tapegrad's names: the lazy ones too, but for the optional plots.
     from ._missing import missing
 
+    if not name.startswith("_"):
+        for lazy in ("History", "MinimizeResult", "minimize", "race"):
+            __getattr__(lazy)
     raise missing(name, sys.modules[__name__], {"math": math, "nn": nn, "linalg": linalg, "random": random,
                                                "bitwise": bitwise, "nest": nest, "autodiff": autodiff})
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import stat
 from collections.abc import Iterator
 from typing import IO, Any
@@ -107,7 +106,8 @@ def _create_beside(target: str, suffix: str, shown: str) -> tuple[str, int]:
     folder, name = os.path.split(target)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
     while True:
-        tmp = os.path.join(folder, f".{name[:100]}.{secrets.token_hex(4)}.tmp{suffix}")
+        # os.urandom is what secrets.token_hex reads; importing secrets would cost `import tapegrad` 6 ms.
+        tmp = os.path.join(folder, f".{name[:100]}.{os.urandom(4).hex()}.tmp{suffix}")
         try:
             # 0o666 as open() uses: the kernel applies the umask (and the folder's default ACL) itself.
             return tmp, os.open(tmp, flags, 0o666)

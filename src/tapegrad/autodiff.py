@@ -17,6 +17,7 @@ from tapegrad._core.dtypes import of_numpy
 from tapegrad._core.record import Primitive
 from tapegrad._core.state import add_hook, remove_hook
 from tapegrad._core.tensor import Operand, to_array, wrap
+from tapegrad.ops.table._helpers import BATCHED_JVPS
 from tapegrad.tape import GradientTape, UnconnectedGradients, zeros_for_unconnected
 
 __all__ = ["ForwardAccumulator", "GradientTape", "UnconnectedGradients"]
@@ -51,6 +52,7 @@ class ForwardAccumulator:
     def __init__(self, primals: Any, tangents: Any) -> None:
         # id -> (weak reference to the tensor, its tangent); an entry leaves when its tensor dies.
         self._tangents: dict[int, tuple[Any, Any]] = {}
+        self._batch: int | None = None  # set by ``batched``: every tangent has this many rows in front
         self._busy = False
         self._active = False
         self._hook = self._on_op
@@ -122,15 +124,19 @@ class ForwardAccumulator:
             return
         self._busy = True
         try:
-            if prim.jvp is not None:
+            if self._batch is not None:
+                t = _batched_jvp(prim, tangents, inputs, params, out, self._batch)
+            elif prim.jvp is not None:
                 t = prim.jvp(tuple(tangents), out, *inputs, **params)
             else:
                 t = _jvp_by_double_vjp(prim, tangents, inputs, params, out)
+            if t is not None:
+                shape = out._value.shape if self._batch is None else (self._batch,) + out._value.shape
+                if t._value.shape != shape:
+                    t = ops.broadcast_to(t, shape)
         finally:
             self._busy = False
         if t is not None:
-            if t._value.shape != out._value.shape:
-                t = ops.broadcast_to(t, out._value.shape)
             self._set(out, t)
 
     def jvp(self, primals: Any, unconnected_gradients: UnconnectedGradients | str = UnconnectedGradients.NONE) -> Any:
@@ -149,8 +155,40 @@ class ForwardAccumulator:
             if not isinstance(p, Operand):
                 raise TypeError(f"jvp() takes Tensors or Variables, not {type(p).__name__}")
             t = self._get(p)
-            out.append(ops.zeros_like(p) if t is None and zero else t)
+            if t is None and zero:
+                t = ops.zeros_like(p) if self._batch is None else ops.zeros((self._batch,) + p._value.shape, p.dtype)
+            out.append(t)
         return nest.pack_as(primals, out)
+
+
+def batched(primals: list, tangents: list, batch: int) -> ForwardAccumulator:
+    """An accumulator pushing ``batch`` tangents at once: ``tangents[k]`` is ``[batch] + primals[k].shape``, and
+    ``jvp`` answers likewise (what ``jacfwd`` runs: every basis tangent in one pass, as JAX's vmap of a jvp)."""
+    if batch < 1:
+        raise ValueError("batched: a batch of no tangents has nothing to push")
+    acc = ForwardAccumulator([], [])
+    acc._batch = batch
+    for p, t in zip(primals, tangents):
+        acc._set(p, t)
+    return acc
+
+
+def _batched_jvp(prim: Primitive, tangents: list, inputs: tuple, params: dict, out: Any, batch: int) -> Any:
+    """The op's JVP for tangents with ``batch`` rows in front: its batched rule, or its rule once per row."""
+    rule = BATCHED_JVPS.get(prim)
+    if rule is not None:
+        return rule(tuple(tangents), out, *inputs, **params)
+    rows = []
+    for i in range(batch):
+        ti = [None if t is None else t[i] for t in tangents]
+        if prim.jvp is not None:
+            r = prim.jvp(tuple(ti), out, *inputs, **params)
+        else:
+            r = _jvp_by_double_vjp(prim, ti, inputs, params, out)
+        rows.append(r)
+    if all(r is None for r in rows):
+        return None
+    return ops.stack([ops.zeros_like(out) if r is None else ops.broadcast_to(r, out._value.shape) for r in rows])
 
 
 def _jvp_by_double_vjp(prim: Primitive, tangents: list, inputs: tuple, params: dict, out: Any) -> Any:

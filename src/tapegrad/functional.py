@@ -22,6 +22,7 @@ from tapegrad._core.backend import xp
 from tapegrad._core.dtypes import of_numpy
 from tapegrad._core.tensor import Operand, to_array, wrap
 from tapegrad.autodiff import ForwardAccumulator
+from tapegrad.autodiff import batched as batched_accumulator
 from tapegrad.tape import GradientTape
 
 __all__ = ["elementwise_grad", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jvp", "value_and_grad",
@@ -62,9 +63,15 @@ def _leaf(x: Any, who: str, where: str) -> Operand:
     return t
 
 
-def _prepare(args: tuple, idx: tuple[int, ...], who: str) -> tuple[list, list]:
-    """``args`` with the differentiated ones made tensors, and the list of those (one structure per argnum)."""
+def _prepare(args: tuple, idx: tuple[int, ...], who: str, fresh: bool = False) -> tuple[list, list]:
+    """``args`` with the differentiated ones made tensors, and the list of those (one structure per argnum).
+
+    ``fresh``: the differentiated arguments are already tensors of their own (an outer transform's leaves),
+    used as they are.
+    """
     args = list(args)
+    if fresh:
+        return args, [args[i] for i in idx]
     for i in idx:
         args[i] = nest.map_structure(lambda x, i=i: _leaf(x, who, f"argument {i}"), args[i])
     return args, [args[i] for i in idx]
@@ -202,7 +209,8 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple:
 
 
 def jacrev(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False) -> Callable[..., Any]:
-    """The Jacobian by reverse mode (one backward pass per output element): shape out.shape + in.shape.
+    """The Jacobian by reverse mode (every output element's row in one batched backward pass): shape
+    out.shape + in.shape.
 
     For several outputs or ``argnums``, the result nests like JAX's: output structure outside,
     one block per argument inside.
@@ -212,25 +220,41 @@ def jacrev(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False) -
     array([[2., 0.],
            [0., 4.]], dtype=float32)
     """
+    return _jacrev(f, argnums, has_aux)
+
+
+def _jacrev(f: Callable[..., Any], argnums: ArgNums, has_aux: bool, fresh: bool = False) -> Callable[..., Any]:
+    """``jacrev``; ``fresh``: called by an outer transform with its own leaves (see ``_prepare``)."""
     @functools.wraps(f)
     def jacrev_f(*args: Any, **kwargs: Any) -> Any:
         idx, single = _argnums(argnums, len(args), "jacrev")
-        args, diff = _prepare(args, idx, "jacrev")
+        args, diff = _prepare(args, idx, "jacrev", fresh)
         tape = GradientTape(persistent=True, watch_accessed_variables=False)
         with tape:
             tape.watch(diff)
             out = f(*args, **kwargs)
         out, aux = _split_aux(out, has_aux, "jacrev")
-        blocks = [_pick(tape.jacobian(_output(o, "jacrev"), diff, unconnected_gradients=_ZERO), single)
-                  for o in nest.flatten(out)]
+        blocks = [_pick(_rows(tape, _output(o, "jacrev"), diff), single) for o in nest.flatten(out)]
         jac = nest.pack_as(out, blocks)
         return (jac, aux) if has_aux else jac
 
     return jacrev_f
 
 
+def _rows(tape: GradientTape, o: Operand, diff: list) -> list:
+    """The Jacobian blocks of one output, one per differentiated argument; a one-element output's is its
+    gradient (one row: the batched walk would only add a batch axis of 1)."""
+    if o._value.size != 1:
+        return tape.jacobian(o, diff, unconnected_gradients=_ZERO)
+    grads = nest.flatten(tape.gradient(o, diff, unconnected_gradients=_ZERO))
+    shapes = [tuple(o._value.shape) + tuple(s._value.shape) for s in nest.flatten(diff)]
+    return nest.pack_as(diff, [g if tuple(g._value.shape) == shape else ops.reshape(g, shape)
+                               for g, shape in zip(grads, shapes)])
+
+
 def jacfwd(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False) -> Callable[..., Any]:
-    """The Jacobian by forward mode (one forward pass per input element): shape out.shape + in.shape.
+    """The Jacobian by forward mode (every input element's tangent in one forward pass): shape
+    out.shape + in.shape.
 
     Cheaper than ``jacrev`` when there are fewer inputs than outputs.
 
@@ -239,40 +263,80 @@ def jacfwd(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False) -
     array([[3., 2.],
            [1., 0.]], dtype=float32)
     """
+    return _jacfwd(f, argnums, has_aux, "jacfwd", batched=True)
+
+
+# Elements (tangent rows x largest input) one batched forward pass may hold; more rows take more passes.
+_TANGENTS_BUDGET = 1 << 22
+
+
+def _jacfwd(f: Callable[..., Any], argnums: ArgNums, has_aux: bool, who: str, batched: bool) -> Callable[..., Any]:
+    """``jacfwd``; ``batched=False`` runs f once per input element (one tangent each) instead of pushing the
+    basis tangents through together, which is what the batched route is tested against."""
     @functools.wraps(f)
     def jacfwd_f(*args: Any, **kwargs: Any) -> Any:
-        idx, single = _argnums(argnums, len(args), "jacfwd")
-        args, diff = _prepare(args, idx, "jacfwd")
+        idx, single = _argnums(argnums, len(args), who)
+        args, diff = _prepare(args, idx, who)
         leaves = nest.flatten(diff)
+        sizes = [int(leaf._value.size) for leaf in leaves]
+        n = sum(sizes)
+        chunk = max(1, min(n, _TANGENTS_BUDGET // max(max(sizes, default=1), 1))) if batched else 1
         out = aux = None
-        columns: list[list] = []  # per input leaf, per element: the flat output tangents
-        for leaf in leaves:
-            v = leaf._value
-            cols = []
-            for j in range(v.size):
-                basis = xp.zeros(v.size, dtype=v.dtype)
-                basis[j] = 1
-                with ForwardAccumulator(leaf, wrap(basis.reshape(v.shape))) as acc:
-                    result = f(*args, **kwargs)
-                out, aux = _split_aux(result, has_aux, "jacfwd")
-                flat = [_output(o, "jacfwd") for o in nest.flatten(out)]
-                cols.append(acc.jvp(flat, unconnected_gradients=_ZERO))
-            columns.append(cols)
+        parts: list[list] = []  # per pass: the flat output tangents, [rows] + output shape (or None)
+        for begin in range(0, n, chunk):
+            stop = min(n, begin + chunk)
+            with _basis(leaves, sizes, begin, stop, batched) as acc:
+                result = f(*args, **kwargs)
+            out, aux = _split_aux(result, has_aux, who)
+            flat = [_output(o, who) for o in nest.flatten(out)]
+            ts = acc.jvp(flat)
+            parts.append([None if t is None else t if batched else ops.expand_dims(t, 0) for t in ts])
         if out is None:  # every input is empty: f still fixes the output structure
-            out, aux = _split_aux(f(*args, **kwargs), has_aux, "jacfwd")
-        flat_out = [_output(o, "jacfwd") for o in nest.flatten(out)]
+            out, aux = _split_aux(f(*args, **kwargs), has_aux, who)
+        flat_out = [_output(o, who) for o in nest.flatten(out)]
         blocks = []
         for m, o in enumerate(flat_out):
+            oshape = tuple(o._value.shape)
+            rows = [p[m] if p[m] is not None else None for p in parts]
+            tangent = None
+            if any(r is not None for r in rows):
+                rows = [ops.zeros((min(n, (i + 1) * chunk) - i * chunk,) + oshape, o.dtype) if r is None else r
+                        for i, r in enumerate(rows)]
+                tangent = rows[0] if len(rows) == 1 else ops.concat(rows, 0)
             per_leaf = []
-            for leaf, cols in zip(leaves, columns):
-                shape = tuple(o._value.shape) + tuple(leaf._value.shape)
-                per_leaf.append(ops.reshape(ops.stack([c[m] for c in cols], axis=-1), shape) if cols
-                                else ops.zeros(shape, o.dtype))
+            offset = 0
+            for leaf, size in zip(leaves, sizes):
+                shape = oshape + tuple(leaf._value.shape)
+                if tangent is None or size == 0:
+                    per_leaf.append(ops.zeros(shape, o.dtype))
+                else:
+                    block = tangent if size == n else tangent[offset:offset + size]
+                    # [input element] + out.shape -> out.shape + [input element]: the input's axes go last
+                    block = ops.transpose(block, tuple(range(1, len(oshape) + 1)) + (0,)) if oshape else block
+                    per_leaf.append(ops.reshape(block, shape))
+                offset += size
             blocks.append(_pick(nest.pack_as(diff, per_leaf), single))
         jac = nest.pack_as(out, blocks)
         return (jac, aux) if has_aux else jac
 
     return jacfwd_f
+
+
+def _basis(leaves: list, sizes: list, begin: int, stop: int, batched: bool) -> ForwardAccumulator:
+    """An accumulator carrying basis tangents begin..stop of all the inputs' elements (counted across the
+    leaves in order): all of them at once in rows, or (``batched=False``, stop == begin + 1) just the one."""
+    rows = stop - begin
+    tangents = []
+    offset = 0
+    for leaf, size in zip(leaves, sizes):
+        v = leaf._value
+        basis = xp.zeros((rows, size), dtype=v.dtype)
+        lo, hi = max(begin, offset), min(stop, offset + size)
+        if lo < hi:
+            basis[xp.arange(lo - begin, hi - begin), xp.arange(lo - offset, hi - offset)] = 1
+        tangents.append(wrap(basis.reshape((rows,) + tuple(v.shape) if batched else tuple(v.shape))))
+        offset += size
+    return batched_accumulator(leaves, tangents, rows) if batched else ForwardAccumulator(leaves, tangents)
 
 
 def jacobian(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False) -> Callable[..., Any]:
@@ -286,14 +350,28 @@ def jacobian(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False)
 
 
 def hessian(f: Callable[..., Any], argnums: ArgNums = 0, has_aux: bool = False) -> Callable[..., Any]:
-    """The Hessian, forward over reverse (``jacfwd(jacrev(f))``): shape out.shape + in.shape + in.shape.
+    """The Hessian: shape out.shape + in.shape + in.shape (for several ``argnums`` or outputs, nested as JAX's).
+
+    Reverse over reverse: the Jacobian, every row in one batched backward pass, of the gradient
+    (JAX's ``jacfwd(jacrev(f))`` gives the same numbers; on tapegrad's eager ops this is the quicker route).
 
     >>> import tapegrad as tg
     >>> tg.hessian(lambda x: x[0] ** 2 * x[1])(tg.constant([1.0, 3.0])).numpy()
     array([[6., 2.],
            [2., 0.]], dtype=float32)
     """
-    return functools.wraps(f)(jacfwd(jacrev(f, argnums, has_aux), argnums, has_aux))
+    return _hessian(f, argnums, has_aux, "reverse")
+
+
+def _hessian(f: Callable[..., Any], argnums: ArgNums, has_aux: bool, route: str) -> Callable[..., Any]:
+    """The Hessian by ``route``: "reverse" (jacrev of jacrev), "forward" (jacfwd of jacrev, basis tangents
+    batched) or "per_element" (jacfwd of jacrev, one forward pass per input element)."""
+    inner = _jacrev(f, argnums, has_aux, fresh=True)
+    if route == "reverse":
+        outer = jacrev(inner, argnums, has_aux)
+    else:
+        outer = _jacfwd(inner, argnums, has_aux, "hessian", batched=route == "forward")
+    return functools.wraps(f)(outer)
 
 
 # ---- forward mode -------------------------------------------------------------------------------

@@ -401,3 +401,52 @@ def test_compiled_auto_equals_eager_bit_for_bit_whatever_changes_between_steps(p
     a, b = results
     same_bits(a, b)
     np.testing.assert_array_equal(a.history["loss"], b.history["loss"])
+
+
+def test_a_parameter_the_loss_does_not_reach_compiles_and_gets_zeros_as_in_eager_code():
+    # The replay gives None for b's gradient; the compiled problem turns it into zeros, as eager code does.
+    a, b = runs(lambda p: (p["a"] - 2.0) ** 2, {"a": np.float64(0.0), "b": np.float64(3.0)}, learning_rate=0.1,
+                steps=50)
+    assert a.compiled and not b.compiled
+    assert_same_run(a, b)
+    assert a.grad["b"] == 0 and a.x["b"] == 3.0
+
+
+@pytest.mark.parametrize("compile", ["auto", False])
+def test_a_scalar_parameter_turning_infinite_while_loss_and_gradient_stay_finite_is_named(compile):
+    # minimum(b, 1) is flat in b above 1: the loss and gradient stay finite while b itself overflows.
+    def fn(p):
+        return (p["a"] - 1.0) ** 2 + tg.minimum(p["b"], 1.0)
+
+    class Push(O.SGD):  # a step that sends b to inf at step 3, and leaves everything else to SGD
+        def _step(self, problem, loss, grads):
+            lr = super()._step(problem, loss, grads)
+            if int(self.iterations.numpy()) == 3:
+                problem.variables[1].assign(np.float64(np.inf))
+            return lr
+
+    r = tg.minimize(fn, {"a": np.float64(0.0), "b": np.float64(3.0)}, optimizer=Push(0.1), steps=10, compile=compile)
+    assert r.status == "diverged" and r.stop.facts["what"] == "parameter" and r.stop.facts["name"] == "b"
+    assert r.steps == 3 and np.isfinite(r.x["b"])  # back at the last finite point
+
+
+@settings(max_examples=60, deadline=None)
+@given(start=st.lists(st.floats(-1e3, 1e3, allow_nan=False, width=32) | st.sampled_from([0.0, -0.0]), min_size=1,
+                      max_size=3),
+       lr=st.floats(0.0, 2.0) | st.sampled_from([0.01, 0.1, 1e-30]), dtype=st.sampled_from(["float32", "float64"]),
+       compile=st.sampled_from(["auto", False]), scalar=st.booleans())
+def test_plain_sgds_fast_step_equals_the_general_rule_bit_for_bit(start, lr, dtype, compile, scalar):
+    """SGD at a fixed rate steps by w - g * lr, past the rule's w + -(g * lr): the same bits, signed zeros too."""
+    def fn(w):
+        return tg.reduce_sum(w ** 2 + tg.sin(w)) if not scalar else w ** 2 + tg.sin(w)
+
+    runs = []
+    for fast in (True, False):
+        opt = tg.optimizers.SGD(lr)
+        opt._rule.plain = fast  # False: the general path (rule.prepare, rule.leaf, the slots)
+        x0 = np.asarray(start[0] if scalar else start, dtype=dtype)
+        runs.append(tg.minimize(fn, x0, opt, steps=30, compile=compile))
+    same_bits(*runs)
+    np.testing.assert_array_equal(runs[0].history["loss"], runs[1].history["loss"])
+    assert int(runs[0].optimizer.iterations) == int(runs[1].optimizer.iterations)
+    assert not runs[0].optimizer._slots and runs[1].optimizer._slots  # each took the path it was meant to

@@ -241,6 +241,7 @@ COMPOSITES: dict[str, Spec] = {
                    reference=lambda x: np.take(x, [2, 0, 2], axis=1), **C),
     "expand_squeeze": Spec(lambda x: tg.squeeze(tg.expand_dims(x, 1) * 2.0), (REALS,), [(3,)],
                            reference=lambda x: 2 * x, **C),
+    "matmul_2d": Spec(tg.matmul, (REALS, REALS), [(3, 4), (4, 2)], reference=np.matmul, **C),  # (the rules' fast path)
     "matmul_vector": Spec(lambda a, b: a @ b, (REALS, REALS), [(3,), (3, 2)], reference=lambda a, b: a @ b, **C),
     "squared_difference": _b(tg.math.squared_difference, lambda x, y: (x - y) * np.conj(x - y), **C),
     "softplus_stable": _u(tg.nn.softplus, lambda x: np.logaddexp(0, x), Domain(-30, 30)),
@@ -310,6 +311,10 @@ SPECS.update({
     "sparse_softmax_cross_entropy_with_logits": Spec(
         lambda lg: tg.nn.sparse_softmax_cross_entropy_with_logits(_LABELS, lg), (REALS,), [(2, 3)],
         reference=lambda lg: -np.log(_stable_softmax(lg))[[0, 1], _LABELS]),
+    # both inputs move: labels in [0, 1] and beyond (TensorFlow's composite differentiates in them too)
+    "sigmoid_cross_entropy_with_logits": _b(
+        lambda z, x: tg.nn.sigmoid_cross_entropy_with_logits(labels=z, logits=x),
+        lambda z, x: np.logaddexp(0, x) - x * z, dx=Domain(-0.5, 1.5), dy=Domain(-4, 4)),
 })
 
 _TOPK_W = np.array([1.0, 10.0])

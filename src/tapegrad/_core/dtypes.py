@@ -276,6 +276,8 @@ def to_array(value: Any, dtype: Any = None, copy: bool = False) -> Any:
             arr = arr.astype(want)
         elif copy and isinstance(arr, xp.ndarray):
             arr = arr.copy()
+        elif type(arr) is xp.ndarray and arr.flags.writeable:
+            arr = _shared(arr)
         if arr.dtype not in _BY_NP:
             of_numpy(arr.dtype)  # raises a clear TypeError
         return arr
@@ -321,6 +323,18 @@ def _foreign_array(value: Any, want: Any) -> Any:
         ns = backend.namespace(value)
         value = ns.astype(value, getattr(ns, want.name))
     return value
+
+
+def _shared(arr: Any) -> Any:
+    """A read-only view of the user's array: a tensor shares its memory instead of copying it.
+
+    TensorFlow copies; a copy of a large data matrix doubles its memory. The view, never the user's
+    array, is made read-only, so nothing in tapegrad can write into it, while the user still may (the
+    tensor then sees the write: README, "Differences from TensorFlow").
+    """
+    view = arr.view()
+    view.flags.writeable = False
+    return view
 
 
 def _short(value: Any) -> str:

@@ -181,11 +181,14 @@ def foreign(prim: Primitive, inputs: tuple, params: dict | None) -> Any:
     ns = backend.common_namespace(values)
     values = [ns.asarray(v) if isinstance(v, (xp.ndarray, xp.generic)) else v for v in values]
     try:
-        return backend.forward_in(prim.forward, ns)(*values, **(params or {}))
-    except backend.BackendError as e:
+        out = backend.forward_in(prim.forward, ns)(*values, **(params or {}))
+    except (NotImplementedError, AttributeError) as e:  # BackendError, or the library's own refusal
         raise backend.BackendError(
             f"{prim.name} runs on NumPy arrays only: its kernel needs what {ns.__name__} lacks ({e}). "
-            f"Convert the input first (x.numpy(), or tg.constant(np.asarray(...)))") from None
+            f"Convert the input first: x.numpy(), then tg.constant(...)") from None
+    if isinstance(out, (xp.ndarray, xp.generic)):  # a NumPy function that converted its input: back to its library
+        out = ns.asarray(out)
+    return out
 
 
 def record(prim: Primitive, inputs: tuple, params: dict | None, out: Tensor) -> None:

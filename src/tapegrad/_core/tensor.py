@@ -414,7 +414,7 @@ def constant(value: Any, dtype: Any = None, shape: Any = None, name: str | None 
     >>> print(tg.constant(10.0))
     tf.Tensor(10.0, shape=(), dtype=float32)
     """
-    arr = to_array(value, dtype, copy=isinstance(value, xp.ndarray))
+    arr = to_array(value, dtype)  # a NumPy array is shared, not copied: a read-only view of it (see to_array)
     if shape is not None:
         shape = tuple(shape)
         if arr.size == 1:

@@ -6,7 +6,7 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-from tapegrad._core.backend import xp
+from tapegrad._core.backend import NATIVE, library, xp
 from tapegrad._core.frames import user_line
 from tapegrad._core.record import READ
 from tapegrad._core.tensor import Operand, Tensor, Variable, fit, to_array
@@ -99,6 +99,8 @@ class Tracer:
     # -- what the eager run reports ----------------------------------------------------------------
     def on_op(self, prim: Any, inputs: tuple, params: dict, out: Any) -> None:
         self.keep.append(out)
+        if type(out._value) not in NATIVE and self.reason is None:
+            self.foreign(out._value)
         if prim is READ:
             name = self.fresh("t")
             self.steps.append(("read", name, self.variable(inputs[0])))
@@ -137,6 +139,13 @@ class Tracer:
     def escape(self, x: Any) -> None:
         if self.tracks(x):
             self.fail("a traced tensor's value is used in Python (bool(), float(), .numpy(), an index, ...)")
+
+    def foreign(self, value: Any) -> None:
+        """An op gave another library's array: the generated code calls NumPy's kernels, so it stays eager."""
+        lib = library(value)
+        if lib != "numpy":
+            lazily = " (eager code builds the same lazy graph)" if lib == "dask" else ""
+            self.fail(f"it computes on {lib} arrays, and compiled code is NumPy's only: calls run eagerly{lazily}")
 
     def impure(self, what: str) -> None:
         self.fail(what)

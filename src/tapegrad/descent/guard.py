@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from tapegrad._core.backend import is_foreign, library
 from tapegrad._core.dtypes import DType
 from tapegrad._core.tensor import Operand, Variable
 from tapegrad.compiler import Function
@@ -177,6 +178,9 @@ class _Walker:
             raise Unprovable(f"it uses the class {label}, whose attributes may change between calls")
         if callable(v) and type(v).__module__.split(".")[0] == "numpy" and _library(type(v).__module__):
             return  # NumPy's functions (ufuncs, array-function dispatchers)
+        if is_foreign(v):
+            raise Unprovable(f"it reads {label!r}, a {library(v)} array, and compiled code is NumPy's only (the "
+                             "loss and gradient run eagerly; on Dask, each evaluation is still one dask.compute)")
         raise Unprovable(f"it reads {label!r}, a {type(v).__name__} whose contents may change between calls")
 
     def array(self, a: np.ndarray, label: str) -> None:

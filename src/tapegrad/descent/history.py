@@ -8,7 +8,15 @@ is ``w[1, 1]``; up to ``History.max_elements`` elements, and ``norm(w)`` when it
 ``lr`` (the step size taken from that row's point; NaN for the last row) and
 ``elapsed`` (seconds since the start), and after ``lr`` the optimizer's state columns when the run
 was made with ``record="state"`` (``state_columns``; see ``tapegrad.descent.state``). Row 0 is the
-starting point and the last row is the point the run ended at. Besides its columns a History knows
+starting point and the last row is the point the run ended at.
+
+Every column is host NumPy, also for parameters on a device (CuPy, ...): per step ``minimize``
+copies over only the loss, the gradient norm and a device parameter's columns (its first
+``max_elements`` elements and its norm, taken on the device), never the whole parameter. With
+``record="full"`` a device parameter of up to ``History.device_elements`` elements (65,536) is
+copied whole each step; a larger one every ``ceil(size / device_elements)`` steps and at the last
+row, with NaN in its columns in the rows between, so a step copies about ``device_elements``
+numbers on average. Besides its columns a History knows
 the run's ``final`` point and x0's ``structure`` (what a landscape plot needs), and ``meta``; its files (CSV, JSON) are
 written and read by ``tapegrad.descent.codec``, its rows by ``tapegrad.descent.recorder``.
 
@@ -60,6 +68,7 @@ class History(HistoryFiles):
     """
 
     max_elements: int = 10
+    device_elements: int = 1 << 16  # record="full": a device parameter's elements copied per step, on average
 
     def __init__(self, columns: dict[str, Any], meta: dict[str, Any] | None = None,
                  final: Mapping[str, Any] | None = None, structure: Any = None) -> None:

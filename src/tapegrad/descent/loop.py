@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from tapegrad._core import nest
+from tapegrad._core import backend, nest
 from tapegrad.optimizers import Newton, NoDescent, Optimizer, Problem
 from tapegrad.optimizers.base import assign_value
+from tapegrad.optimizers.variables import all_finite, any_nonzero, max_abs, on_device, same_values, sum_of_squares
 
 from .history import History
 from .problem import CompiledProblem
@@ -164,29 +165,41 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
     k = last_k = written = 0
     prev_loss = lr = loss = gnorm = math.nan
     last: tuple[float, list, list] | None = None  # loss, grads, values at the last finite point (step last_k)
-    scalar = [np.ndim(v._value) == 0 for v in variables]
+    # A parameter on a device (CuPy, ...) is never a "scalar" here: its gradient's square sum and finiteness are
+    # taken on the device, and only those numbers come over (optimizers.variables).
+    scalar = [np.ndim(v._value) == 0 and not on_device(v._value) for v in variables]
     # Rows of scalar parameters are written here, with one call each of the recorder's packer, rather than
     # through a method: on a one-parameter problem a step costs a few microseconds and the recording must stay
     # a small fraction of it. mode: 0 no recording; 1 or 2 scalars, spelled out (a call with *values costs
     # twice as much); 3 more scalars; 4 array parameters, through Recorder.write_row.
     pack, buffer, stride, capacity = recorder.writer()
-    mode = 0 if not record else 4 if not all(scalar) else min(len(scalar), 3)
-    clock = time.perf_counter
+    scalars = all(scalar)
+    mode = 0 if not record else 4 if not scalars else min(len(scalar), 3)
+    clock, isfinite = time.perf_counter, math.isfinite
+    # Bound once: on the compiled seed step the loop's own work is of the order of the evaluation's.
+    value_and_grad, take_step = problem.value_and_grad, opt._step
     t0 = clock()
     # NaN and inf are reported as status "diverged", so NumPy's overflow warnings would only repeat it.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
             while True:
-                loss, grads = problem.value_and_grad()
+                loss, grads = value_and_grad()
                 values = [v._value for v in variables]
                 sq = 0.0
-                for g, s in zip(grads, scalar):
-                    if s:
+                if scalars:
+                    for g in grads:
                         g = float(g)  # Python floats overflow to inf quietly; NaN/inf is reported below
                         sq += g * g
-                    else:
-                        g = g if g.dtype == np.float64 else g.astype(np.float64)
-                        sq += float(np.vdot(g, g))
+                else:
+                    for g, s in zip(grads, scalar):
+                        if s:
+                            g = float(g)
+                            sq += g * g
+                        elif type(g) is np.ndarray:
+                            g = g if g.dtype == np.float64 else g.astype(np.float64)
+                            sq += float(np.vdot(g, g))
+                        else:
+                            sq += sum_of_squares(g)
                 gnorm = math.sqrt(sq)
                 if gnorm == math.inf:  # |g| above 1e154 squares to inf: tell that from an infinite gradient
                     gnorm = _norm(grads)
@@ -203,7 +216,11 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
                     else:
                         recorder.write_row(k, lr, loss, gnorm, clock() - t0, values)
                     written = k + 1  # the rows recorded: a local is cheaper than asking the recorder
-                bad = _nonfinite(loss, gnorm, values, scalar, names)
+                finite = isfinite(loss) and isfinite(gnorm)
+                if finite and scalars:
+                    for x in values:
+                        finite = finite and isfinite(x)
+                bad = None if finite and scalars else _nonfinite(loss, gnorm, values, scalar, names)
                 if bad is not None:
                     reason = "unbounded" if unbounded(loss, prev_loss) else "nonfinite"
                     facts = {**bad, "loss": loss, "prev_loss": prev_loss, "lr": lr, "unbounded": reason == "unbounded"}
@@ -227,7 +244,7 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
                     break
                 if k == steps:
                     break
-                lr = opt._step(problem, loss, grads)
+                lr = take_step(problem, loss, grads)
                 if read_state is not None:
                     recorder.write_state(k, read_state(values))
                 prev_loss = loss
@@ -246,31 +263,34 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
         finally:
             if bar is not None:
                 bar.close(k, loss, gnorm)
+            if mode == 4 and written:
+                recorder.last_row(written - 1, values)
 
     if last is None:  # nothing finite was seen: leave x0 as it was
-        loss_end, grads_end, values_end = math.nan, [np.full_like(v._value, math.nan) for v in variables], \
+        loss_end, grads_end, values_end = math.nan, [backend.full_like(v._value, math.nan) if on_device(v._value)
+                                                     else np.full_like(v._value, math.nan) for v in variables], \
             [v._value for v in variables]
     else:
         loss_end, grads_end, values_end = last
     for v, value in zip(variables, values_end):
         assign_value(v, value)
-    x = nest.pack_as(structure, [v.numpy() for v in variables])
-    grad = nest.pack_as(structure, [np.array(g, copy=True)[()] if np.ndim(g) == 0 else np.array(g, copy=True)
-                                    for g in grads_end])
+    # A device's parameters and gradients stay there (never written into, so no copy is needed).
+    x = nest.pack_as(structure, [v._value if on_device(v._value) else v.numpy() for v in variables])
+    grad = nest.pack_as(structure, [g if on_device(g) else np.array(g, copy=True)[()] if np.ndim(g) == 0 else
+                                    np.array(g, copy=True) for g in grads_end])
     status = REASONS[reason]
     steps_done = last_k if status == "interrupted" else k
     if reason == "steps":
         facts = {"asked": steps, "loss": loss_end}
     # Newton has the Hessian and says itself what kind of stationary point it stopped at.
-    if status in ("max_steps", "converged") and not any(np.any(g) for g in grads_end) and not isinstance(opt, Newton) \
-            and all(
-            a is b or np.array_equal(a, b) for a, b in zip(start, values_end)):
+    if status in ("max_steps", "converged") and not any(any_nonzero(g) for g in grads_end) \
+            and not isinstance(opt, Newton) and all(a is b or same_values(a, b) for a, b in zip(start, values_end)):
         facts = {**facts, "stationary": True}
     stop = Stop(reason, steps_done, facts)
     message = stop.message()
     compiled, why = (problem.compiled, problem.reason) if compile is not False else (False, "compile=False")
     history = recorder.history(written, fn=fn, structure=nest.pack_as(structure, names),
-                               final={n: np.array(v, copy=True) for n, v in zip(names, values_end)},
+                               final={n: np.array(backend.to_numpy(v), copy=True) for n, v in zip(names, values_end)},
                                meta={"status": status, "message": message, "optimizer": type(opt).__name__,
                                      "config": opt.get_config(), "recorded": bool(record), "compiled": compiled,
                                      "reason": stop.reason.value, "state_columns": state_columns})
@@ -288,11 +308,11 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
 
 def _norm(grads: list) -> float:
     """The gradients' joint norm, scaled by the largest element so that finite gradients give a finite norm."""
-    flat = [np.abs(np.asarray(g, dtype=np.float64)).reshape(-1) for g in grads]
-    top = max((float(f.max()) for f in flat if f.size), default=0.0)
+    flat = [g if on_device(g) else np.asarray(g, dtype=np.float64).reshape(-1) for g in grads]
+    top = max((max_abs(f) for f in flat if np.size(f)), default=0.0)
     if not 0 < top < math.inf:
         return top  # 0, or inf/NaN: a gradient that is not finite
-    return top * math.sqrt(sum(float(np.vdot(f / top, f / top)) for f in flat))
+    return top * math.sqrt(sum(sum_of_squares(f / top) for f in flat))
 
 
 def _nonfinite(loss: float, gnorm: float, values: list, scalar: list, names: list) -> dict[str, Any] | None:
@@ -302,7 +322,7 @@ def _nonfinite(loss: float, gnorm: float, values: list, scalar: list, names: lis
     if not math.isfinite(gnorm):
         return {"what": "gradient", "value": gnorm}
     for v, s, name in zip(values, scalar, names):
-        if not (math.isfinite(v) if s else np.isfinite(v).all()):
+        if not (math.isfinite(v) if s else all_finite(v)):
             return {"what": "parameter", "name": name}
     return None
 

@@ -75,7 +75,14 @@ class CompiledProblem(Problem):
                 return self._changed()
             loss, grads = self._replay()
             self.nfev += 1
-            return loss_to_float(loss), self._arrays(grads)
+            # On a one-parameter problem the replay costs well under a microsecond: this wrapper must not
+            # double it, so the usual case (every gradient connected, a 0-d loss) skips the helpers' calls.
+            value = loss._value
+            try:
+                arrays = [g._value for g in grads]
+            except AttributeError:  # a None gradient: zeros, as eager code gives
+                arrays = self._arrays(grads)
+            return float(value) if value.ndim == 0 else loss_to_float(loss), arrays
         self._calls += 1
         if self._calls == 1:
             return self._trace()
@@ -113,7 +120,7 @@ class CompiledProblem(Problem):
                              "compile='auto' to run it eagerly when it cannot be compiled")
         else:
             self.reason = concrete.reason
-        return loss_to_float(loss), self._arrays(grads)
+        return self._results(loss, grads)
 
     def _verify(self) -> tuple[float, list]:
         if self._guard is not None and self._guard() != -1:  # a callback changed it since the trace

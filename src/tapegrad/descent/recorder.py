@@ -24,6 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from tapegrad._core import backend
+from tapegrad.optimizers.variables import on_device
+
 from .history import History
 
 __all__ = ["Recorder"]
@@ -35,6 +38,12 @@ class Recorder:
     A scalar parameter is one column named after it; an array parameter ``w`` its first
     ``History.max_elements`` elements ``w[0]``, ``w[1]``, ... (flat index, C order), and ``norm(w)``
     when it has more; all of them with ``full``. ``state`` names the optimizer's state columns.
+
+    A parameter on a device (CuPy, ...) is reduced to its columns there, so a step copies only
+    those few numbers to the host, whatever its size. With ``full``, a device parameter of up to
+    ``History.device_elements`` elements is copied whole every step; a larger one every
+    ``ceil(size / History.device_elements)`` steps and at the last row, its columns NaN in the rows
+    between (``History.param`` of such a row is NaN).
     """
 
     def __init__(self, names: list[str], values: list, capacity: int, full: bool = False,
@@ -75,6 +84,9 @@ class Recorder:
         # per array parameter: its leaf, first column, elements kept, norm column (-1: none)
         self._arrays = [(leaf, self._index[first], take, self._index[norm] if norm else -1)
                         for leaf, first, take, norm in arrays]
+        # per array parameter on a device: recorded every `every` rows (1 unless a full record of a large one)
+        self._every = {leaf: max(1, -(-int(np.size(values[leaf])) // History.device_elements)) if full else 1
+                       for leaf, *_ in arrays if on_device(values[leaf])}
         self._shapes = {n: list(np.shape(v)) for n, v in zip(names, values) if np.ndim(v)}
         self._rows = np.zeros((0, width))
         self._allocate(max(capacity, 1), 0)
@@ -83,7 +95,7 @@ class Recorder:
         biggest = max((int(np.size(values[leaf])) for leaf, *_ in arrays), default=1)
         self._stage_rows = min(256, len(self._rows), (1 << 20) // (8 * biggest))
         self._stages: list[tuple[int, np.ndarray]] = []  # per array parameter: its leaf, its staged rows
-        if self._stage_rows >= 16:
+        if self._stage_rows >= 16 and not self._every:  # a device's parameters are reduced where they are
             self._stages = [(leaf, np.zeros((self._stage_rows, *np.shape(values[leaf])))) for leaf, *_ in arrays]
         self._staged_from = 0  # the row in each stage's first slot
 
@@ -122,6 +134,9 @@ class Recorder:
         if not self._stages:
             row = self._rows[k]
             for leaf, col, take, norm in self._arrays:
+                if leaf in self._every:
+                    self._device_columns(row, values[leaf], col, take, norm, k % self._every[leaf] == 0)
+                    continue
                 flat = values[leaf].reshape(-1)
                 row[col:col + take] = flat[:take]
                 if norm >= 0:
@@ -134,6 +149,29 @@ class Recorder:
             j = 0
         for leaf, stage in self._stages:
             stage[j] = values[leaf]
+
+    def _device_columns(self, row: np.ndarray, value: Any, col: int, take: int, norm: int, now: bool) -> None:
+        """A device parameter's columns, taken there and copied over as one small array (NaN when not ``now``)."""
+        if not now:
+            row[col:col + take] = math.nan
+            return
+        ns = backend.namespace(value)
+        flat = ns.reshape(value, (-1,))
+        flat = flat if backend.np_dtype(flat.dtype) == np.float64 else ns.astype(flat, np.float64)
+        cols = flat[:take]
+        if norm >= 0:
+            cols = ns.concat([cols, ns.reshape(ns.sqrt(ns.sum(flat * flat)), (1,))])
+        got = backend.to_numpy(cols)
+        row[col:col + take] = got[:take]
+        if norm >= 0:
+            row[norm] = got[take]
+
+    def last_row(self, k: int, values: list) -> None:
+        """Row k is the run's last: a device parameter recorded only every few rows is recorded there too."""
+        row = self._rows[k]
+        for leaf, col, take, norm in self._arrays:
+            if self._every.get(leaf, 1) > 1 and k % self._every[leaf]:
+                self._device_columns(row, values[leaf], col, take, norm, True)
 
     def write_state(self, k: int, values: list[float]) -> None:
         """The optimizer's state after the step taken from row k."""

@@ -27,12 +27,21 @@ import numpy as np
 from tapegrad.optimizers import LBFGS, Optimizer
 from tapegrad.optimizers.keras_base import KerasOptimizer
 from tapegrad.optimizers.rules import AdamRule
+from tapegrad.optimizers.variables import on_device, sum_of_squares
 
 __all__ = ["state_reader"]
 
 
 def _norm(arrays: list) -> float:
-    return math.sqrt(sum(float(np.vdot(a, a)) for a in (np.asarray(x, np.float64) for x in arrays)))
+    """The joint norm; a device's arrays are reduced there, only their square sums come over."""
+    total = 0.0
+    for x in arrays:
+        if on_device(x):
+            total += sum_of_squares(x)
+        else:
+            a = np.asarray(x, np.float64)
+            total += float(np.vdot(a, a))
+    return math.sqrt(total)
 
 
 def state_reader(opt: Optimizer, variables: list) -> tuple[list[str], Callable[[list], list[float]]]:
@@ -47,7 +56,8 @@ def state_reader(opt: Optimizer, variables: list) -> tuple[list[str], Callable[[
     columns += ["pairs"] if isinstance(opt, LBFGS) else []
 
     def read(before: list) -> list[float]:
-        out = [_norm([v._value - np.asarray(b, v._value.dtype) for v, b in zip(variables, before)])]
+        out = [_norm([v._value - (b if on_device(b) else np.asarray(b, v._value.dtype))
+                      for v, b in zip(variables, before)])]
         if slots:
             entries = [opt._slots.get(id(v)) for v in variables]
             out += [_norm([e[1][i] for e in entries if e is not None]) for i in range(len(slots))]

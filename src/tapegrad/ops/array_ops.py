@@ -4,7 +4,7 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
-from tapegrad._core.backend import xp
+from tapegrad._core.backend import NATIVE, xp
 from tapegrad._core.dtypes import as_dtype
 from tapegrad._core.record import apply
 from tapegrad._core.state import escape
@@ -250,8 +250,10 @@ def getitem(tensor: TensorLike, key: Any) -> Tensor:
     """
     x = operand(tensor)
     index = _index(key)
+    v = x._value
     try:
-        x._value[index]
+        # another library's array (which may index differently, or lazily) is checked on a NumPy stand-in
+        (v if type(v) in NATIVE else xp.broadcast_to(xp.zeros((), bool), v.shape))[index]
     except IndexError as e:
         raise IndexError(f"index {key!r} does not fit a tensor of shape {tuple(x._value.shape)}: {e}") from None
     return apply(T.getitem, (x,), {"index": index})

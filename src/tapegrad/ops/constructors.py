@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tapegrad._core.backend import xp
+from tapegrad._core import backend
+from tapegrad._core.backend import NATIVE, xp
 from tapegrad._core.dtypes import as_dtype, float32
 from tapegrad._core.state import escape
 from tapegrad._core.tensor import Tensor, to_array, wrap
@@ -41,6 +42,8 @@ def zeros_like(input: TensorLike, dtype: Any = None, name: str | None = None) ->
     array([0., 0.], dtype=float32)
     """
     v = operand(input)._value
+    if type(v) not in NATIVE:  # in v's own library, on its device
+        return wrap(backend.full_like(v, 0, None if dtype is None else as_dtype(dtype)._np))
     return wrap(xp.zeros(v.shape, dtype=v.dtype if dtype is None else as_dtype(dtype)._np))
 
 
@@ -52,6 +55,8 @@ def ones_like(input: TensorLike, dtype: Any = None, name: str | None = None) -> 
     array([1., 1.], dtype=float32)
     """
     v = operand(input)._value
+    if type(v) not in NATIVE:
+        return wrap(backend.full_like(v, 1, None if dtype is None else as_dtype(dtype)._np))
     return wrap(xp.ones(v.shape, dtype=v.dtype if dtype is None else as_dtype(dtype)._np))
 
 

@@ -8,7 +8,7 @@ from tapegrad._core.record import apply
 from tapegrad._core.tensor import Tensor
 
 from . import table as T
-from ._args import axis_param, float_tensor, typed
+from ._args import axis_param, float_tensor, pair, typed
 from .array_ops import cast, where
 from .math_ops import expm1, minimum, reduce_sum, softplus
 
@@ -103,9 +103,10 @@ def sigmoid_cross_entropy_with_logits(labels: TensorLike = None, logits: TensorL
     0.6931
     """
     x = float_tensor(logits, "sigmoid_cross_entropy_with_logits")
-    # softplus(x) is max(x, 0) + log(1 + exp(-|x|)) in one stable op: three ops where the formula
-    # takes eight, and three arrays kept on the tape instead of eight.
-    return softplus(x) - x * labels
+    z, x = pair(labels, x, "sigmoid_cross_entropy_with_logits")
+    # One op (TensorFlow composes eight): its logits' gradient is sigmoid(x) - z, made in one buffer,
+    # and the tape keeps the logits and the loss only.
+    return apply(T.sigmoid_cross_entropy_with_logits, (z, x))
 
 
 from .math_ops import sigmoid, tanh  # noqa: E402  (tf.nn re-exports them)

@@ -1,21 +1,29 @@
 """Forward kernels of the special functions NumPy lacks (erf, erfc, erfinv, lgamma, digamma, polygamma)
-and of the segment reductions, in NumPy only.
+and of the segment reductions.
 
 Every function computes in float64 and returns the input's dtype (float32 results are rounded once).
 Accuracy: erf, erfc and lgamma are the C library's (``math.erf``..., per element); digamma and polygamma are
 the asymptotic series after the recurrence has moved x past a threshold; erfinv is Giles' single
 precision approximation polished by Newton steps on erf / erfc.
+The special functions run on NumPy arrays only (they call Python's math module element by element);
+the segment reductions and the rest run on every array library.
 """
 from __future__ import annotations
 
 import math
 from typing import Any
 
-from tapegrad._core.backend import xp
+import numpy as np  # host-side arithmetic on segment ids (a NumPy param on every library)
+
+from tapegrad._core.backend import BackendError, xp
 from tapegrad._core.errors import InvalidArgumentError
+
+from .kernels import NUMPY, astype, gather_reduce
 
 
 def _f64(x: Any) -> Any:
+    if not isinstance(x, NUMPY):
+        raise BackendError("it computes element by element with Python's math module, on NumPy arrays only")
     return xp.asarray(x, dtype=xp.float64)
 
 
@@ -194,7 +202,19 @@ def polygamma(a: Any, x: Any) -> Any:
 # ---- segments -----------------------------------------------------------------------------------
 
 
+def _rows_by_segment(data: Any, ids: Any) -> tuple:
+    """The rows of ``data`` that go to a segment and their segment ids (TensorFlow drops negative ids)."""
+    ids = np.asarray(ids)
+    rows = xp.reshape(data, (ids.size,) + tuple(data.shape[ids.ndim:]))
+    flat = ids.reshape(-1)
+    keep = np.flatnonzero(flat >= 0)
+    return xp.take(rows, xp.asarray(keep), axis=0), flat[keep]
+
+
 def unsorted_segment_sum(data: Any, ids: Any, num_segments: int) -> Any:
+    if not isinstance(data, NUMPY):
+        rows, seg = _rows_by_segment(data, ids)
+        return gather_reduce(rows, seg, num_segments, xp.add, 0)
     out = xp.zeros((num_segments,) + data.shape[ids.ndim:], dtype=data.dtype)
     keep = ids >= 0  # TensorFlow drops negative ids
     xp.add.at(out, ids[keep], data[keep])
@@ -204,6 +224,13 @@ def unsorted_segment_sum(data: Any, ids: Any, num_segments: int) -> Any:
 def unsorted_segment_max(data: Any, ids: Any, num_segments: int, empty: Any) -> Any:
     """The largest element of each segment; ``empty`` where a segment has none."""
     low = xp.finfo(data.dtype).min if data.dtype.kind == "f" else xp.iinfo(data.dtype).min
+    if not isinstance(data, NUMPY):
+        rows, seg = _rows_by_segment(data, ids)
+        out = gather_reduce(rows, seg, num_segments, xp.maximum, low)
+        if empty is not None:
+            none = np.bincount(seg, minlength=num_segments) == 0
+            out = xp.where(xp.reshape(xp.asarray(none), (-1,) + (1,) * (out.ndim - 1)), empty, out)
+        return out
     out = xp.full((num_segments,) + data.shape[ids.ndim:], low, dtype=data.dtype)
     keep = ids >= 0
     xp.maximum.at(out, ids[keep], data[keep])
@@ -214,15 +241,18 @@ def unsorted_segment_max(data: Any, ids: Any, num_segments: int, empty: Any) -> 
 
 
 def truncatemod(x: Any, y: Any) -> Any:
-    if x.dtype.kind in "iu" and not y.all():
+    if x.dtype.kind in "iu" and not xp.all(y):
         raise InvalidArgumentError("truncatemod: integer division by zero (as in TensorFlow); make the divisor "
                                    "nonzero or divide in floating point: tg.cast(x, tg.float32)")
     return xp.fmod(x, y)  # C's remainder: the sign of x, as TensorFlow's
 
 
 def complex_from_parts(real: Any, imag: Any) -> Any:
+    if not isinstance(real, NUMPY):  # the standard cannot assign parts (an infinite imag gives a NaN real part here)
+        dtype = xp.complex64 if real.dtype == xp.float32 else xp.complex128
+        return astype(real, dtype) + astype(imag, dtype) * 1j
     # assigned part by part: real + 1j * imag would turn an infinite imag into NaN + inf j
-    out = xp.empty(xp.broadcast_shapes(real.shape, imag.shape), xp.complex64 if real.dtype == xp.float32
+    out = xp.empty(xp.broadcast_shapes(real.shape, imag.shape), dtype=xp.complex64 if real.dtype == xp.float32
                    else xp.complex128)
     out.real = real
     out.imag = imag

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from tapegrad._core import backend
 from tapegrad._core.tensor import Variable
 from tapegrad.tape import GradientTape
 
@@ -26,7 +27,7 @@ from . import rules as R
 from . import transforms as T
 from .optimizer import Optimizer
 from .problem import Problem
-from .variables import as_array, assign_value, check_variable
+from .variables import as_array, assign_value, check_variable, on_device
 
 _PAIRS = "apply_gradients takes (gradient, variable) pairs, e.g. zip(grads, vars)"
 _KERAS_ONLY = {"use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None, "loss_scale_factor": None,
@@ -70,7 +71,7 @@ class KerasOptimizer(Optimizer):
         self.weight_decay = None if weight_decay is None else T.decay_rate(weight_decay)
         self._rule = rule
         self._extra = rule.extra0
-        self._slots: dict[int, list] = {}  # id(variable) -> [variable, slots]
+        self._slots: dict[int, list] = {}  # id(variable) -> [variable, slots, the rule's leaf for its library]
         self._no_decay_ids: set[int] = set()
         self._no_decay_pattern: re.Pattern | None = None
 
@@ -205,7 +206,8 @@ class KerasOptimizer(Optimizer):
             raise ValueError(f"{type(self).__name__} has no slots for {getattr(var, 'name', type(var).__name__)!r}: "
                              "it has not updated this Variable yet. Apply a gradient to it first, or make its "
                              "slots with opt.build([var])")
-        return np.array(entry[1][names.index(slot_name)], copy=True)
+        slot = entry[1][names.index(slot_name)]
+        return slot if on_device(slot) else np.array(slot, copy=True)  # a device's arrays are never written into
 
     # -- the update ----------------------------------------------------------------------------
     def _entry(self, v: Variable) -> list:
@@ -213,7 +215,14 @@ class KerasOptimizer(Optimizer):
         if entry is None:
             if not isinstance(v, Variable):
                 raise TypeError(f"optimizers keep state for tg.Variable objects, not {type(v).__name__}")
-            entry = self._slots[id(v)] = [v, self._rule.init(v._value)]
+            rule, value = self._rule, v._value
+            if on_device(value):
+                # The rule's own code with xp bound to the Variable's library: its slots and steps stay on its device.
+                ns = backend.namespace(value)
+                init = backend.forward_in(type(rule).init, ns).__get__(rule)
+                entry = self._slots[id(v)] = [v, init(value), backend.forward_in(type(rule).leaf, ns).__get__(rule)]
+            else:
+                entry = self._slots[id(v)] = [v, rule.init(value), rule.leaf]
         return entry
 
     def _decays(self, v: Variable) -> bool:
@@ -223,23 +232,36 @@ class KerasOptimizer(Optimizer):
 
     def _update(self, grads: list, variables: list) -> float:
         """One step from gradient arrays already in each Variable's dtype and shape; returns the learning rate."""
+        if self._rule.plain and self._clip is None and not self.weight_decay and self._lr.schedule is None:
+            # Plain SGD at a fixed rate, the seed's step: SGDRule.leaf's w + -(g * lr) is w - g * lr bit for bit
+            # (IEEE subtraction adds the negation), and nothing else of the general path applies, so it costs a
+            # third as much on a scalar step.
+            lr = self._lr.value
+            for g, v in zip(grads, variables):
+                v._value = v._value - g * lr
+            it = self._iterations
+            it._value = it._value + 1  # an int64 scalar or 0-d array: np.int64 + 1 is np.int64
+            return lr
         step = int(self._iterations._value)
         lr = self._lr.at(step)
         # Keras's order, each step run by the transformations' own functions: clip the gradients
         # (clip, clip_by_norm, clip_by_global_norm), take the decay off the Variables (add_decayed_weights,
         # decoupled as in AdamW), then the rule's step (from_rule) from the clipped gradients.
         if self._clip is not None:
-            grads = self._clip(grads)
+            clip = self._clip
+            if on_device(grads[0]):  # the transformations' code with xp bound to the gradients' library
+                clip = backend.forward_in(clip, backend.common_namespace(list(grads)))
+            grads = clip(grads)
         if self.weight_decay:
             wd = self.weight_decay
             for v in variables:
                 if self._decays(v):
                     assign_value(v, v._value - T.decay_term(v._value, wd, lr))
         ctx, self._extra = self._rule.prepare(step, lr, self._extra)
-        leaf, slots = self._rule.leaf, self._slots
+        slots = self._slots
         for g, v in zip(grads, variables):
             entry = slots.get(id(v)) or self._entry(v)
-            delta, entry[1] = leaf(g, entry[1], ctx)
+            delta, entry[1] = entry[2](g, entry[1], ctx)
             assign_value(v, v._value + delta)
         assign_value(self._iterations, np.int64(step + 1))
         return lr

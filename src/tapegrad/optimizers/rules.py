@@ -9,14 +9,16 @@ formulas to the last bits. A rule has:
   counts from 0; ``extra`` is state kept per optimizer, e.g. Nadam's running product);
 - ``leaf(g, slots, ctx)``: ``(delta, new_slots)`` where ``param + delta`` is the new value.
 
-Rules never write into their inputs: every update makes new arrays.
+Rules never write into their inputs: every update makes new arrays. They are written against ``xp``
+(NumPy) with the array API's names only, so ``backend.forward_in`` runs the same code on another
+library's arrays (a CuPy or ``array_api_strict`` parameter's slots stay on its device).
 """
 from __future__ import annotations
 
 import math
 from typing import Any
 
-import numpy as np
+from tapegrad._core.backend import xp
 
 from . import _checks as C
 
@@ -26,9 +28,10 @@ class Rule:
 
     slot_names: tuple[str, ...] = ()
     extra0: Any = None
+    plain = False  # whether the step is w - g * lr, with no state: the optimizer's fast path
 
     def init(self, value: Any) -> tuple:
-        return tuple(np.zeros_like(value) for _ in self.slot_names)
+        return tuple(xp.zeros_like(value) for _ in self.slot_names)
 
     def prepare(self, step: int, lr: float, extra: Any) -> tuple[Any, Any]:
         return lr, extra
@@ -37,7 +40,7 @@ class Rule:
         raise NotImplementedError
 
     def config(self) -> dict[str, Any]:
-        return {k: v for k, v in vars(self).items() if k != "slot_names"}
+        return {k: v for k, v in vars(self).items() if k not in ("slot_names", "plain")}
 
 
 def _unit(name: str, value: Any) -> float:
@@ -63,6 +66,7 @@ class SGDRule(Rule):
         self.momentum = _unit("momentum", momentum)
         self.nesterov = C.flag("nesterov", nesterov)
         self.slot_names = ("momentum",) if self.momentum != 0 else ()
+        self.plain = not self.slot_names
 
     def leaf(self, g: Any, slots: tuple, lr: float) -> tuple[Any, tuple]:
         if not self.slot_names:
@@ -97,9 +101,9 @@ class AdamRule(Rule):
         m = slots[0] + (g - slots[0]) * (1 - self.beta_1)
         v = slots[1] + (g * g - slots[1]) * (1 - self.beta_2)
         if self.amsgrad:
-            v_hat = np.maximum(slots[2], v)
-            return -((m * alpha) / (np.sqrt(v_hat) + self.epsilon)), (m, v, v_hat)
-        return -((m * alpha) / (np.sqrt(v) + self.epsilon)), (m, v)
+            v_hat = xp.maximum(slots[2], v)
+            return -((m * alpha) / (xp.sqrt(v_hat) + self.epsilon)), (m, v, v_hat)
+        return -((m * alpha) / (xp.sqrt(v) + self.epsilon)), (m, v)
 
 
 class RMSpropRule(Rule):
@@ -126,7 +130,7 @@ class RMSpropRule(Rule):
             denominator = v - a * a + self.epsilon
         else:
             denominator = v + self.epsilon
-        increment = (lr * g) / np.sqrt(denominator)
+        increment = (lr * g) / xp.sqrt(denominator)
         if self.momentum > 0:
             mom = self.momentum * slots[1] + increment
             new.append(mom)
@@ -148,11 +152,11 @@ class AdagradRule(Rule):
         self.epsilon = _positive("epsilon", epsilon)
 
     def init(self, value: Any) -> tuple:
-        return (np.full_like(value, self.initial_accumulator_value),)
+        return (xp.full_like(value, self.initial_accumulator_value),)
 
     def leaf(self, g: Any, slots: tuple, lr: float) -> tuple[Any, tuple]:
         acc = slots[0] + g * g
-        return -((lr * g) / np.sqrt(acc + self.epsilon)), (acc,)
+        return -((lr * g) / xp.sqrt(acc + self.epsilon)), (acc,)
 
 
 class AdadeltaRule(Rule):
@@ -167,7 +171,7 @@ class AdadeltaRule(Rule):
     def leaf(self, g: Any, slots: tuple, lr: float) -> tuple[Any, tuple]:
         rho, eps = self.rho, self.epsilon
         acc_g = rho * slots[0] + (1 - rho) * (g * g)
-        delta_var = -((np.sqrt(slots[1] + eps) * g) / np.sqrt(acc_g + eps))
+        delta_var = -((xp.sqrt(slots[1] + eps) * g) / xp.sqrt(acc_g + eps))
         acc_d = rho * slots[1] + (1 - rho) * (delta_var * delta_var)
         return lr * delta_var, (acc_g, acc_d)
 
@@ -188,7 +192,7 @@ class AdamaxRule(Rule):
     def leaf(self, g: Any, slots: tuple, ctx: tuple) -> tuple[Any, tuple]:
         lr, correction = ctx
         m = slots[0] + (g - slots[0]) * (1 - self.beta_1)
-        u = np.maximum(self.beta_2 * slots[1], np.abs(g))
+        u = xp.maximum(self.beta_2 * slots[1], xp.abs(g))
         return -((lr * m) / (correction * (u + self.epsilon))), (m, u)
 
 
@@ -217,7 +221,7 @@ class NadamRule(Rule):
         v = slots[1] + (g * g - slots[1]) * (1 - self.beta_2)
         m_hat = (u_t_1 * m) / (1 - u_product_t_1) + ((1 - u_t) * g) / (1 - u_product_t)
         v_hat = v / (1 - beta_2_power)
-        return -((m_hat * lr) / (np.sqrt(v_hat) + self.epsilon)), (m, v)
+        return -((m_hat * lr) / (xp.sqrt(v_hat) + self.epsilon)), (m, v)
 
 
 class LionRule(Rule):
@@ -232,7 +236,7 @@ class LionRule(Rule):
 
     def leaf(self, g: Any, slots: tuple, lr: float) -> tuple[Any, tuple]:
         b1, b2 = self.beta_1, self.beta_2
-        delta = -(lr * np.sign(slots[0] * b1 + g * (1.0 - b1)))
+        delta = -(lr * xp.sign(slots[0] * b1 + g * (1.0 - b1)))
         return delta, (slots[0] * b2 + g * (1.0 - b2),)
 
 

@@ -26,6 +26,7 @@ from tapegrad.tape import GradientTape
 from . import _checks as C
 from .base import NoDescent, Problem, assign_value, variable_list
 from .keras import Optimizer
+from .variables import any_nonzero, max_abs, same_values
 
 
 class _SearchOptimizer(Optimizer):
@@ -67,7 +68,7 @@ class _SearchOptimizer(Optimizer):
         for _ in range(self.max_backtracks):
             problem.set_flat(x + t * d)
             if problem.value() <= loss + self.c1 * t * gd:  # False for NaN, so NaN trial points backtrack too
-                if all(np.array_equal(a, b) for a, b in zip(old, problem.values())):
+                if all(same_values(a, b) for a, b in zip(old, problem.values())):
                     problem.set_values(old)
                     raise NoDescent("the step no longer changes the parameters (machine precision)")
                 self._count()
@@ -136,8 +137,8 @@ class LBFGS(_SearchOptimizer):
         return config
 
     def _step(self, problem: Problem, loss: float, grads: list) -> float:
-        g = problem.flatten(grads)
-        if not g.any():
+        g = problem.flatten(grads)  # on the parameters' device, as x, the pairs and the direction
+        if not any_nonzero(g):
             raise NoDescent("the gradient is exactly zero")
         x = problem.get_flat()
         if self._prev is not None and x.shape == self._prev[0].shape:
@@ -159,21 +160,21 @@ class LBFGS(_SearchOptimizer):
             self._pairs.clear()  # a bad quasi-Newton direction: start again from the gradient
         gg = float(g @ g)
         if gg == 0.0:  # g is not zero, but its square underflows: no step can be told from rounding
-            biggest = float(np.max(np.abs(g)))
+            biggest = max_abs(g)
             raise NoDescent(f"the gradient is too small to step along (its largest element is {biggest:.3g})")
         return self._search(problem, x, loss, -g, -gg, lr * min(1.0, 1.0 / math.sqrt(gg)))
 
     def _two_loop(self, g: Any) -> Any:
-        q = g.copy()
+        q = g
         alphas = []
         for s, y, rho in reversed(self._pairs):
             a = rho * float(s @ q)
-            q -= a * y
+            q = q - a * y  # a new array (the same arithmetic as in place): g is not written into
             alphas.append(a)
         s, y, _ = self._pairs[-1]
         r = (float(s @ y) / float(y @ y)) * q
         for (s, y, rho), a in zip(self._pairs, reversed(alphas)):
-            r += s * (a - rho * float(y @ r))
+            r = r + s * (a - rho * float(y @ r))
         return r
 
 

@@ -14,9 +14,8 @@ import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-import numpy as np
-
 from tapegrad._core import nest
+from tapegrad._core.backend import xp
 
 from . import _checks as C
 from . import rules as R
@@ -289,21 +288,23 @@ def lion(learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.99) 
 # ---- pieces to chain -----------------------------------------------------------------------------
 # Each piece is a plain function on arrays. The transformations below wrap it for any structure; the Keras
 # objects (keras_base.py) call the same functions directly, as the wrapping would double a small step's cost.
+# The clipping pieces use ``xp`` with the array API's names: keras_base runs them on a device's arrays through
+# backend.forward_in.
 
 def clip_value(g: Any, max_delta: float) -> Any:
-    return np.clip(g, -max_delta, max_delta)
+    return xp.clip(g, -max_delta, max_delta)
 
 
 def clip_norm(g: Any, max_norm: float) -> Any:
     """Keras's per-tensor clip: ``g * c / max(||g||, c)`` (so it rescales even when under the limit)."""
-    l2sum = np.sum(g * g)
-    l2norm = np.sqrt(l2sum) if l2sum > 0 else l2sum
-    return (g * max_norm) / np.maximum(l2norm, max_norm)
+    l2sum = xp.sum(g * g)
+    l2norm = xp.sqrt(l2sum) if l2sum > 0 else l2sum
+    return (g * max_norm) / xp.maximum(l2norm, max_norm)
 
 
 def clip_global_norm(grads: list, max_norm: float) -> list:
     """Keras's ``clip_by_global_norm``: one scale for all tensors; NaN everywhere if the norm is not finite."""
-    norm = math.sqrt(sum(float(np.sum(g * g)) for g in grads))
+    norm = math.sqrt(sum(float(xp.sum(g * g)) for g in grads))
     if not math.isfinite(norm):
         scale = math.nan
     elif norm == 0:

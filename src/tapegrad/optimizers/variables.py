@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from tapegrad._core import backend
 from tapegrad._core.tensor import Operand, Variable
 
 
@@ -97,4 +98,92 @@ def assign_value(var: Variable, value: Any) -> None:
     var._value = value
 
 
-__all__ = ["as_array", "assign_value", "check_variable", "variable_list"]
+# ---- a parameter on a device (CuPy, array_api_strict, ...): reduced there, only the scalar comes back ----------
+def on_device(x: Any) -> bool:
+    """Whether ``x`` is another library's array (a GPU's, say) rather than a NumPy one.
+
+    >>> import numpy as np
+    >>> from tapegrad.optimizers.variables import on_device
+    >>> on_device(np.zeros(2)), on_device(np.float32(1.0))
+    (False, False)
+    """
+    return type(x) not in backend.NATIVE and backend.is_foreign(x)
+
+
+def _f64(x: Any) -> Any:
+    ns = backend.namespace(x)
+    return x if backend.np_dtype(x.dtype) == np.float64 else ns.astype(x, np.float64)
+
+
+def sum_of_squares(x: Any) -> float:
+    """The sum of ``x``'s squared elements in float64, as a Python float (on a device: summed there).
+
+    >>> import numpy as np
+    >>> from tapegrad.optimizers.variables import sum_of_squares
+    >>> sum_of_squares(np.array([3.0, 4.0], np.float32))
+    25.0
+    """
+    if not on_device(x):
+        x = np.asarray(x, np.float64).reshape(-1)
+        return float(np.vdot(x, x))
+    x = _f64(x)
+    return float(backend.namespace(x).sum(x * x))
+
+
+def all_finite(x: Any) -> bool:
+    """Whether every element of ``x`` is finite (on a device: checked there).
+
+    >>> import numpy as np
+    >>> from tapegrad.optimizers.variables import all_finite
+    >>> all_finite(np.array([1.0, np.inf]))
+    False
+    """
+    if not on_device(x):
+        return bool(np.isfinite(x).all())
+    ns = backend.namespace(x)
+    return bool(ns.all(ns.isfinite(x)))
+
+
+def any_nonzero(x: Any) -> bool:
+    """Whether some element of ``x`` is not zero (on a device: checked there).
+
+    >>> import numpy as np
+    >>> from tapegrad.optimizers.variables import any_nonzero
+    >>> any_nonzero(np.zeros(3)), any_nonzero(np.array([0.0, -1e-300]))
+    (False, True)
+    """
+    if not on_device(x):
+        return bool(np.any(x))
+    return bool(backend.namespace(x).any(x != 0))
+
+
+def max_abs(x: Any) -> float:
+    """The largest absolute value in ``x`` as a Python float (on a device: found there).
+
+    >>> import numpy as np
+    >>> from tapegrad.optimizers.variables import max_abs
+    >>> max_abs(np.array([1.0, -3.0]))
+    3.0
+    """
+    if not on_device(x):
+        return float(np.max(np.abs(x)))
+    ns = backend.namespace(x)
+    return float(ns.max(ns.abs(x)))
+
+
+def same_values(a: Any, b: Any) -> bool:
+    """Whether ``a`` and ``b`` hold equal values (``np.array_equal``; on a device: compared there).
+
+    >>> import numpy as np
+    >>> from tapegrad.optimizers.variables import same_values
+    >>> same_values(np.array([1.0, 2.0]), np.array([1.0, 2.0]))
+    True
+    """
+    if not (on_device(a) or on_device(b)):
+        return bool(np.array_equal(a, b))
+    ns = backend.namespace(a if on_device(a) else b)
+    return tuple(a.shape) == tuple(b.shape) and bool(ns.all(a == b))
+
+
+__all__ = ["all_finite", "any_nonzero", "as_array", "assign_value", "check_variable", "max_abs", "on_device",
+           "same_values", "sum_of_squares", "variable_list"]

@@ -129,6 +129,7 @@ from .special import (
     erfinv,
     lgamma,
     polygamma,
+    sigmoid_cross_entropy_with_logits,
     softmax_cross_entropy_with_logits,
     sparse_softmax_cross_entropy_with_logits,
     truncatemod,

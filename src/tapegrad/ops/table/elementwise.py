@@ -7,19 +7,23 @@ from typing import Any
 
 from tapegrad import ops as F
 from tapegrad._core.backend import xp
-from tapegrad._core.record import Primitive
+from tapegrad._core.record import READ, Primitive
 from tapegrad._core.state import STATE
+from tapegrad._core.tensor import wrap
 
 from .. import kernels as K
 from ._helpers import (
     _COMPLEX,
+    BATCHED_JVPS,
     _c,
     _lead,
     _tan_or_zero,
     _times,
     _unbroadcast,
+    _unseen,
     binary,
     guarded,
+    lifted,
     linear,
     nondiff,
     unary,
@@ -68,8 +72,9 @@ minimum = binary("minimum", xp.minimum,
                  lambda g, ans, x, y: F.where(x <= y, g, 0),
                  lambda g, ans, x, y: F.where(x <= y, 0, g),
                  jvp=lambda t, ans, x, y: F.where(x <= y, _tan_or_zero(t[0], ans), _tan_or_zero(t[1], ans)))
-negative = linear("negative", operator.neg, (lambda g, ans, x: -g,))
-identity = linear("identity", lambda x: x, (lambda g, ans, x: g,))
+negative = linear("negative", operator.neg, (lambda g, ans, x: -g,), elementwise=True)
+identity = linear("identity", lambda x: x, (lambda g, ans, x: g,), elementwise=True)
+BATCHED_JVPS[READ] = READ.jvp  # type: ignore[assignment]
 # TensorFlow's guarded products: 0 wherever y is 0, even where x is inf or NaN.
 multiply_no_nan = binary("multiply_no_nan", K.mul_no_nan,
                          lambda g, ans, x, y: F.multiply_no_nan(g, y), lambda g, ans, x, y: F.multiply_no_nan(x, g),
@@ -104,8 +109,21 @@ sigmoid = unary("sigmoid", K.sigmoid, lambda x, ans: ans * (1 - ans))
 softplus = unary("softplus", K.softplus, lambda x, ans: -F.expm1(-ans))
 sign = Primitive("sign", xp.sign, (lambda g, ans, x: F.zeros_like(g),),
                  jvp=lambda t, ans, x: F.zeros_like(ans), batched=True)
-relu = Primitive("relu", K.relu, (lambda g, ans, x: F.where(x > 0, g, 0),),
-                 jvp=lambda t, ans, x: F.where(x > 0, t[0], F.zeros_like(t[0])), batched=True)
+
+
+def _relu_vjp(g: Any, ans: Any, x: Any) -> Any:
+    # TensorFlow's ReluGrad, g * (x > 0): a NaN or inf in g gives NaN where x <= 0 too (inf * 0).
+    if _unseen(g, ans) and type(x._value) is xp.ndarray:  # one multiply by the mask, no op dispatch
+        v = g._value
+        with xp.errstate(invalid="ignore"):  # (TensorFlow is silent about inf * 0 here)
+            return wrap(xp.multiply(v, x._value > 0, dtype=v.dtype))
+    return g * F.cast(x > 0, g.dtype)
+
+
+relu = Primitive("relu", K.relu, (_relu_vjp,), jvp=lambda t, ans, x: t[0] * F.cast(x > 0, t[0].dtype),
+                 batched=True)
+BATCHED_JVPS[sign] = sign.jvp  # type: ignore[assignment]
+BATCHED_JVPS[relu] = relu.jvp  # type: ignore[assignment]
 
 
 def _direction(x: Any, ans: Any) -> Any:
@@ -126,6 +144,7 @@ def _abs_jvp(t: tuple, ans: Any, x: Any) -> Any:
 
 
 abs = Primitive("abs", xp.abs, (_abs_vjp,), jvp=_abs_jvp, batched=True)
+BATCHED_JVPS[abs] = _abs_jvp
 
 # ---- complex parts ------------------------------------------------------------------------------
 
@@ -142,13 +161,15 @@ def _zero_if_real(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 # real, imag, conj and angle of a real x are x, 0, x and 0 or pi, as in TensorFlow. The first three
 # are linear over the reals.
-real = linear("real", xp.real, (lambda g, ans, x: _complex_part(g, x, 1) if x._value.dtype in _COMPLEX else g,))
-imag = linear("imag", xp.imag, (_zero_if_real(lambda g, ans, x: _complex_part(g, x, 1j)),))
-conj = linear("conj", xp.conj, (lambda g, ans, x: F.conj(g),))
+real = linear("real", xp.real, (lambda g, ans, x: _complex_part(g, x, 1) if x._value.dtype in _COMPLEX else g,),
+              elementwise=True)
+imag = linear("imag", xp.imag, (_zero_if_real(lambda g, ans, x: _complex_part(g, x, 1j)),), elementwise=True)
+conj = linear("conj", xp.conj, (lambda g, ans, x: F.conj(g),), elementwise=True)
 # d angle(z) = Im(dz / z): the cotangent is g i / conj(z) (TensorFlow's; NaN at 0, as there).
 angle = Primitive("angle", K.angle, (_zero_if_real(lambda g, ans, x: _complex_part(g, x, 1j) / F.conj(x)),),
                   jvp=lambda t, ans, x: F.imag(t[0] / x) if x._value.dtype in _COMPLEX else F.zeros_like(ans),
                   batched=True)
+BATCHED_JVPS[angle] = angle.jvp  # type: ignore[assignment]
 
 # ---- selection ----------------------------------------------------------------------------------
 where = Primitive(
@@ -157,6 +178,7 @@ where = Primitive(
      lambda g, ans, c, x, y: _unbroadcast(F.where(c, g, 0), x._value.shape, _lead(g, ans)),
      lambda g, ans, c, x, y: _unbroadcast(F.where(c, 0, g), y._value.shape, _lead(g, ans))),
     jvp=lambda t, ans, c, x, y: F.where(c, _tan_or_zero(t[1], ans), _tan_or_zero(t[2], ans)), batched=True)
+BATCHED_JVPS[where] = lifted(where.jvp)  # type: ignore[arg-type]
 
 # ---- not differentiable -------------------------------------------------------------------------
 floordiv = nondiff("floordiv", K.floordiv)

@@ -8,7 +8,8 @@ from tapegrad._core.backend import xp
 from tapegrad._core.record import Primitive
 
 from .. import kernels as K
-from ._helpers import _lead, linear, nondiff
+from ._helpers import BATCHED_JVPS, _lead, linear, nondiff
+from .shapes import broadcast_as
 
 
 def _kept_shape(shape: tuple, axis: tuple | None) -> tuple:
@@ -38,14 +39,29 @@ def _sum_vjp(g: Any, ans: Any, x: Any, axis: tuple | None, keepdims: bool) -> An
     lead = _lead(g, ans)
     if axis is not None or lead:  # (a scalar broadcasts as it is)
         g = _restore(g, x, axis, lead)
-    return F.broadcast_to(g, lead + x._value.shape)
+    return broadcast_as(g, lead + x._value.shape, x)
 
 
-reduce_sum = linear("reduce_sum", K.reduce_sum, (_sum_vjp,))
+def _behind(axis: tuple | None, x: Any) -> tuple:
+    """The reduced axes of a tangent with one batch axis in front of x's."""
+    return tuple(range(1, x._value.ndim + 1)) if axis is None else tuple(a + 1 for a in axis)
+
+
+reduce_sum = linear("reduce_sum", K.reduce_sum, (_sum_vjp,),
+                    batch=lambda t, ans, x, axis, keepdims: F.reduce_sum(t[0], _behind(axis, x), keepdims))
 reduce_max = Primitive("reduce_max", lambda x, axis, keepdims: xp.max(x, axis=axis, keepdims=keepdims),
                        (_max_vjp,), jvp=_max_jvp, batched=True)
 reduce_min = Primitive("reduce_min", lambda x, axis, keepdims: xp.min(x, axis=axis, keepdims=keepdims),
                        (_max_vjp,), jvp=_max_jvp, batched=True)
+
+
+def _max_batch(t: tuple, ans: Any, x: Any, axis: tuple | None, keepdims: bool) -> Any:
+    mask = F.cast(F.equal(x, _restore(ans, x, axis)), ans.dtype)
+    s = F.reduce_sum(mask * t[0], _behind(axis, x), keepdims=keepdims)
+    return s / F.reduce_sum(mask, axis, keepdims=keepdims)
+
+
+BATCHED_JVPS[reduce_max] = BATCHED_JVPS[reduce_min] = _max_batch
 
 
 def _others(x: Any, axis: tuple | None) -> Any:
@@ -71,6 +87,8 @@ reduce_prod = Primitive(
     "reduce_prod", K.reduce_prod,
     (lambda g, ans, x, axis, keepdims: _restore(g, x, axis, _lead(g, ans)) * _others(x, axis),),
     jvp=lambda t, ans, x, axis, keepdims: F.reduce_sum(_others(x, axis) * t[0], axis, keepdims), batched=True)
+BATCHED_JVPS[reduce_prod] = lambda t, ans, x, axis, keepdims: F.reduce_sum(_others(x, axis) * t[0],
+                                                                           _behind(axis, x), keepdims)
 # TensorFlow's rule, division by x included: exact except where x is 0 (where it gives 0).
 cumprod = Primitive(
     "cumprod", K.cumprod,
@@ -79,10 +97,13 @@ cumprod = Primitive(
     jvp=lambda t, ans, x, axis, exclusive, reverse: ans * F.cumsum(F.divide_no_nan(t[0], x), axis, exclusive,
                                                                    reverse),
     batched=True)
+BATCHED_JVPS[cumprod] = lambda t, ans, x, axis, exclusive, reverse: ans * F.cumsum(
+    F.divide_no_nan(t[0], x), axis + 1, exclusive, reverse)
 cumsum = linear("cumsum", K.cumsum, (lambda g, ans, x, axis, exclusive, reverse: F.cumsum(
-    g, axis + len(_lead(g, ans)), exclusive, not reverse),))
-argmax = nondiff("argmax", lambda x, axis, output_type: xp.argmax(x, axis=axis).astype(output_type))
-argmin = nondiff("argmin", lambda x, axis, output_type: xp.argmin(x, axis=axis).astype(output_type))
+    g, axis + len(_lead(g, ans)), exclusive, not reverse),),
+    batch=lambda t, ans, x, axis, exclusive, reverse: F.cumsum(t[0], axis + 1, exclusive, reverse))
+argmax = nondiff("argmax", lambda x, axis, output_type: K.astype(xp.argmax(x, axis=axis), output_type))
+argmin = nondiff("argmin", lambda x, axis, output_type: K.astype(xp.argmin(x, axis=axis), output_type))
 reduce_all = nondiff("reduce_all", lambda x, axis, keepdims: xp.all(x, axis=axis, keepdims=keepdims))
 reduce_any = nondiff("reduce_any", lambda x, axis, keepdims: xp.any(x, axis=axis, keepdims=keepdims))
 
@@ -102,3 +123,5 @@ log_softmax = Primitive(
     "log_softmax", K.log_softmax,
     (lambda g, ans, x, axis: g - F.exp(ans) * F.reduce_sum(g, _axes(axis, g, ans), keepdims=True),),
     jvp=lambda t, ans, x, axis: t[0] - F.reduce_sum(F.exp(ans) * t[0], axis, keepdims=True), batched=True)
+BATCHED_JVPS[softmax] = lambda t, ans, x, axis: ans * (t[0] - F.reduce_sum(ans * t[0], _behind(axis, x), True))
+BATCHED_JVPS[log_softmax] = lambda t, ans, x, axis: t[0] - F.reduce_sum(F.exp(ans) * t[0], _behind(axis, x), True)

@@ -9,11 +9,13 @@ from typing import Any
 
 from tapegrad import ops as F
 from tapegrad._core.backend import xp
+from tapegrad._core.backward import Seed
 from tapegrad._core.record import Primitive
+from tapegrad._core.tensor import wrap
 
 from .. import kernels as K
 from .. import special_kernels as S
-from ._helpers import _lead, binary, linear, nondiff, unary
+from ._helpers import _lead, _times, _unseen, binary, linear, nondiff, unary
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _HALF_SQRT_PI = 0.5 * math.sqrt(math.pi)
@@ -33,7 +35,7 @@ def _polygamma_dx(a: Any, x: Any) -> Any:
 # d/da is not defined (a is an order); TensorFlow returns None for it too.
 polygamma = binary("polygamma", S.polygamma, None, lambda g, ans, a, x: g * _polygamma_dx(a, x),
                    jvp=lambda t, ans, a, x: (F.broadcast_to(t[1] * _polygamma_dx(a, x), ans._value.shape)
-                                             if t[1] is not None else F.zeros_like(ans)))
+                                             if t[1] is not None else F.zeros_like(ans)), batch_jvp=False)
 
 
 def _atan2_r2(y: Any, x: Any) -> Any:
@@ -58,7 +60,7 @@ def _complex_jvp(t: tuple, ans: Any, re: Any, im: Any) -> Any:
 
 # TensorFlow's convention: the cotangent of x + iy is g, so x's is real(g) and y's imag(g).
 complex = binary("complex", S.complex_from_parts, lambda g, ans, re, im: F.real(g),
-                 lambda g, ans, re, im: F.imag(g), jvp=_complex_jvp)
+                 lambda g, ans, re, im: F.imag(g), jvp=_complex_jvp, batch_jvp=False)
 
 # ---- segments -----------------------------------------------------------------------------------
 
@@ -75,7 +77,58 @@ def _segment_vjp(g: Any, ans: Any, data: Any, ids: Any, num_segments: int) -> An
 unsorted_segment_sum = linear("unsorted_segment_sum", S.unsorted_segment_sum, (_segment_vjp,))
 unsorted_segment_max = nondiff("unsorted_segment_max", S.unsorted_segment_max)
 
-# ---- fused softmax cross entropies (TensorFlow's kernels: one op each, rules from softmax) ----------
+# ---- fused cross entropies (TensorFlow's kernels: one op each, rules from softmax or sigmoid) --------
+#
+# Each logits rule has a fast path (``_unseen``): softmax or sigmoid minus the labels, times g, in the
+# one buffer the kernel made. Elsewhere (under a recording tape: higher orders) the same formula in ops.
+
+
+_CHUNK = 8192  # elements: the scratch stays in cache and under malloc's mmap threshold
+
+
+def _sigmoid_xent(labels: Any, logits: Any) -> Any:
+    """max(x, 0) - x z + log(1 + exp(-|x|)), TensorFlow's stable form.
+
+    On large arrays, chunk by chunk through two small scratch buffers: one new array (the result) and
+    one pass over memory, where the formula makes four arrays of the input's size and passes eight times.
+    """
+    x, z = logits, labels
+    n = x.size
+    if (n <= _CHUNK or type(x) is not xp.ndarray or type(z) is not xp.ndarray or x.shape != z.shape
+            or not x.flags.c_contiguous or not z.flags.c_contiguous):
+        return xp.maximum(x, 0) - x * z + xp.log1p(xp.exp(-xp.abs(x)))
+    out = xp.empty_like(x)
+    xf, zf, of = x.reshape(-1), z.reshape(-1), out.reshape(-1)
+    ta, tb = xp.empty(_CHUNK, x.dtype), xp.empty(_CHUNK, x.dtype)
+    zero = xp.zeros((), x.dtype)
+    for i in range(0, n, _CHUNK):
+        xs = xf[i:i + _CHUNK]
+        k = len(xs)
+        a, b = ta[:k], tb[:k]
+        xp.abs(xs, out=a)
+        xp.negative(a, out=a)
+        xp.exp(a, out=a)
+        xp.log1p(a, out=a)
+        a += xp.maximum(xs, zero, out=b)
+        xp.subtract(a, xp.multiply(xs, zf[i:i + _CHUNK], out=b), out=of[i:i + _CHUNK])
+    return out
+
+
+def _sigmoid_xent_dlogits(g: Any, ans: Any, labels: Any, logits: Any) -> Any:
+    if _unseen(g, ans) and logits._value.shape == ans._value.shape and type(logits._value) is xp.ndarray:
+        d = K.sigmoid(logits._value)  # a new array: ours to write
+        d -= labels._value
+        if type(g) is not Seed:
+            d *= g._value
+        return wrap(d)
+    return _times(g, F.sigmoid(logits) - labels, ans)
+
+
+# The labels' rule is -x: TensorFlow's op is composite, and differentiates in the labels too.
+sigmoid_cross_entropy_with_logits = binary(
+    "sigmoid_cross_entropy_with_logits", _sigmoid_xent, lambda g, ans, labels, logits: -_times(g, logits, ans),
+    _sigmoid_xent_dlogits, tx=lambda t, ans, labels, logits: -t * logits,
+    ty=lambda t, ans, labels, logits: t * (F.sigmoid(logits) - labels))
 
 
 def _kept(g: Any, ans: Any, axis: int) -> Any:
@@ -89,10 +142,18 @@ def _xent(labels: Any, logits: Any, axis: int) -> Any:
 
 # The logits' rule is TensorFlow's, softmax - labels: exact when each row of labels sums to 1 (the loss's
 # true gradient is softmax * sum(labels) - labels); TensorFlow answers this way, and so does tapegrad.
+def _xent_dlogits(g: Any, ans: Any, labels: Any, logits: Any, axis: int) -> Any:
+    if _unseen(g, ans) and type(logits._value) is xp.ndarray:
+        d = K.softmax(logits._value, (axis,))  # a new array: ours to write
+        d -= labels._value
+        d *= xp.expand_dims(g._value, axis)
+        return wrap(d)
+    return _kept(g, ans, axis) * (F.softmax(logits, axis) - labels)
+
+
 softmax_cross_entropy_with_logits = Primitive(
     "softmax_cross_entropy_with_logits", _xent,
-    (lambda g, ans, labels, logits, axis: -_kept(g, ans, axis) * F.log_softmax(logits, axis),
-     lambda g, ans, labels, logits, axis: _kept(g, ans, axis) * (F.softmax(logits, axis) - labels)),
+    (lambda g, ans, labels, logits, axis: -_kept(g, ans, axis) * F.log_softmax(logits, axis), _xent_dlogits),
     jvp=lambda t, ans, labels, logits, axis: F.reduce_sum(
         (-t[0] * F.log_softmax(logits, axis) if t[0] is not None else 0.0)
         + (t[1] * (F.softmax(logits, axis) - labels) if t[1] is not None else 0.0), axis),
@@ -101,23 +162,36 @@ softmax_cross_entropy_with_logits = Primitive(
 
 def _onehot(labels: Any, like: Any) -> Any:
     n = like._value.shape[-1]
-    return (labels[..., None] == xp.arange(n)).astype(like._value.dtype)
+    return (labels[..., None] == xp.arange(n)).astype(like.dtype.as_numpy_dtype)  # (labels: NumPy, a param)
 
 
 def _sparse_xent(logits: Any, labels: Any) -> Any:
-    picked = xp.take_along_axis(K.log_softmax(logits, (logits.ndim - 1,)), labels[..., None], axis=-1)
-    return -picked[..., 0]
+    logp = K.log_softmax(logits, (logits.ndim - 1,))
+    if not isinstance(logits, K.NUMPY):  # (Dask has no take_along_axis): the labels' column picked by a mask
+        hit = xp.asarray(labels)[..., None] == xp.arange(logits.shape[-1])
+        return -xp.sum(xp.where(hit, logp, xp.zeros_like(logp)), axis=-1)
+    return -xp.take_along_axis(logp, labels[..., None], axis=-1)[..., 0]
 
 
 def _sparse_d(logits: Any, labels: Any) -> Any:
     return F.softmax(logits) - _onehot(labels, logits)
 
 
+def _sparse_xent_dlogits(g: Any, ans: Any, logits: Any, labels: Any) -> Any:
+    if _unseen(g, ans) and type(logits._value) is xp.ndarray:
+        d = K.softmax(logits._value, (logits._value.ndim - 1,))  # a new array: ours to write
+        picked = labels[..., None]
+        xp.put_along_axis(d, picked, xp.take_along_axis(d, picked, axis=-1) - 1, axis=-1)
+        d *= g._value[..., None]
+        return wrap(d)
+    return F.expand_dims(g, -1) * _sparse_d(logits, labels)
+
+
 sparse_softmax_cross_entropy_with_logits = Primitive(
-    "sparse_softmax_cross_entropy_with_logits", _sparse_xent,
-    (lambda g, ans, logits, labels: F.expand_dims(g, -1) * _sparse_d(logits, labels),),
+    "sparse_softmax_cross_entropy_with_logits", _sparse_xent, (_sparse_xent_dlogits,),
     jvp=lambda t, ans, logits, labels: F.reduce_sum(t[0] * _sparse_d(logits, labels), -1), batched=True)
 
 __all__ = ["atan2", "complex", "digamma", "erf", "erfc", "erfinv", "lgamma", "polygamma",
-           "softmax_cross_entropy_with_logits", "sparse_softmax_cross_entropy_with_logits", "truncatemod",
+           "sigmoid_cross_entropy_with_logits", "softmax_cross_entropy_with_logits",
+           "sparse_softmax_cross_entropy_with_logits", "truncatemod",
            "unsorted_segment_max", "unsorted_segment_sum"]
