@@ -58,3 +58,12 @@ def test_a_gradient_never_writes_into_the_shared_data():
     tape.gradient(loss, w)
     np.testing.assert_array_equal(X, X0)
     np.testing.assert_array_equal(y, y0)
+
+
+def test_assigning_a_numpy_array_to_a_variable_copies_it_as_tensorflow_does():
+    a = np.ones(3)
+    v = tg.Variable(np.zeros(3))
+    v.assign(a)
+    a[0] = 5.0  # the user's array stays theirs: the Variable does not see the write
+    np.testing.assert_array_equal(v.numpy(), np.ones(3))
+    assert a.flags.writeable

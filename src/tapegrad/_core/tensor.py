@@ -290,7 +290,7 @@ class Variable(Operand):
                                  f"{_dt.of_numpy(dtype).name}. Cast the value first: "
                                  f"v.{how}(tg.cast(value, v.dtype))")
         else:
-            v = to_array(value, dtype)
+            v = to_array(value, dtype, copy=how == "assign")  # the Variable's own copy, as TensorFlow's
         lock = self._lock
         lock.acquire()  # (not `with`: twice as quick, and this is every descent step)
         try:
