@@ -1,7 +1,9 @@
-"""The same workloads in torch, JAX, autograd and TensorFlow, each skipped when not importable.
+"""The same workloads in torch, JAX, autograd, MyGrad and TensorFlow, each skipped when not importable.
 
 They are written the way each library's users write them (JAX jitted, since that is how JAX is
-used; TensorFlow eager with GradientTape, tf.function for the compiled step).
+used; TensorFlow eager with GradientTape, tf.function for the compiled rows). A peer has no entry for
+a workload it cannot do: MyGrad has no higher-order or forward-mode derivatives (its ``.grad`` is a
+NumPy array), so no rows 4, 7 and 7f; only autograd has a descent driver like ``tg.minimize`` (row 8).
 """
 from __future__ import annotations
 
@@ -18,21 +20,31 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 Builder = Callable[[dict], Callable[[], Any]]
-LIBS = {"torch": "torch", "jax": "jax", "autograd": "autograd", "tensorflow": "tensorflow"}
+LIBS = {"torch": "torch", "jax": "jax", "autograd": "autograd", "mygrad": "mygrad", "tensorflow": "tensorflow"}
 
 
 def builders(key: str, label: str) -> dict[str, Builder]:
     """{display name: builder} of one peer for one workload ({} if it has no version of it)."""
-    table = {"torch": TORCH, "jax": JAX, "autograd": AUTOGRAD, "tensorflow": TF}[label]
+    table = {"torch": TORCH, "jax": JAX, "autograd": AUTOGRAD, "mygrad": MYGRAD, "tensorflow": TF}[label]
     if key not in table:
         return {}
     name = label + (" jit" if label == "jax" and key != "seed" else "")
-    name = "tensorflow function" if label == "tensorflow" and key == "compiled" else name
+    name = "tensorflow function" if label == "tensorflow" and key.endswith("compiled") else name
     return {name: table[key]}
 
 
 def rosen_np(x: Any, np_: Any) -> Any:
     return np_.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def residuals_np(x: Any, cat: Callable) -> Any:
+    """Rosenbrock's 98 residuals (workload 7f), ``cat`` a library's concatenate."""
+    return cat([10.0 * (x[1:] - x[:-1] ** 2), 1.0 - x[:-1]])
+
+
+def labels_of(onehot: np.ndarray) -> np.ndarray:
+    """The class indices of the MLP's one-hot rows: what torch's and MyGrad's fused losses take."""
+    return onehot.argmax(axis=1)
 
 
 def expr20(x: Any, b: Any, m: Any) -> Any:
@@ -117,6 +129,21 @@ def torch_logistic(d: dict) -> Callable[[], Any]:
 
 
 def torch_mlp(d: dict) -> Callable[[], Any]:
+    """The fused loss, as tapegrad's row 6 (the data are one-hot: torch users pass the class indices)."""
+    torch = _torch()
+    X, labels = torch.from_numpy(d["X"]), torch.from_numpy(labels_of(d["onehot"]))
+    params = [torch.tensor(d[k], requires_grad=True) for k in ("W1", "b1", "W2", "b2")]
+    W1, b1, W2, b2 = params
+
+    def run() -> Any:
+        h = torch.relu(X @ W1 + b1)
+        logits = h @ W2 + b2
+        loss = torch.nn.functional.cross_entropy(logits, labels)
+        return [g.numpy() for g in torch.autograd.grad(loss, params)]
+    return run
+
+
+def torch_mlp_unfused(d: dict) -> Callable[[], Any]:
     torch = _torch()
     X, onehot = torch.from_numpy(d["X"]), torch.from_numpy(d["onehot"])
     params = [torch.tensor(d[k], requires_grad=True) for k in ("W1", "b1", "W2", "b2")]
@@ -139,8 +166,20 @@ def torch_hessian(d: dict) -> Callable[[], Any]:
     return run
 
 
+def torch_jacfwd(d: dict) -> Callable[[], Any]:
+    torch = _torch()
+    from torch.func import jacfwd
+    j = jacfwd(lambda v: residuals_np(v, torch.cat))
+    x = torch.tensor(d["x"])
+
+    def run() -> Any:
+        return j(x).numpy()
+    return run
+
+
 TORCH = {"seed": torch_seed, "idiom": torch_idiom, "expr20": torch_expr20, "second": torch_second,
-         "logistic": torch_logistic, "mlp": torch_mlp, "hessian": torch_hessian}
+         "logistic": torch_logistic, "logistic_loss": torch_logistic, "mlp": torch_mlp,
+         "mlp_unfused": torch_mlp_unfused, "hessian": torch_hessian, "jacfwd": torch_jacfwd}
 
 
 # ---- JAX (jitted, as it is used) ----------------------------------------------------------------
@@ -238,8 +277,20 @@ def jax_hessian(d: dict) -> Callable[[], Any]:
     return run
 
 
+def jax_jacfwd(d: dict) -> Callable[[], Any]:
+    jax, jnp = _jax()
+    j = jax.jit(jax.jacfwd(lambda v: residuals_np(v, jnp.concatenate)))
+    x = jnp.asarray(d["x"])
+
+    def run() -> Any:
+        return np.asarray(j(x))
+    return run
+
+
+# Under jit the spelled-out loss is fused anyway: rows 6 and 6b are the same program.
 JAX = {"seed": jax_seed, "idiom": jax_idiom, "compiled": jax_idiom, "expr20": jax_expr20, "second": jax_second,
-       "logistic": jax_logistic, "mlp": jax_mlp, "hessian": jax_hessian}
+       "logistic": jax_logistic, "logistic_loss": jax_logistic, "mlp": jax_mlp, "mlp_unfused": jax_mlp,
+       "hessian": jax_hessian, "hessian_compiled": jax_hessian, "jacfwd": jax_jacfwd}
 
 
 # ---- autograd -----------------------------------------------------------------------------------
@@ -337,8 +388,127 @@ def autograd_hessian(d: dict) -> Callable[[], Any]:
     return run
 
 
+def autograd_jacfwd(d: dict) -> Callable[[], Any]:
+    """autograd's ``jacobian`` (reverse mode, one backward pass per output: it has no forward-mode Jacobian)."""
+    import autograd
+    import autograd.numpy as anp
+    j = autograd.jacobian(lambda v: residuals_np(v, anp.concatenate))
+
+    def run() -> Any:
+        return j(d["x"])
+    return run
+
+
+def autograd_minimize(d: dict) -> Callable[[], Any]:
+    """autograd's descent driver, plain SGD (mass=0), its callback recording each step's x and gradient."""
+    import autograd
+    from autograd.misc.optimizers import sgd
+    grad = autograd.grad(lambda w, i: w ** 2)
+
+    def run() -> Any:
+        history: list[tuple] = []
+        x = sgd(grad, 1.0, callback=lambda x, i, g: history.append((x, g)), num_iters=d["steps"],
+                step_size=0.01, mass=0.0)
+        return np.float32(x)
+    return run
+
+
+# autograd has no fused cross entropy: rows 6 and 6b are the same code.
 AUTOGRAD = {"seed": autograd_seed, "idiom": autograd_idiom, "expr20": autograd_expr20, "second": autograd_second,
-            "logistic": autograd_logistic, "mlp": autograd_mlp, "hessian": autograd_hessian}
+            "logistic": autograd_logistic, "logistic_loss": autograd_logistic, "mlp": autograd_mlp,
+            "mlp_unfused": autograd_mlp, "hessian": autograd_hessian, "jacfwd": autograd_jacfwd,
+            "minimize": autograd_minimize}
+
+
+# ---- MyGrad (Tensor, .backward(), .grad) ----------------------------------------------------------
+
+def _mygrad() -> Any:
+    import mygrad
+    return mygrad
+
+
+def mygrad_seed(d: dict) -> Callable[[], Any]:
+    mg = _mygrad()
+
+    def gradientdescent(learning_rate, w0):
+        y = mg.square(w0)
+        y.backward()
+        return w0 - learning_rate * w0.grad
+
+    def run() -> Any:
+        # float32, the seed's dtype (MyGrad's default is float64)
+        w0 = mg.tensor(1.0, dtype=np.float32)
+        for _ in range(d["steps"]):
+            w0 = mg.tensor(gradientdescent(0.01, w0).data, dtype=np.float32)
+        return w0.data
+    return run
+
+
+def mygrad_idiom(d: dict) -> Callable[[], Any]:
+    mg = _mygrad()
+
+    def run() -> Any:
+        w = mg.tensor(1.0, dtype=np.float32)
+        for _ in range(d["steps"]):
+            y = w ** 2
+            y.backward()
+            w.data -= 0.01 * w.grad  # MyGrad's update of a parameter in place, off the graph
+        return w.data
+    return run
+
+
+def mygrad_expr20(d: dict) -> Callable[[], Any]:
+    mg = _mygrad()
+    x, b = mg.tensor(d["x"], dtype=np.float32), mg.tensor(d["b"], dtype=np.float32)
+
+    def run() -> Any:
+        expr20(x, b, mg).backward()
+        return np.array([x.grad, b.grad], dtype=np.float64)
+    return run
+
+
+def mygrad_logistic(d: dict) -> Callable[[], Any]:
+    mg = _mygrad()
+    X, y = d["X"], d["y"]  # NumPy arrays are constants to MyGrad: no gradient for X
+    w = mg.tensor(d["w"])
+
+    def run() -> Any:
+        z = X @ w
+        loss = mg.mean(mg.maximum(z, 0) - z * y + mg.log1p(mg.exp(-mg.abs(z))))
+        loss.backward()
+        return w.grad
+    return run
+
+
+def _mygrad_mlp(d: dict, fused: bool) -> Callable[[], Any]:
+    mg = _mygrad()
+    from mygrad.nnet import logsoftmax, relu, softmax_crossentropy
+    X, onehot, labels = d["X"], d["onehot"], labels_of(d["onehot"])
+    params = [mg.tensor(d[k]) for k in ("W1", "b1", "W2", "b2")]
+    W1, b1, W2, b2 = params
+
+    def run() -> Any:
+        h = relu(X @ W1 + b1)
+        logits = h @ W2 + b2
+        if fused:  # MyGrad's fused loss takes class indices
+            loss = softmax_crossentropy(logits, labels)
+        else:
+            loss = -mg.mean(mg.sum(onehot * logsoftmax(logits), axis=1))
+        loss.backward()
+        return [p.grad for p in params]
+    return run
+
+
+def mygrad_mlp(d: dict) -> Callable[[], Any]:
+    return _mygrad_mlp(d, fused=True)
+
+
+def mygrad_mlp_unfused(d: dict) -> Callable[[], Any]:
+    return _mygrad_mlp(d, fused=False)
+
+
+MYGRAD = {"seed": mygrad_seed, "idiom": mygrad_idiom, "expr20": mygrad_expr20, "logistic": mygrad_logistic,
+          "logistic_loss": mygrad_logistic, "mlp": mygrad_mlp, "mlp_unfused": mygrad_mlp_unfused}
 
 
 # ---- TensorFlow (the API tapegrad follows) --------------------------------------------------------
@@ -436,7 +606,7 @@ def tf_logistic(d: dict) -> Callable[[], Any]:
     return run
 
 
-def tf_mlp(d: dict) -> Callable[[], Any]:
+def _tf_mlp(d: dict, fused: bool) -> Callable[[], Any]:
     tf = _tf()
     X, onehot = tf.constant(d["X"]), tf.constant(d["onehot"])
     params = [tf.Variable(d[k]) for k in ("W1", "b1", "W2", "b2")]
@@ -446,23 +616,55 @@ def tf_mlp(d: dict) -> Callable[[], Any]:
         with tf.GradientTape() as tape:
             h = tf.nn.relu(X @ W1 + b1)
             logits = h @ W2 + b2
-            loss = -tf.reduce_mean(tf.reduce_sum(onehot * tf.nn.log_softmax(logits), axis=1))
+            if fused:
+                loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=onehot, logits=logits))
+            else:
+                loss = -tf.reduce_mean(tf.reduce_sum(onehot * tf.nn.log_softmax(logits), axis=1))
         return [g.numpy() for g in tape.gradient(loss, params)]
     return run
 
 
-def tf_hessian(d: dict) -> Callable[[], Any]:
+def tf_mlp(d: dict) -> Callable[[], Any]:
+    return _tf_mlp(d, fused=True)
+
+
+def tf_mlp_unfused(d: dict) -> Callable[[], Any]:
+    return _tf_mlp(d, fused=False)
+
+
+def tf_hessian(d: dict, compiled: bool = False) -> Callable[[], Any]:
     tf = _tf()
     x = tf.Variable(d["x"])
 
-    def run() -> Any:
+    def hessian() -> Any:
         with tf.GradientTape() as outer:
             with tf.GradientTape() as inner:
                 y = tf.reduce_sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
             g = inner.gradient(y, x)
-        return outer.jacobian(g, x).numpy()
+        return outer.jacobian(g, x)
+    h = tf.function(hessian) if compiled else hessian
+
+    def run() -> Any:
+        return h().numpy()
+    return run
+
+
+def tf_hessian_compiled(d: dict) -> Callable[[], Any]:
+    return tf_hessian(d, compiled=True)
+
+
+def tf_jacfwd(d: dict) -> Callable[[], Any]:
+    """``tape.jacobian`` (reverse mode, vectorized), the way TensorFlow users take a full Jacobian."""
+    tf = _tf()
+    x = tf.Variable(d["x"])
+
+    def run() -> Any:
+        with tf.GradientTape() as tape:
+            r = residuals_np(x, lambda parts: tf.concat(parts, 0))
+        return tape.jacobian(r, x).numpy()
     return run
 
 
 TF = {"seed": tf_seed, "idiom": tf_idiom, "compiled": tf_compiled, "expr20": tf_expr20, "second": tf_second,
-      "logistic": tf_logistic, "mlp": tf_mlp, "hessian": tf_hessian}
+      "logistic": tf_logistic, "logistic_loss": tf_logistic, "mlp": tf_mlp, "mlp_unfused": tf_mlp_unfused,
+      "hessian": tf_hessian, "hessian_compiled": tf_hessian_compiled, "jacfwd": tf_jacfwd}
