@@ -33,14 +33,15 @@ class Spy:
     """Counts the chunks that were taken (run returned rows) while patched into Fused.run."""
 
     def __init__(self):
-        self.rows, self.chunks = 0, 0
+        self.rows, self.chunks, self.ranges = 0, 0, []
         self.run = F.Fused.run
 
-    def __call__(self, fused, *args):
-        done = self.run(fused, *args)
+    def __call__(self, fused, k0, *args):
+        done = self.run(fused, k0, *args)
         if done is not None:
             self.chunks += 1
             self.rows += done[0]
+            self.ranges.append((k0, k0 + done[0]))
         return done
 
     def method(self):
@@ -293,3 +294,49 @@ def test_the_fast_rate_is_the_one_keras_optimizers_step_by():
     opt.learning_rate = lambda: 0.1
     assert F._plain_rate(opt) is None and F._plain_rate(O.Adam()) is None
     assert F._plain_rate(Pushy()) is None and F._plain_rate(O.TransformOptimizer(O.sgd(0.1))) is None
+
+
+# ---- the compile guard, checked once per chunk ------------------------------------------------------------------
+
+_scale = 1.0
+
+
+def _scaled(w):
+    return _scale * (w - 3.0) ** 2
+
+
+@pytest.mark.parametrize("changes", [1, 3])
+def test_python_state_changed_between_chunks_is_seen_by_the_next_chunk_as_by_the_next_step(monkeypatch, changes):
+    """Within a chunk no Python code but the generated loop runs; between chunks, the progress display does. A
+    display that rebinds a global fn reads (after a chunk) acts as a callback at the chunk's last step does in
+    the ordinary loop: fn is traced again at the next evaluation, and the run goes on fused."""
+    global _scale
+    shown = []
+
+    class Bar:
+        def show(self, k, loss, gnorm):
+            global _scale
+            if len(shown) < changes and k % 128 == 64:
+                shown.append(k)
+                _scale *= 1.25
+
+        def close(self, k, loss, gnorm):
+            pass
+    spy = Spy()
+    monkeypatch.setattr(L, "progress_bar", lambda progress, n: Bar())
+    monkeypatch.setattr(F.Fused, "run", spy.method())
+    _scale = 1.0
+    a = tg.minimize(_scaled, np.float64(0.0), learning_rate=0.001, steps=1000, progress=True)
+    monkeypatch.undo()
+    last_rows = {end - 1 for start, end in spy.ranges for k in shown if start < k <= end}
+    assert len(last_rows) == changes
+
+    def callback(info):
+        global _scale
+        if info.step in last_rows:
+            _scale *= 1.25
+    _scale = 1.0
+    b = tg.minimize(_scaled, np.float64(0.0), learning_rate=0.001, steps=1000, callbacks=callback, progress=False)
+    _scale = 1.0
+    same_run(a, b)
+    assert a.compiled and f"traced again {changes} time(s)" in a.compile_reason and spy.ranges[-1][1] > 900

@@ -48,7 +48,7 @@ __all__ = ["ENABLED", "FIRST_CHUNK", "MAX_CHUNK", "Fused", "fusable"]
 ENABLED = True  # False: every run takes the ordinary loop (tests compare the two)
 # Steps per chunk: the first small, as a chunk in which the run stops is run again step by step; then doubling,
 # so the per-chunk work (a dozen NumPy calls) is spread thin.
-FIRST_CHUNK, MAX_CHUNK = 64, 2048
+FIRST_CHUNK, MAX_CHUNK = 64, 1024
 MIN_CHUNK = 8  # fewer steps left than this: the ordinary loop takes them
 _FLOATS = "f"
 _NEVER = 1 << 62
