@@ -103,7 +103,10 @@ class Fused:
         if not problem.compiled:  # not yet (tracing, verifying), or never: evaluations stay eager for good
             self.resume_at = _NEVER if problem._calls >= 2 else k0 + 1
             return None
-        if left < MIN_CHUNK or problem._assigns or (problem._guard is not None and problem._guard() != -1):
+        if problem._assigns:  # fn assigns Variables: the chunk does not repeat that
+            self.resume_at = _NEVER
+            return None
+        if left < MIN_CHUNK or (problem._guard is not None and problem._guard() != -1):
             self.resume_at = k0 + 1  # the ordinary step sees the change, traces again or goes on eagerly
             return None
         lr = _plain_rate(self.opt)
