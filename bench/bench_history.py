@@ -1,6 +1,7 @@
 """What recording the history costs: a 10,000-step minimize with record=True against record=False;
 and what minimize's compiled path (compile="auto", the default) gains over compile=False.
-``minimize_seed`` (and ``minimize_no_record``) are `make bench`'s row 8, against the compiled seed step alone.
+``minimize_seed`` (and ``minimize_no_record``) are `make bench`'s row 8, against the compiled seed step alone; it
+runs fused steps (descent.fused), ``minimize_ordinary`` the same without them.
 
 The issue's budget is 10%. Both runs do the same work but for the history's buffer writes; they
 alternate, and the cost quoted is the median of the rounds' ratios. Two floors show what the driver
@@ -31,6 +32,21 @@ def minimize_seed(d: dict, record: bool = True) -> Callable[[], Any]:
 
 def minimize_no_record(d: dict) -> Callable[[], Any]:
     return minimize_seed(d, record=False)
+
+
+def minimize_ordinary(d: dict) -> Callable[[], Any]:
+    """minimize_seed without the fused steps (descent.fused): the ordinary loop, a Python iteration per step."""
+    from tapegrad.descent import fused
+
+    seed = minimize_seed(d)
+
+    def run() -> Any:
+        fused.ENABLED = False
+        try:
+            return seed()
+        finally:
+            fused.ENABLED = True
+    return run
 
 
 def by_hand(steps: int) -> None:
@@ -91,6 +107,14 @@ def main() -> None:
         cost = statistics.median(a / b - 1 for a, b in zip(on, off))
         print(f"{name:<34} record=False {statistics.median(off) * 1e6 / n:7.2f} us/step   record=True "
               f"{statistics.median(on) * 1e6 / n:7.2f} us/step   recording costs {100 * cost:+5.1f}%")
+    seed = {"steps": n}
+    fused, ordinary = minimize_seed(seed), minimize_ordinary(seed)
+    on, off = [], []
+    for i in range(r):
+        for f, times in ((fused, on), (ordinary, off)) if i % 2 else ((ordinary, off), (fused, on)):
+            times.append(median_time(f, 1))
+    print(f"{'seed, fused steps (descent.fused)':<34} {statistics.median(on) * 1e6 / n:7.2f} us/step   ordinary loop "
+          f"{statistics.median(off) * 1e6 / n:7.2f} us/step")
     print("compile: minimize's default (compiled when fn traces cleanly) against compile=False, record=True")
     for name, case in cases.items():
         comp = median_time(lambda case=case: run(True, n, *case), r)

@@ -209,6 +209,7 @@ class Function:
         name = getattr(self._fn, "__name__", "function")
         replay, source, reason, assigns = tracer.compile(result, name)
         concrete = ConcreteFunction(self, key, name, replay, source, reason, assigns)
+        concrete.parts = tracer.parts if replay is not None else None
         self._cache[key] = self._last = concrete
         if len(self._cache) > CACHE_SIZE:
             del self._cache[next(iter(self._cache))]
@@ -238,6 +239,9 @@ class ConcreteFunction:
         self.source = source
         self.reason = reason
         self.assigns = assigns  # the Variables a replay assigns to
+        # The replay's body lines, its result's leaves as array expressions, and the namespace they run in: for
+        # code that runs the body several times in one call (tg.minimize's fused steps). None when not compiled.
+        self.parts: tuple | None = None
 
     @property
     def compiled(self) -> bool:

@@ -31,6 +31,7 @@ class Tracer:
         self.reason: str | None = None
         self.saved: dict[int, tuple] = {}  # Variables assigned: their values before the trace
         self.count = 0
+        self.parts: tuple | None = None  # (lines, raw leaves, namespace) of the last compile, see compile
 
     def fresh(self, prefix: str) -> str:
         self.count += 1
@@ -173,13 +174,28 @@ class Tracer:
         if self.reason is not None:
             return None, "", self.reason, ()
         out_expr = self.output(result)
+        # The result's leaves as expressions of their arrays (not Tensors): what code built around the body, such
+        # as tg.minimize's fused steps, reads. They name only values the outputs name too, so the body has them.
+        leaves = tuple(self.raw(x) for x in _leaves(result))
         lines = self.live_lines(out_expr)
         params = ", ".join(self.params)
         source = "\n".join([f"def replay({params}):", *lines, f"    return {out_expr}", ""])
         self.names.update(W=_wrap, fit=fit)
         namespace = dict(self.names)
         exec(compile(source, f"<tg.function {name}>", "exec"), namespace)  # our generated code only
+        self.parts = (tuple(lines), leaves, namespace)
         return namespace["replay"], source, None, tuple(var for var, _ in self.saved.values())
+
+    def raw(self, x: Any) -> str:
+        """An expression of a result leaf's array (a tensor's value, not the tensor): None stays None."""
+        if x is None:
+            return "None"
+        if type(x) is Variable:
+            return self.variable(x) + "._value"
+        if isinstance(x, Operand):
+            name = self.sym.get(id(x))
+            return name if name is not None else self.constant_object(x._value)
+        return self.constant_object(x)
 
     def output(self, x: Any) -> str:
         t = type(x)
@@ -245,6 +261,16 @@ class Tracer:
         if len(params) != keywords.count("="):
             return f"{f}({', '.join(args)}, **{self.constant_object(dict(params))})"
         return f"{f}({', '.join(args)}, {keywords})"
+
+
+def _leaves(x: Any) -> list:
+    """The leaves of a result, in the order ``output`` writes them (None is a leaf)."""
+    t = type(x)
+    if t is list or t is tuple or (isinstance(x, tuple) and hasattr(x, "_fields")):
+        return [leaf for i in x for leaf in _leaves(i)]
+    if t is dict:
+        return [leaf for v in x.values() for leaf in _leaves(v)]
+    return [x]
 
 
 def _identifiers(expr: str) -> list[str]:

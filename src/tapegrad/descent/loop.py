@@ -22,6 +22,7 @@ from tapegrad.optimizers import Newton, NoDescent, Optimizer, Problem
 from tapegrad.optimizers.base import assign_value
 from tapegrad.optimizers.variables import all_finite, any_nonzero, max_abs, on_device, same_values, sum_of_squares
 
+from . import fused as _fused
 from .history import History
 from .problem import CompiledProblem
 from .progress import progress_bar
@@ -179,10 +180,27 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
     # Bound once: on the compiled seed step the loop's own work is of the order of the evaluation's.
     value_and_grad, take_step = problem.value_and_grad, opt._step
     t0 = clock()
+    # Chunks of steps run as one generated loop where that is provably the same run (see descent.fused).
+    fused = _fused.Fused(problem, opt, variables, recorder, bool(mode), t0) \
+        if _fused.fusable(opt, problem, scalars, callbacks, active, with_state) else None
     # NaN and inf are reported as status "diverged", so NumPy's overflow warnings would only repeat it.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
             while True:
+                if fused is not None and k >= fused.resume_at:
+                    done = None if k == fused.interrupt_at else fused.run(k, steps - k, prev_loss, lr, gtol, ftol, bar)
+                    if done is None and k == fused.interrupt_at:  # a Ctrl-C that came during a chunk
+                        raise KeyboardInterrupt
+                    if done is not None:
+                        m, loss, gnorm, grads, values, lr, interrupted = done
+                        last, last_k, prev_loss = (loss, grads, values), k + m - 1, loss
+                        k += m
+                        if mode:
+                            written = k
+                            pack, buffer, stride, capacity = recorder.writer()
+                        if interrupted:
+                            raise KeyboardInterrupt
+                        continue
                 loss, grads = value_and_grad()
                 values = [v._value for v in variables]
                 sq = 0.0

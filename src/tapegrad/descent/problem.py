@@ -56,6 +56,7 @@ class CompiledProblem(Problem):
 
         self._fn, self._arg, self._loss_and_grads = fn, arg, loss_and_grads
         self._replay: Callable[[], tuple] | None = None
+        self._parts: tuple | None = None  # the trace's body, for minimize's fused steps (ConcreteFunction.parts)
         self._assigns: tuple = ()
         self._watch: Watch | None = None
         self._leaves: tuple = ()  # fn's argument as the trace found it
@@ -112,7 +113,7 @@ class CompiledProblem(Problem):
         if changed:
             self.reason, self._calls = _changes_itself(changed), 2
         elif concrete.compiled:
-            self._replay, self._assigns = concrete.replay, concrete.assigns
+            self._replay, self._assigns, self._parts = concrete.replay, concrete.assigns, concrete.parts
             if self._strict:
                 self.compiled, self.reason = True, None
         elif self._strict:
@@ -148,7 +149,7 @@ class CompiledProblem(Problem):
     def _changed(self) -> tuple[float, list]:
         """The Python state fn reads changed since the trace: trace again, or go on eagerly."""
         what, k, replays = self._watch.changed(), self.nfev, self.nfev - self._traced_at
-        self.compiled, self._replay, self._guard = False, None, None
+        self.compiled, self._replay, self._guard, self._parts = False, None, None, None
         if replays >= RETRACE_AFTER or self._retraces < FREE_RETRACES:
             self._retraces += 1
             self._first = self._first or f"{what}, after {k} evaluations"

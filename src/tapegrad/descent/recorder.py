@@ -123,6 +123,21 @@ class Recorder:
         self._allocate(2 * len(self._rows), n)
         return self.writer()
 
+    def write_rows(self, k: int, lr_before: float, lr: float, loss: np.ndarray, grad_norm: np.ndarray,
+                   elapsed: np.ndarray, values: list[np.ndarray]) -> None:
+        """Rows k to k + m - 1 at once, of scalar parameters only (``values``: one column each, float64), as m
+        calls of ``pack`` write them: the lr of row k - 1 is ``lr_before``, that of the others but the last
+        ``lr`` (the last one's comes with the next row)."""
+        m = len(loss)
+        while k + m > len(self._rows):
+            self._allocate(2 * len(self._rows), k)
+        rows = self._rows[k:k + m]
+        rows[:, 0], rows[:, 1], rows[:, 2] = loss, grad_norm, elapsed
+        for i, leaf in enumerate(self._packed):
+            rows[:, 3 + i] = values[leaf]
+        rows[:m - 1, -1] = lr
+        self._flat[k * rows.shape[1]] = lr_before  # row k - 1's last column (the spare slot for row -1)
+
     def write_row(self, k: int, lr: float, loss: float, grad_norm: float, elapsed: float, values: list) -> None:
         """Row k (and the lr of row k - 1) for any parameters. Small array parameters are copied whole into
         staging buffers, and ``_flush`` reduces a block of rows at once to their columns (first elements,
