@@ -151,7 +151,10 @@ def _kept(g: Any, ans: Any, axis: int) -> Any:
 
 
 def _xent(labels: Any, logits: Any, axis: int) -> Any:
-    return -xp.sum(labels * K.log_softmax(logits, (axis,)), axis=axis)
+    p = labels * K.log_softmax(logits, (axis,))
+    if type(p) is xp.ndarray:  # (np.sum's reduction without its Python wrapper)
+        return -xp.add.reduce(p, axis)
+    return -xp.sum(p, axis=axis)
 
 
 # The logits' rule is TensorFlow's, softmax - labels: exact when each row of labels sums to 1 (the loss's
