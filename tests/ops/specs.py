@@ -133,6 +133,8 @@ SPECS: dict[str, Spec] = {
     # reductions (axis variants are exercised through the composites below too)
     "reduce_sum": Spec(lambda x: tg.reduce_sum(x, axis=1), (REALS,), [(2, 3, 2)],
                        reference=lambda x: x.sum(axis=1), **C),
+    "reduce_mean": Spec(lambda x: tg.reduce_mean(x, axis=(0, 2), keepdims=True), (REALS,), [(2, 3, 2)],
+                        reference=lambda x: x.mean(axis=(0, 2), keepdims=True), **C),
     "reduce_max": Spec(lambda x: tg.reduce_max(x, axis=(0, 2), keepdims=True), (REALS,), [(2, 3, 2)],
                        reference=lambda x: x.max(axis=(0, 2), keepdims=True)),
     "reduce_min": Spec(lambda x: tg.reduce_min(x, axis=-1), (REALS,), [(3, 4)],

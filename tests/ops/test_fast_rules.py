@@ -143,3 +143,17 @@ def test_relu_gradient_is_tensorflows_relugrad_on_both_paths():
         np.testing.assert_array_equal(fast, expected)
         np.testing.assert_array_equal(plain, expected)
 
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("axis,keepdims", [(None, False), (1, False), ((0, 2), True), (-1, True)])
+def test_reduce_mean_fast_rule(dtype, axis, keepdims):
+    """One op's fast rule (g / n broadcast on the arrays) against the plain one, and against 1 / n."""
+    rng = np.random.default_rng(5)
+    x = tg.Variable(rng.standard_normal((3, 4, 5)).astype(dtype))
+    w = tg.constant(rng.standard_normal((3, 4, 5)).astype(dtype))
+    fast, plain = _both(lambda: tg.reduce_sum(tg.reduce_mean(x * w, axis=axis, keepdims=keepdims) ** 2), [x])
+    _close(fast, plain, dtype)
+    fast, _ = _both(lambda: tg.reduce_mean(x, axis=axis, keepdims=keepdims), [x])
+    n = 60 if axis is None else int(np.prod([(3, 4, 5)[a] for a in np.atleast_1d(axis)]))
+    np.testing.assert_allclose(fast[0], np.full((3, 4, 5), 1 / n), **TOL[dtype])

@@ -5,8 +5,10 @@ tape records the walk itself: that is how higher derivatives work).
 """
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
+from weakref import getweakrefcount
 
 from .backend import NATIVE, namespace, xp
 from .state import ACTIVE, STATE
@@ -34,6 +36,43 @@ class Seed(Tensor):
     """The ones a target's walk starts from. Rules may use that ``g * d`` is then ``d`` itself."""
 
     __slots__ = ()
+
+
+class Donated(Tensor):
+    """An entry's output that nothing but the walk references, nor its array anything but it: handed to the
+    entry's last rule (of a primitive with ``reuses_ans``), which may write its cotangent into that array."""
+
+    __slots__ = ()
+
+
+def _counts(t: Any) -> tuple:
+    v = t._value
+    return _refcount(t), _refcount(v)
+
+
+def _via(t: Any) -> tuple:
+    return _counts(t)
+
+
+def _probe() -> tuple:
+    t = _new(Tensor)
+    t._value = xp.empty(1)
+    return _via(t)  # (as the walk calls _donate(out), which calls _counts(out))
+
+
+_refcount = getattr(sys, "getrefcount", None)
+# What _counts(out) gives in _donate when the walk's local is the only reference to out and out the only
+# one to its array, measured along the same path (a local, one call, _counts), so that it holds whatever
+# references this interpreter's calls take. Without getrefcount (not CPython) nothing is donated.
+_SOLE = _probe() if _refcount is not None else None
+
+
+def _donate(out: Any) -> None:
+    """Mark ``out`` Donated if the walk's one local is all that references it and it all that references its array."""
+    if _SOLE is not None and type(out) is Tensor and _counts(out) == _SOLE and not getweakrefcount(out):
+        v = out._value
+        if type(v) is xp.ndarray and v.base is None and v.flags.writeable:
+            out.__class__ = Donated
 
 
 def ones_like(value: Any) -> Any:
@@ -101,6 +140,9 @@ def backward(entries: list[Any], targets: Sequence[Any], output_gradients: Seque
             continue
         vjps = prim.vjps
         per_element = unbatched is not None and not prim.batched and g._value.ndim > out._value.ndim
+        if prim.reuses_ans and free and not per_element:
+            entry = x = None  # (the walk's other references to out: only the local out remains)
+            _donate(out)
         k = 0
         for x in inputs:
             rule = vjps[k]
@@ -152,6 +194,9 @@ def backward1(entries: list[Any], target: Any, source: Any, reach: Any, skipped:
         if g is None:
             skipped.append(("passed", i, prim, tuple(map(id, inputs)), oid))
             continue
+        if prim.reuses_ans:
+            x = None  # (the last input of a later entry: maybe out)
+            _donate(out)
         vjps = prim.vjps
         k = 0
         for x in inputs:

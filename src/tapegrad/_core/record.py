@@ -34,18 +34,24 @@ class Primitive:
     ``g.shape == batch + ans.shape``, and return ``batch + input.shape``: that is what lets
     ``jacobian`` push every row through one backward pass. Rules without the promise are run
     once per batch element instead, which is always correct.
+
+    ``reuses_ans=True`` says that the last of the vjps may write its result into ``ans``'s array when the
+    backward walk hands ``ans`` over as a ``backward.Donated`` tensor (referenced by nothing else, so no one
+    can see the write): the array it would allocate is then one the walk was about to free.
     """
 
-    __slots__ = ("name", "forward", "vjps", "jvp", "differentiable", "batched")
+    __slots__ = ("name", "forward", "vjps", "jvp", "differentiable", "batched", "reuses_ans")
 
     def __init__(self, name: str, forward: Callable[..., Any], vjps: Sequence[VJP | None] | None,
-                 jvp: Callable[..., Any] | None = None, register: bool = True, batched: bool = False) -> None:
+                 jvp: Callable[..., Any] | None = None, register: bool = True, batched: bool = False,
+                 reuses_ans: bool = False) -> None:
         self.name = name
         self.forward = forward
         self.vjps = tuple(vjps) if isinstance(vjps, list) else vjps
         self.jvp = jvp
         self.differentiable = vjps is not None
         self.batched = batched
+        self.reuses_ans = reuses_ans
         if register:
             if name in REGISTRY:
                 raise ValueError(f"a primitive named {name!r} is registered already")

@@ -194,20 +194,28 @@ def cumprod(x: Any, axis: int, exclusive: bool, reverse: bool) -> Any:
     return _scan(xp.cumprod, xp.ones_like, x, axis, exclusive, reverse)
 
 
+def _kept_sum(x: Any, axis: tuple) -> Any:
+    if type(x) is np.ndarray:  # what np.sum calls, without its Python wrapper (a MLP step's softmaxes call it thrice)
+        return np.add.reduce(x, axis, keepdims=True)
+    return xp.sum(x, axis=axis, keepdims=True)
+
+
 def _shift(x: Any, axis: tuple) -> Any:
     """x minus its max along ``axis``: exp of it cannot overflow."""
+    if type(x) is np.ndarray:
+        return x - np.maximum.reduce(x, axis, keepdims=True)
     return x - xp.max(x, axis=axis, keepdims=True)
 
 
 def softmax(x: Any, axis: tuple) -> Any:
     e = xp.exp(_shift(x, axis))
-    e /= xp.sum(e, axis=axis, keepdims=True)
+    e /= _kept_sum(e, axis)
     return e
 
 
 def log_softmax(x: Any, axis: tuple) -> Any:
     s = _shift(x, axis)
-    s -= xp.log(xp.sum(xp.exp(s), axis=axis, keepdims=True))
+    s -= xp.log(_kept_sum(xp.exp(s), axis))
     return s
 
 

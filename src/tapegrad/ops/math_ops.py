@@ -213,16 +213,14 @@ def reduce_mean(input_tensor: TensorLike, axis: Any = None, keepdims: bool = Fal
     """
     x = typed(input_tensor, "reduce_mean", "fciu")
     axes = axis_param(axis, x._value.ndim, "reduce_mean")
-    shape = x._value.shape
-    n = 1
-    for i, s in enumerate(shape):
-        if axes is None or i in axes:
-            n *= s
     if x._value.dtype.kind in "iu":  # TensorFlow's: the exact sum's quotient, rounded toward zero, in x's dtype
+        n = 1
+        for i, s in enumerate(x._value.shape):
+            if axes is None or i in axes:
+                n *= s
         total = apply(T.reduce_sum, (cast(x, int64),), {"axis": axes, "keepdims": bool(keepdims)})
         return cast(truncatediv(total, n), x.dtype)
-    total = apply(T.reduce_sum, (x,), {"axis": axes, "keepdims": bool(keepdims)})
-    return total / n
+    return apply(T.reduce_mean, (x,), {"axis": axes, "keepdims": bool(keepdims)})
 
 
 def reduce_logsumexp(input_tensor: TensorLike, axis: Any = None, keepdims: bool = False,

@@ -102,6 +102,7 @@ from .reductions import (
     reduce_all,
     reduce_any,
     reduce_max,
+    reduce_mean,
     reduce_min,
     reduce_prod,
     reduce_sum,
@@ -143,7 +144,8 @@ from .special import (
 COMPLEX = frozenset({
     "add", "subtract", "multiply", "divide", "negative", "identity", "square", "exp", "expm1", "log", "log1p",
     "sin", "cos", "tan", "sinh", "cosh", "tanh", "abs", "real", "imag", "conj", "angle",
-    "reduce_sum", "cumsum", "broadcast_to", "sum_to", "reshape", "transpose", "tile", "concat", "getitem",
+    "reduce_sum", "reduce_mean", "cumsum", "broadcast_to", "sum_to", "reshape", "transpose", "tile", "concat",
+    "getitem",
     "scatter_index", "where", "cast", "matmul",
     "einsum",
 })

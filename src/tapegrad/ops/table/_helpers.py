@@ -9,6 +9,9 @@ from tapegrad._core.backend import xp
 from tapegrad._core.backward import Seed
 from tapegrad._core.record import VJP, Primitive, apply
 from tapegrad._core.state import STATE
+from tapegrad._core.tensor import wrap
+
+from .. import kernels as K
 
 _COMPLEX = frozenset({xp.dtype(xp.complex64), xp.dtype(xp.complex128)})  # (a set lookup: quicker than .kind)
 
@@ -42,6 +45,8 @@ def _unseen(g: Any, ans: Any) -> bool:
 def _unbroadcast(r: Any, shape: tuple, lead: tuple) -> Any:
     """``r`` (lead + a broadcast shape) summed down to lead + ``shape``."""
     if not lead:
+        if type(r._value) is xp.ndarray and not STATE.tapes and not STATE.hooks:
+            return wrap(K.sum_to(r._value, tuple(shape)))  # sum_to's kernel without the op around it (a bias's rule)
         return F.sum_to(r, shape)
     extra = r._value.ndim - len(lead) - len(shape)
     full = lead + (1,) * extra + tuple(shape)

@@ -6,9 +6,10 @@ from typing import Any
 from tapegrad import ops as F
 from tapegrad._core.backend import xp
 from tapegrad._core.record import Primitive
+from tapegrad._core.tensor import wrap
 
 from .. import kernels as K
-from ._helpers import BATCHED_JVPS, _lead, linear, nondiff
+from ._helpers import BATCHED_JVPS, _lead, _unseen, linear, nondiff
 from .shapes import broadcast_as
 
 
@@ -49,6 +50,33 @@ def _behind(axis: tuple | None, x: Any) -> tuple:
 
 reduce_sum = linear("reduce_sum", K.reduce_sum, (_sum_vjp,),
                     batch=lambda t, ans, x, axis, keepdims: F.reduce_sum(t[0], _behind(axis, x), keepdims))
+
+
+def _count(shape: tuple, axis: tuple | None) -> int:
+    n = 1
+    for i, s in enumerate(shape):
+        if axis is None or i in axis:
+            n *= s
+    return n
+
+
+def _mean(x: Any, axis: tuple | None, keepdims: bool) -> Any:
+    """The sum over the count, as ``reduce_sum(x) / n`` divides (n in x's dtype): one op instead of two."""
+    total = K.reduce_sum(x, axis, keepdims)
+    return K.truediv(total, xp.asarray(_count(x.shape, axis), dtype=total.dtype))
+
+
+def _mean_vjp(g: Any, ans: Any, x: Any, axis: tuple | None, keepdims: bool) -> Any:
+    v = x._value
+    n = xp.asarray(_count(v.shape, axis), dtype=v.dtype)
+    if _unseen(g, ans) and type(v) is xp.ndarray and isinstance(g._value, K.NUMPY):
+        # reduce_sum's rule on divide's (g / n), on the arrays: a read-only broadcast of one value per mean
+        return wrap(xp.broadcast_to(K.reshape(g._value / n, _kept_shape(v.shape, axis)), v.shape))
+    return _sum_vjp(g / n, ans, x, axis, keepdims)
+
+
+reduce_mean = linear("reduce_mean", _mean, (_mean_vjp,),
+                     batch=lambda t, ans, x, axis, keepdims: F.reduce_mean(t[0], _behind(axis, x), keepdims))
 reduce_max = Primitive("reduce_max", lambda x, axis, keepdims: xp.max(x, axis=axis, keepdims=keepdims),
                        (_max_vjp,), jvp=_max_jvp, batched=True)
 reduce_min = Primitive("reduce_min", lambda x, axis, keepdims: xp.min(x, axis=axis, keepdims=keepdims),

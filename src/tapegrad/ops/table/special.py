@@ -9,7 +9,7 @@ from typing import Any
 
 from tapegrad import ops as F
 from tapegrad._core.backend import xp
-from tapegrad._core.backward import Seed
+from tapegrad._core.backward import Donated, Seed
 from tapegrad._core.record import Primitive
 from tapegrad._core.tensor import wrap
 
@@ -114,9 +114,22 @@ def _sigmoid_xent(labels: Any, logits: Any) -> Any:
     return out
 
 
+def _sigmoid_into(x: Any, out: Any) -> Any:
+    """K.sigmoid(x), the same ufuncs in the same order, written into ``out``."""
+    with xp.errstate(over="ignore"):
+        xp.negative(x, out=out)
+        xp.exp(out, out=out)
+    out += 1
+    return xp.reciprocal(out, out=out)
+
+
 def _sigmoid_xent_dlogits(g: Any, ans: Any, labels: Any, logits: Any) -> Any:
-    if _unseen(g, ans) and logits._value.shape == ans._value.shape and type(logits._value) is xp.ndarray:
-        d = K.sigmoid(logits._value)  # a new array: ours to write
+    x = logits._value
+    if _unseen(g, ans) and x.shape == ans._value.shape and type(x) is xp.ndarray:
+        if type(ans) is Donated and x.ndim and ans._value.dtype == x.dtype:  # (0-d: K.sigmoid's other formula)
+            d = _sigmoid_into(x, ans._value)  # the loss's array, which the walk frees next: no new one
+        else:
+            d = K.sigmoid(x)  # a new array: ours to write
         d -= labels._value
         if type(g) is not Seed:
             d *= g._value
@@ -129,6 +142,7 @@ sigmoid_cross_entropy_with_logits = binary(
     "sigmoid_cross_entropy_with_logits", _sigmoid_xent, lambda g, ans, labels, logits: -_times(g, logits, ans),
     _sigmoid_xent_dlogits, tx=lambda t, ans, labels, logits: -t * logits,
     ty=lambda t, ans, labels, logits: t * (F.sigmoid(logits) - labels))
+sigmoid_cross_entropy_with_logits.reuses_ans = True  # (the logits' rule, the last)
 
 
 def _kept(g: Any, ans: Any, axis: int) -> Any:
@@ -137,7 +151,10 @@ def _kept(g: Any, ans: Any, axis: int) -> Any:
 
 
 def _xent(labels: Any, logits: Any, axis: int) -> Any:
-    return -xp.sum(labels * K.log_softmax(logits, (axis,)), axis=axis)
+    p = labels * K.log_softmax(logits, (axis,))
+    if type(p) is xp.ndarray:  # (np.sum's reduction without its Python wrapper)
+        return -xp.add.reduce(p, axis)
+    return -xp.sum(p, axis=axis)
 
 
 # The logits' rule is TensorFlow's, softmax - labels: exact when each row of labels sums to 1 (the loss's
