@@ -1,4 +1,7 @@
 """minimize's fused steps (descent.fused): the same run as the ordinary loop, bit for bit, however it ends."""
+import os
+import time
+
 import numpy as np
 import pytest
 
@@ -340,3 +343,32 @@ def test_python_state_changed_between_chunks_is_seen_by_the_next_chunk_as_by_the
     _scale = 1.0
     same_run(a, b)
     assert a.compiled and f"traced again {changes} time(s)" in a.compile_reason and spy.ranges[-1][1] > 900
+
+
+def test_a_sigint_in_a_chunk_waits_for_the_chunk_and_then_stops_the_run_with_whole_rows():
+    # A real Ctrl-C lands wherever it lands: inside the generated loop, between a chunk's row writes, or in the
+    # loop's bookkeeping after it. It must stop the run as a Ctrl-C at an evaluation does: contiguous steps,
+    # the last row the run's last point (no step taken from it), the parameters at that row.
+    import signal
+    import threading
+    for delay in (0.0, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.008, 0.013, 0.021, 0.034):
+        timer = threading.Timer(delay + 0.05, os.kill, (os.getpid(), signal.SIGINT))
+        timer.start()
+        try:
+            r = tg.minimize(lambda p: p[0] ** 2 + p[1] ** 2, [1.0, 1.0], learning_rate=1e-9, steps=10**8,
+                            progress=False)
+        finally:
+            timer.cancel()
+        h = r.history
+        assert r.reason == "ctrl_c"
+        assert list(h["step"]) == list(range(len(h)))
+        assert np.isnan(h["lr"][-1]) and not np.isnan(h["lr"][:-1]).any()
+        np.testing.assert_array_equal(np.asarray(r.x), [h["x0"][-1], h["x1"][-1]])
+
+
+def test_sigint_deferred_holds_a_ctrl_c_until_the_block_ends():
+    import signal
+    with F.sigint_deferred() as pending:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.01)  # (the handler runs between bytecodes)
+    assert pending and signal.getsignal(signal.SIGINT) is signal.default_int_handler

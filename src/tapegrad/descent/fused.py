@@ -33,9 +33,12 @@ Per row, ``elapsed`` is interpolated between the chunk's start and end (the one 
 """
 from __future__ import annotations
 
+import contextlib
 import re
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -167,6 +170,25 @@ class Fused:
             v._value = x
         self.opt._iterations._value = it0
         self.problem.nfev = nfev0
+
+
+@contextlib.contextmanager
+def sigint_deferred() -> Iterator[list]:
+    """Ctrl-C (SIGINT) held back while the block runs: the list it yields says whether one came.
+
+    Only where Python's own handler is installed and in the main thread (the only one signals reach);
+    a handler of the user's is left to do what it does.
+    """
+    pending: list = []
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield pending
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pending.append(signum))
+    try:
+        yield pending
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _complete(losses: list, grads: tuple, values: tuple) -> int:

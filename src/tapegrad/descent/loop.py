@@ -188,19 +188,26 @@ def minimize(fn: Callable[[Any], Any], x0: Any, optimizer: Any = "sgd", learning
         try:
             while True:
                 if fused is not None and k >= fused.resume_at:
-                    done = None if k == fused.interrupt_at else fused.run(k, steps - k, prev_loss, lr, gtol, ftol, bar)
+                    # A Ctrl-C waits for the chunk and its bookkeeping (about a millisecond), then stops the run
+                    # as at the next evaluation: a signal landing between the rows' writes could cut them short.
+                    with _fused.sigint_deferred() as pending:
+                        done = None if k == fused.interrupt_at else \
+                            fused.run(k, steps - k, prev_loss, lr, gtol, ftol, bar)
+                        if done is not None:
+                            m, loss, gnorm, grads, values, lr, interrupted = done
+                            last, last_k, prev_loss = (loss, grads, values), k + m - 1, loss
+                            k += m
+                            if mode:
+                                written = k
+                                pack, buffer, stride, capacity = recorder.writer()
                     if done is None and k == fused.interrupt_at:  # a Ctrl-C that came during a chunk
                         raise KeyboardInterrupt
                     if done is not None:
-                        m, loss, gnorm, grads, values, lr, interrupted = done
-                        last, last_k, prev_loss = (loss, grads, values), k + m - 1, loss
-                        k += m
-                        if mode:
-                            written = k
-                            pack, buffer, stride, capacity = recorder.writer()
-                        if interrupted:
+                        if interrupted or pending:
                             raise KeyboardInterrupt
                         continue
+                    if pending:
+                        raise KeyboardInterrupt
                 loss, grads = value_and_grad()
                 values = [v._value for v in variables]
                 sq = 0.0
