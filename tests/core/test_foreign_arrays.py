@@ -108,3 +108,12 @@ def test_forward_in_rebinds_a_kernels_xp_and_leaves_other_functions_alone():
     assert backend.forward_in(operator.add, ns) is operator.add
     with pytest.raises(backend.BackendError, match="fake has no exp"):
         backend.forward_in(np.exp, ns)
+
+
+@needs("array_api_strict")
+def test_a_library_whose_dtypes_are_not_numpys_is_refused_when_the_tensor_is_made():
+    import array_api_strict as xs
+    if hasattr(xs.float64, "kind"):
+        pytest.skip("array_api_strict's dtypes were given NumPy's attributes (tests/backends' fixture)")
+    with pytest.raises(TypeError, match="array_api_strict's dtype objects are its own.*np.asarray"):
+        tg.constant(xs.ones(3))

@@ -316,6 +316,11 @@ def to_array(value: Any, dtype: Any = None, copy: bool = False) -> Any:
 def _foreign_array(value: Any, want: Any) -> Any:
     """Another library's array (Dask, CuPy, ...), kept in its library: cast to ``want``, never copied
     (a Variable's writes replace its array, so sharing one is safe)."""
+    if not hasattr(value.dtype, "kind"):  # ops read dtypes as NumPy does (Dask's and CuPy's are NumPy's)
+        lib = backend.library(value)
+        raise TypeError(f"tapegrad reads an array's dtype as NumPy does (dtype.kind); {lib}'s dtype objects are "
+                        f"its own, so its arrays cannot be held yet. Use NumPy, Dask or CuPy arrays: e.g. "
+                        f"tg.constant(np.asarray(x)) for data on the host")
     have = backend.np_dtype(value.dtype)
     if have not in _BY_NP:
         of_numpy(have)  # raises a clear TypeError
