@@ -229,7 +229,8 @@ def mlp_data() -> dict:
             "W2": (rng.standard_normal((256, 10)) * 0.05).astype(f), "b2": np.zeros(10, f)}
 
 
-def mlp_tapegrad(d: dict) -> Callable[[], Any]:
+def _mlp_eager(d: dict, loss_of: Callable[[Any, Any], Any]) -> Callable[[], Any]:
+    """The MLP's eager gradient, its loss ``loss_of(logits, onehot)``."""
     X, onehot = tg.constant(d["X"]), tg.constant(d["onehot"])
     params = [tg.Variable(d[k]) for k in ("W1", "b1", "W2", "b2")]
     W1, b1, W2, b2 = params
@@ -237,25 +238,20 @@ def mlp_tapegrad(d: dict) -> Callable[[], Any]:
     def run() -> Any:
         with tg.GradientTape() as tape:
             h = tg.nn.relu(X @ W1 + b1)
-            logits = h @ W2 + b2
-            loss = tg.reduce_mean(tg.nn.softmax_cross_entropy_with_logits(labels=onehot, logits=logits))
+            loss = loss_of(h @ W2 + b2, onehot)
         return [g.numpy() for g in tape.gradient(loss, params)]
     return run
+
+
+def mlp_tapegrad(d: dict) -> Callable[[], Any]:
+    return _mlp_eager(d, lambda logits, onehot: tg.reduce_mean(
+        tg.nn.softmax_cross_entropy_with_logits(labels=onehot, logits=logits)))
 
 
 def mlp_tapegrad_unfused(d: dict) -> Callable[[], Any]:
     """The loss spelled out, -mean(sum(onehot * log_softmax(logits))), as the peers write it."""
-    X, onehot = tg.constant(d["X"]), tg.constant(d["onehot"])
-    params = [tg.Variable(d[k]) for k in ("W1", "b1", "W2", "b2")]
-    W1, b1, W2, b2 = params
-
-    def run() -> Any:
-        with tg.GradientTape() as tape:
-            h = tg.nn.relu(X @ W1 + b1)
-            logits = h @ W2 + b2
-            loss = -tg.reduce_mean(tg.reduce_sum(onehot * tg.nn.log_softmax(logits), axis=1))
-        return [g.numpy() for g in tape.gradient(loss, params)]
-    return run
+    return _mlp_eager(d, lambda logits, onehot: -tg.reduce_mean(
+        tg.reduce_sum(onehot * tg.nn.log_softmax(logits), axis=1)))
 
 
 def mlp_compiled(d: dict) -> Callable[[], Any]:

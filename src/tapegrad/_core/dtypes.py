@@ -281,13 +281,13 @@ def to_array(value: Any, dtype: Any = None, copy: bool = False) -> Any:
         if arr.dtype not in _BY_NP:
             of_numpy(arr.dtype)  # raises a clear TypeError
         return arr
-    if backend.is_foreign(value):
-        return _foreign_array(value, want)
     py = _python_dtype(value)
     if py is not None:
         if want is not None:
             _check_cast(value, want)
         return xp.asarray(value, dtype=want if want is not None else py)[()]
+    if backend.is_foreign(value):  # (after the Python numbers: they are commoner, and never another library's)
+        return _foreign_array(value, want)
     if isinstance(value, (list, tuple)):
         if has_operand(value):
             packed = PACK[0](list(value), dtype)
